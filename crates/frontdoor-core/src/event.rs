@@ -1,0 +1,121 @@
+//! Events: every change to Frontdoor's data is one of these, appended to the log. Tables that
+//! pages read are projections of them. Payloads never hold secrets (no password hashes).
+
+use crate::contact::ChildSubject;
+use crate::ids::{AgencyId, ChildId, ContactId, UserId};
+use crate::org::{AgencyKind, Role};
+use crate::values::{Channel, DateOfBirth, Narrative, PersonName, Postcode, Sex, SourceCode, Username};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Event {
+    AgencyRegistered {
+        agency_id: AgencyId,
+        name: String,
+        agency_kind: AgencyKind,
+    },
+    UserRegistered {
+        user_id: UserId,
+        username: Username,
+        display_name: String,
+        agency_id: AgencyId,
+        roles: Vec<Role>,
+    },
+    UserDisabled {
+        user_id: UserId,
+        reason: String,
+    },
+    /// The front door's own record of a child, created by the first contact about them.
+    ChildRecorded {
+        child_id: ChildId,
+        subject: ChildSubject,
+    },
+    ContactReceived {
+        contact_id: ContactId,
+        reference: String,
+        child_id: ChildId,
+        channel: Channel,
+        source_code: SourceCode,
+        narrative: Narrative,
+        received_at: DateTime<Utc>,
+        /// The agency of the user who recorded it: it owns the record for access decisions.
+        owner_agency: AgencyId,
+    },
+    /// A person record held by one of the authority's source systems (F5 indexes these).
+    PersonRecordImported {
+        source: String,
+        record_id: String,
+        given_name: Option<PersonName>,
+        family_name: Option<PersonName>,
+        date_of_birth: Option<DateOfBirth>,
+        sex: Option<Sex>,
+        postcode: Option<Postcode>,
+        address: Option<String>,
+        phone: Option<String>,
+    },
+}
+
+/// The `kind` column of the log, one per variant.
+pub type EventKind = &'static str;
+
+impl Event {
+    pub fn kind(&self) -> EventKind {
+        match self {
+            Event::AgencyRegistered { .. } => "agency_registered",
+            Event::UserRegistered { .. } => "user_registered",
+            Event::UserDisabled { .. } => "user_disabled",
+            Event::ChildRecorded { .. } => "child_recorded",
+            Event::ContactReceived { .. } => "contact_received",
+            Event::PersonRecordImported { .. } => "person_record_imported",
+        }
+    }
+
+    /// The stream this event belongs to: optimistic concurrency is per stream.
+    pub fn stream(&self) -> String {
+        match self {
+            Event::AgencyRegistered { agency_id, .. } => format!("agency-{agency_id}"),
+            Event::UserRegistered { user_id, .. } | Event::UserDisabled { user_id, .. } => format!("user-{user_id}"),
+            Event::ChildRecorded { child_id, .. } => format!("child-{child_id}"),
+            Event::ContactReceived { contact_id, .. } => format!("contact-{contact_id}"),
+            Event::PersonRecordImported { source, record_id, .. } => format!("person-{source}-{record_id}"),
+        }
+    }
+
+    /// The child this event is about, if any: it then appears in that child's chronology.
+    pub fn child(&self) -> Option<ChildId> {
+        match self {
+            Event::ChildRecorded { child_id, .. } | Event::ContactReceived { child_id, .. } => Some(*child_id),
+            _ => None,
+        }
+    }
+
+    /// One line for a chronology, free of anything beyond what the event itself holds.
+    pub fn summary(&self) -> String {
+        match self {
+            Event::AgencyRegistered { name, .. } => format!("Agency registered: {name}"),
+            Event::UserRegistered { username, .. } => format!("User registered: {username}"),
+            Event::UserDisabled { .. } => "User disabled".to_owned(),
+            Event::ChildRecorded { .. } => "Child first recorded at the front door".to_owned(),
+            Event::ContactReceived { reference, channel, source_code, .. } => {
+                format!("Contact {reference} ({}, source {} {})", channel.label(), source_code.as_str(), source_code.label())
+            }
+            Event::PersonRecordImported { source, record_id, .. } => format!("Record {record_id} imported from {source}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payload_round_trips_and_carries_its_kind() {
+        let e = Event::UserDisabled { user_id: UserId::new(), reason: "left".into() };
+        let json = serde_json::to_value(&e).unwrap();
+        assert_eq!(json["kind"], e.kind());
+        let back: Event = serde_json::from_value(json).unwrap();
+        assert_eq!(back, e);
+    }
+}

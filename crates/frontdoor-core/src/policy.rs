@@ -1,0 +1,344 @@
+//! SECURITY-CRITICAL. The one place that decides who may do what to which record, and why.
+//!
+//! Every handler asks `decide`; nothing else in Frontdoor makes an access decision. The web layer
+//! turns a denial of a record into the same 404 a missing record gives, so a record another
+//! agency owns is indistinguishable from one that does not exist.
+
+use crate::ids::{AgencyId, UserId};
+use crate::org::{AgencyKind, Role};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The user asking, as established by their session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    pub user_id: UserId,
+    pub agency_id: AgencyId,
+    pub agency_kind: AgencyKind,
+    pub roles: Vec<Role>,
+}
+
+impl Actor {
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+    fn has_any(&self, roles: &[Role]) -> bool {
+        roles.iter().any(|r| self.has(*r))
+    }
+    /// A front-door or CSE-team member of children's services: works across every child's case.
+    fn is_front_door_team(&self) -> bool {
+        self.agency_kind == AgencyKind::ChildrensServices && self.roles.iter().any(|r| r.is_front_door_case_role())
+    }
+}
+
+/// What the user wants to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// See their own home page and account.
+    ViewHome,
+    /// Record a new contact or referral about a child.
+    CreateContact,
+    /// Read one contact, including its narrative.
+    ViewContact,
+    /// Read a child's chronology.
+    ViewChronology,
+    /// List, add and disable users.
+    ManageUsers,
+    /// Read the audit trail and verify its chains.
+    ViewAuditTrail,
+    /// Read aggregate figures (no record-level data).
+    ViewAggregates,
+}
+
+impl Action {
+    pub const ALL: [Action; 7] = [
+        Action::ViewHome,
+        Action::CreateContact,
+        Action::ViewContact,
+        Action::ViewChronology,
+        Action::ManageUsers,
+        Action::ViewAuditTrail,
+        Action::ViewAggregates,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::ViewHome => "view_home",
+            Action::CreateContact => "create_contact",
+            Action::ViewContact => "view_contact",
+            Action::ViewChronology => "view_chronology",
+            Action::ManageUsers => "manage_users",
+            Action::ViewAuditTrail => "view_audit_trail",
+            Action::ViewAggregates => "view_aggregates",
+        }
+    }
+    /// Does this action read personal data (and so must be written to the access log)?
+    pub fn reads_personal_data(self) -> bool {
+        matches!(self, Action::ViewContact | Action::ViewChronology)
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The record the action is about, with the facts the policy needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resource {
+    /// No particular record (home page, user directory, audit trail, aggregates, a new contact).
+    Service,
+    Contact { owner_agency: AgencyId },
+    /// A child, with every agency that has contributed to the child's record.
+    Child { contributing_agencies: Vec<AgencyId> },
+}
+
+/// Why the user is doing it. Recorded in the access log with every read of personal data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Purpose {
+    /// Screening and deciding on a contact at the front door.
+    Triage,
+    /// Working a child's case (enquiry, pathway, follow-up).
+    CaseWork,
+    /// A partner agency making or following up its own referral.
+    Referral,
+    Administration,
+    Audit,
+    Analysis,
+    /// The user's own account and home page.
+    Account,
+}
+
+impl Purpose {
+    pub const ALL: [Purpose; 7] = [
+        Purpose::Triage,
+        Purpose::CaseWork,
+        Purpose::Referral,
+        Purpose::Administration,
+        Purpose::Audit,
+        Purpose::Analysis,
+        Purpose::Account,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Triage => "triage",
+            Purpose::CaseWork => "case_work",
+            Purpose::Referral => "referral",
+            Purpose::Administration => "administration",
+            Purpose::Audit => "audit",
+            Purpose::Analysis => "analysis",
+            Purpose::Account => "account",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Purpose> {
+        Purpose::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+    /// The purposes that can justify an action at all.
+    fn justifies(self, action: Action) -> bool {
+        use Purpose::*;
+        match action {
+            Action::ViewHome => self == Account,
+            Action::CreateContact | Action::ViewContact | Action::ViewChronology => {
+                matches!(self, Triage | CaseWork | Referral)
+            }
+            Action::ManageUsers => self == Administration,
+            Action::ViewAuditTrail => self == Audit,
+            Action::ViewAggregates => self == Analysis,
+        }
+    }
+}
+
+impl fmt::Display for Purpose {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How much of a record an allowed reader may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// Everything the record holds.
+    All,
+    /// Only the entries their own agency made.
+    OwnAgency,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Decision {
+    pub allowed: bool,
+    pub scope: Scope,
+    pub reason: &'static str,
+}
+
+impl Decision {
+    fn allow(scope: Scope, reason: &'static str) -> Self {
+        Decision { allowed: true, scope, reason }
+    }
+    fn deny(reason: &'static str) -> Self {
+        Decision { allowed: false, scope: Scope::All, reason }
+    }
+}
+
+const CONTACT_MAKERS: [Role; 5] =
+    [Role::FrontDoorAdvisor, Role::SafeguardingLead, Role::CseWorker, Role::CseManager, Role::AgencyPractitioner];
+const AGGREGATE_READERS: [Role; 3] = [Role::Analyst, Role::CseManager, Role::SafeguardingLead];
+
+/// May `actor` do `action` to `resource` for `purpose`? Pure; the answer carries its reason.
+pub fn decide(actor: &Actor, action: Action, resource: &Resource, purpose: Purpose) -> Decision {
+    if actor.roles.is_empty() {
+        return Decision::deny("user holds no role");
+    }
+    if !purpose.justifies(action) {
+        return Decision::deny("the stated purpose does not justify this action");
+    }
+    match (action, resource) {
+        (Action::ViewHome, Resource::Service) => Decision::allow(Scope::All, "every signed-in user has a home page"),
+        (Action::CreateContact, Resource::Service) => {
+            if actor.has_any(&CONTACT_MAKERS) {
+                Decision::allow(Scope::All, "role may record contacts and referrals")
+            } else {
+                Decision::deny("role may not record contacts")
+            }
+        }
+        (Action::ViewContact, Resource::Contact { owner_agency }) => {
+            if actor.is_front_door_team() {
+                Decision::allow(Scope::All, "front-door team reads every contact")
+            } else if actor.has_any(&CONTACT_MAKERS) && *owner_agency == actor.agency_id {
+                Decision::allow(Scope::All, "contact recorded by the user's own agency")
+            } else if actor.has_any(&CONTACT_MAKERS) {
+                Decision::deny("contact belongs to another agency")
+            } else {
+                Decision::deny("role has no access to case records")
+            }
+        }
+        (Action::ViewChronology, Resource::Child { contributing_agencies }) => {
+            if actor.is_front_door_team() {
+                Decision::allow(Scope::All, "front-door team reads the whole chronology")
+            } else if actor.has_any(&CONTACT_MAKERS) && contributing_agencies.contains(&actor.agency_id) {
+                Decision::allow(Scope::OwnAgency, "agency sees its own contributions to the child's record")
+            } else if actor.has_any(&CONTACT_MAKERS) {
+                Decision::deny("user's agency has no part in this child's record")
+            } else {
+                Decision::deny("role has no access to case records")
+            }
+        }
+        (Action::ManageUsers, Resource::Service) => {
+            if actor.has(Role::Administrator) {
+                Decision::allow(Scope::All, "administrators manage users")
+            } else {
+                Decision::deny("only administrators manage users")
+            }
+        }
+        (Action::ViewAuditTrail, Resource::Service) => {
+            if actor.has(Role::Auditor) {
+                Decision::allow(Scope::All, "auditors read the audit trail")
+            } else {
+                Decision::deny("only auditors read the audit trail")
+            }
+        }
+        (Action::ViewAggregates, Resource::Service) => {
+            if actor.has_any(&AGGREGATE_READERS) {
+                Decision::allow(Scope::All, "role may read aggregate figures")
+            } else {
+                Decision::deny("role may not read aggregate figures")
+            }
+        }
+        _ => Decision::deny("action does not apply to this kind of record"),
+    }
+}
+
+/// The purpose a route uses when the caller states none.
+pub fn default_purpose(action: Action, actor: &Actor) -> Purpose {
+    match action {
+        Action::ViewHome => Purpose::Account,
+        Action::CreateContact | Action::ViewContact | Action::ViewChronology => {
+            if actor.is_front_door_team() {
+                Purpose::Triage
+            } else {
+                Purpose::Referral
+            }
+        }
+        Action::ManageUsers => Purpose::Administration,
+        Action::ViewAuditTrail => Purpose::Audit,
+        Action::ViewAggregates => Purpose::Analysis,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Role::*;
+
+    fn actor(kind: AgencyKind, agency: AgencyId, roles: &[Role]) -> Actor {
+        Actor { user_id: UserId::new(), agency_id: agency, agency_kind: kind, roles: roles.to_vec() }
+    }
+
+    /// The policy as a table: who, what, whose record, purpose → allowed?
+    #[test]
+    fn policy_table() {
+        let cs = AgencyId::new();
+        let police = AgencyId::new();
+        let health = AgencyId::new();
+        use AgencyKind::{ChildrensServices as CS, Health as H, Police as P};
+        let own_police_contact = Resource::Contact { owner_agency: police };
+        let cs_contact = Resource::Contact { owner_agency: cs };
+        let child_police = Resource::Child { contributing_agencies: vec![cs, police] };
+        use Purpose::*;
+        #[rustfmt::skip]
+        let table: Vec<(Actor, Action, Resource, Purpose, bool)> = vec![
+            (actor(CS, cs, &[FrontDoorAdvisor]), Action::ViewContact, own_police_contact.clone(), Triage, true),
+            (actor(CS, cs, &[FrontDoorAdvisor]), Action::ViewContact, own_police_contact.clone(), Analysis, false),
+            (actor(CS, cs, &[FrontDoorAdvisor]), Action::ViewChronology, child_police.clone(), CaseWork, true),
+            (actor(CS, cs, &[FrontDoorAdvisor]), Action::ManageUsers, Resource::Service, Administration, false),
+            (actor(CS, cs, &[CseWorker]), Action::ViewContact, cs_contact.clone(), CaseWork, true),
+            (actor(P, police, &[AgencyPractitioner]), Action::ViewContact, own_police_contact.clone(), Referral, true),
+            (actor(P, police, &[AgencyPractitioner]), Action::ViewContact, cs_contact.clone(), Referral, false),
+            (actor(H, health, &[AgencyPractitioner]), Action::ViewContact, own_police_contact.clone(), Referral, false),
+            (actor(P, police, &[AgencyPractitioner]), Action::ViewChronology, child_police.clone(), Referral, true),
+            (actor(H, health, &[AgencyPractitioner]), Action::ViewChronology, child_police.clone(), Referral, false),
+            (actor(P, police, &[AgencyPractitioner]), Action::CreateContact, Resource::Service, Referral, true),
+            // A front-door role held outside children's services does not open every record.
+            (actor(P, police, &[FrontDoorAdvisor]), Action::ViewContact, cs_contact.clone(), Triage, false),
+            (actor(CS, cs, &[Administrator]), Action::ViewContact, cs_contact.clone(), Administration, false),
+            (actor(CS, cs, &[Administrator]), Action::ManageUsers, Resource::Service, Administration, true),
+            (actor(CS, cs, &[Administrator]), Action::ViewAuditTrail, Resource::Service, Audit, false),
+            (actor(CS, cs, &[Auditor]), Action::ViewAuditTrail, Resource::Service, Audit, true),
+            (actor(CS, cs, &[Auditor]), Action::ViewChronology, child_police.clone(), Audit, false),
+            (actor(CS, cs, &[Analyst]), Action::ViewAggregates, Resource::Service, Analysis, true),
+            (actor(CS, cs, &[Analyst]), Action::ViewContact, cs_contact.clone(), Analysis, false),
+            (actor(CS, cs, &[Analyst]), Action::ViewContact, cs_contact.clone(), Triage, false),
+            (actor(CS, cs, &[IntelligenceSubmitter]), Action::CreateContact, Resource::Service, Referral, false),
+            (actor(CS, cs, &[]), Action::ViewHome, Resource::Service, Account, false),
+            (actor(CS, cs, &[Auditor]), Action::ViewHome, Resource::Service, Account, true),
+            // An action against the wrong kind of record is refused, never guessed.
+            (actor(CS, cs, &[FrontDoorAdvisor]), Action::ViewContact, Resource::Service, Triage, false),
+        ];
+        for (i, (a, action, res, purpose, expected)) in table.into_iter().enumerate() {
+            let d = decide(&a, action, &res, purpose);
+            assert_eq!(d.allowed, expected, "row {i}: {:?} {action} {res:?} {purpose}: {}", a.roles, d.reason);
+            assert!(!d.reason.is_empty());
+        }
+    }
+
+    #[test]
+    fn partner_agencies_see_only_their_own_part_of_a_chronology() {
+        let police = AgencyId::new();
+        let a = actor(AgencyKind::Police, police, &[AgencyPractitioner]);
+        let d = decide(&a, Action::ViewChronology, &Resource::Child { contributing_agencies: vec![police] }, Purpose::Referral);
+        assert_eq!(d.scope, Scope::OwnAgency);
+    }
+
+    #[test]
+    fn default_purposes_are_always_accepted_for_allowed_roles() {
+        let cs = AgencyId::new();
+        for role in Role::ALL {
+            let a = actor(AgencyKind::ChildrensServices, cs, &[role]);
+            for action in Action::ALL {
+                assert!(default_purpose(action, &a).justifies(action), "{role} {action}");
+            }
+        }
+    }
+}
