@@ -1,0 +1,442 @@
+//! The single writer. Every write goes through one task that gathers whatever requests are
+//! waiting into one transaction (group commit): one durable sync serves many callers, and each
+//! caller is answered only after the commit is on disk. Each request runs inside its own
+//! savepoint, so one request's conflict rolls back that request alone.
+
+use crate::chain::{self, ACCESS_DOMAIN, EVENT_DOMAIN};
+use crate::db::{Pool, Tx, Val, vals};
+use crate::{AccessEntry, Committed, Expected, NewEvent, OutboxMessage, StoreError, micros};
+use frontdoor_core::Event;
+use tokio::sync::{mpsc, oneshot};
+
+/// How many waiting requests one transaction takes at most.
+const MAX_GROUP: usize = 512;
+
+pub(crate) enum WriteOp {
+    /// Events (all or none), access-log entries and notifications, in one atomic unit.
+    Append {
+        events: Vec<NewEvent>,
+        access: Vec<AccessEntry>,
+        outbox: Vec<OutboxMessage>,
+    },
+    /// Plain statements on operational tables (sessions, credentials, outbox state, meta).
+    Sql(Vec<(&'static str, Vec<Val>)>),
+}
+
+pub(crate) struct WriteRequest {
+    pub op: WriteOp,
+    pub reply: oneshot::Sender<Result<Vec<Committed>, StoreError>>,
+}
+
+#[derive(Clone, Debug)]
+struct Head {
+    seq: i64,
+    hash: String,
+}
+
+#[derive(Clone, Debug)]
+struct Heads {
+    events: Head,
+    access: Head,
+}
+
+pub(crate) fn spawn(pool: Pool) -> mpsc::Sender<WriteRequest> {
+    let (tx, rx) = mpsc::channel(4096);
+    tokio::spawn(run(pool, rx));
+    tx
+}
+
+async fn run(pool: Pool, mut rx: mpsc::Receiver<WriteRequest>) {
+    while let Some(first) = rx.recv().await {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(r) => group.push(r),
+                Err(_) => break,
+            }
+        }
+        metrics_group_size(group.len());
+        let (ops, replies): (Vec<_>, Vec<_>) = group.into_iter().map(|r| (r.op, r.reply)).unzip();
+        match commit_group(&pool, ops).await {
+            Ok(results) => {
+                for (reply, result) in replies.into_iter().zip(results) {
+                    let _ = reply.send(result);
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "write transaction failed; every request in it is refused");
+                for reply in replies {
+                    let _ = reply.send(Err(StoreError::Database(e.to_string())));
+                }
+            }
+        }
+    }
+}
+
+fn metrics_group_size(n: usize) {
+    tracing::trace!(group = n, "write group");
+}
+
+async fn commit_group(
+    pool: &Pool,
+    ops: Vec<WriteOp>,
+) -> Result<Vec<Result<Vec<Committed>, StoreError>>, sqlx::Error> {
+    let mut tx = pool.begin_write().await?;
+    let mut heads = load_heads(&mut tx).await?;
+    let start = heads.clone();
+    let mut results = Vec::with_capacity(ops.len());
+    for op in ops {
+        tx.exec("SAVEPOINT fd_request", &[]).await?;
+        let before = heads.clone();
+        match apply(&mut tx, &mut heads, op).await {
+            Ok(done) => {
+                tx.exec("RELEASE SAVEPOINT fd_request", &[]).await?;
+                results.push(Ok(done));
+            }
+            Err(e) => {
+                tx.exec("ROLLBACK TO SAVEPOINT fd_request", &[]).await?;
+                tx.exec("RELEASE SAVEPOINT fd_request", &[]).await?;
+                heads = before;
+                results.push(Err(e));
+            }
+        }
+    }
+    if heads.events.seq != start.events.seq {
+        save_head(&mut tx, "events_head", &heads.events).await?;
+    }
+    if heads.access.seq != start.access.seq {
+        save_head(&mut tx, "access_head", &heads.access).await?;
+    }
+    tx.commit().await?;
+    Ok(results)
+}
+
+async fn load_heads(tx: &mut Tx) -> Result<Heads, sqlx::Error> {
+    let events = match tx
+        .fetch_optional(
+            "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
+            &[],
+        )
+        .await?
+    {
+        Some(r) => Head {
+            seq: r.int(0)?,
+            hash: r.text(1)?,
+        },
+        None => Head {
+            seq: 0,
+            hash: chain::GENESIS.to_owned(),
+        },
+    };
+    let access = match tx
+        .fetch_optional(
+            "SELECT seq, hash FROM access_log ORDER BY seq DESC LIMIT 1",
+            &[],
+        )
+        .await?
+    {
+        Some(r) => Head {
+            seq: r.int(0)?,
+            hash: r.text(1)?,
+        },
+        None => Head {
+            seq: 0,
+            hash: chain::GENESIS.to_owned(),
+        },
+    };
+    Ok(Heads { events, access })
+}
+
+async fn save_head(tx: &mut Tx, key: &'static str, head: &Head) -> Result<(), sqlx::Error> {
+    tx.exec(
+        "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        &vals![key, format!("{}:{}", head.seq, head.hash)],
+    )
+    .await?;
+    Ok(())
+}
+
+async fn apply(tx: &mut Tx, heads: &mut Heads, op: WriteOp) -> Result<Vec<Committed>, StoreError> {
+    match op {
+        WriteOp::Sql(statements) => {
+            for (sql, args) in statements {
+                tx.exec(sql, &args).await?;
+            }
+            Ok(Vec::new())
+        }
+        WriteOp::Append {
+            events,
+            access,
+            outbox,
+        } => {
+            let mut committed = Vec::with_capacity(events.len());
+            for e in events {
+                committed.push(append_event(tx, &mut heads.events, e).await?);
+            }
+            for a in access {
+                append_access(tx, &mut heads.access, a).await?;
+            }
+            for m in outbox {
+                tx.exec(
+                    "INSERT INTO outbox (id, created_at, channel, recipient, subject, body, attempts, next_attempt_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, 0, $2)",
+                    &vals![m.id.to_string(), micros(m.created_at), m.channel, m.recipient, m.subject, m.body],
+                )
+                .await?;
+            }
+            Ok(committed)
+        }
+    }
+}
+
+async fn append_event(
+    tx: &mut Tx,
+    head: &mut Head,
+    new: NewEvent,
+) -> Result<Committed, StoreError> {
+    let stream = new.event.stream();
+    let current = tx
+        .fetch_optional(
+            "SELECT MAX(stream_version) FROM events WHERE stream = $1",
+            &vals![stream.as_str()],
+        )
+        .await?
+        .map(|r| r.opt_int(0))
+        .transpose()?
+        .flatten()
+        .unwrap_or(0);
+    let ok = match new.expected {
+        Expected::Any => true,
+        Expected::NoStream => current == 0,
+        Expected::Version(v) => current == v,
+    };
+    if !ok {
+        return Err(StoreError::Conflict {
+            stream,
+            expected: new.expected,
+            actual: current,
+        });
+    }
+    let version = current + 1;
+    let seq = head.seq + 1;
+    let payload =
+        serde_json::to_string(&new.event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let actor_user = new.meta.actor_user.map(|u| u.to_string());
+    let actor_agency = new.meta.actor_agency.map(|a| a.to_string());
+    let at = micros(new.meta.at);
+    let (seq_s, version_s, at_s) = (seq.to_string(), version.to_string(), at.to_string());
+    let hash = chain::row_hash(
+        EVENT_DOMAIN,
+        &[
+            Some(&seq_s),
+            Some(&stream),
+            Some(&version_s),
+            Some(new.event.kind()),
+            Some(&payload),
+            actor_user.as_deref(),
+            actor_agency.as_deref(),
+            Some(&new.meta.purpose),
+            Some(&at_s),
+            Some(&head.hash),
+        ],
+    );
+    tx.exec(
+        "INSERT INTO events (seq, stream, stream_version, kind, payload, actor_user, actor_agency, purpose, recorded_at, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        &vals![seq, stream.as_str(), version, new.event.kind(), payload, actor_user.clone(), actor_agency.clone(), new.meta.purpose.as_str(), at, head.hash.as_str(), hash.as_str()],
+    )
+    .await?;
+    project(tx, seq, at, &new.event, actor_user, actor_agency).await?;
+    *head = Head { seq, hash };
+    Ok(Committed {
+        seq,
+        stream,
+        stream_version: version,
+    })
+}
+
+/// Keep the read tables in step with the log, inside the same transaction.
+async fn project(
+    tx: &mut Tx,
+    seq: i64,
+    at: i64,
+    event: &Event,
+    actor_user: Option<String>,
+    actor_agency: Option<String>,
+) -> Result<(), StoreError> {
+    match event {
+        Event::AgencyRegistered {
+            agency_id,
+            name,
+            agency_kind,
+        } => {
+            tx.exec(
+                "INSERT INTO agencies (id, name, kind) VALUES ($1, $2, $3)",
+                &vals![agency_id.to_string(), name.as_str(), agency_kind.as_str()],
+            )
+            .await?;
+        }
+        Event::UserRegistered {
+            user_id,
+            username,
+            display_name,
+            agency_id,
+            roles,
+        } => {
+            let roles: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+            let n = tx
+                .exec(
+                    "INSERT INTO users (id, username, display_name, agency_id, roles, disabled, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, 0, $6) ON CONFLICT (username) DO NOTHING",
+                    &vals![user_id.to_string(), username.as_str(), display_name.as_str(), agency_id.to_string(), roles.join(","), at],
+                )
+                .await?;
+            if n == 0 {
+                return Err(StoreError::Duplicate {
+                    what: format!("username '{username}'"),
+                });
+            }
+        }
+        Event::UserDisabled { user_id, .. } => {
+            let id = user_id.to_string();
+            tx.exec(
+                "UPDATE users SET disabled = 1 WHERE id = $1",
+                &vals![id.as_str()],
+            )
+            .await?;
+            // A disabled user's sessions die with the same commit.
+            tx.exec(
+                "DELETE FROM sessions WHERE user_id = $1",
+                &vals![id.as_str()],
+            )
+            .await?;
+        }
+        Event::ChildRecorded { child_id, subject } => {
+            tx.exec(
+                "INSERT INTO children (id, given_name, family_name, date_of_birth, sex, postcode, match_key, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                &vals![
+                    child_id.to_string(),
+                    subject.given_name.as_str(),
+                    subject.family_name.as_str(),
+                    subject.date_of_birth.map(|d| d.to_string()),
+                    subject.sex.map(|s| s.as_str()),
+                    subject.postcode.as_ref().map(|p| p.as_str()),
+                    subject.match_key(),
+                    at
+                ],
+            )
+            .await?;
+            tx.exec(
+                "INSERT INTO child_events (child_id, seq, agency_id, occurred_at) VALUES ($1, $2, $3, $4)",
+                &vals![child_id.to_string(), seq, actor_agency, at],
+            )
+            .await?;
+        }
+        Event::ContactReceived {
+            contact_id,
+            reference,
+            child_id,
+            channel,
+            source_code,
+            narrative,
+            received_at,
+            owner_agency,
+        } => {
+            let n = tx
+                .exec(
+                    "INSERT INTO contacts (id, reference, child_id, channel, source_code, narrative, received_at, recorded_by, owner_agency, seq) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (reference) DO NOTHING",
+                    &vals![
+                        contact_id.to_string(),
+                        reference.as_str(),
+                        child_id.to_string(),
+                        channel.as_str(),
+                        source_code.as_str(),
+                        narrative.as_str(),
+                        micros(*received_at),
+                        actor_user,
+                        owner_agency.to_string(),
+                        seq
+                    ],
+                )
+                .await?;
+            if n == 0 {
+                return Err(StoreError::Duplicate {
+                    what: format!("contact reference {reference}"),
+                });
+            }
+            tx.exec(
+                "INSERT INTO child_events (child_id, seq, agency_id, occurred_at) VALUES ($1, $2, $3, $4)",
+                &vals![child_id.to_string(), seq, owner_agency.to_string(), micros(*received_at)],
+            )
+            .await?;
+        }
+        Event::PersonRecordImported {
+            source,
+            record_id,
+            given_name,
+            family_name,
+            date_of_birth,
+            sex,
+            postcode,
+            address,
+            phone,
+        } => {
+            tx.exec(
+                "INSERT INTO person_records (source, record_id, given_name, family_name, date_of_birth, sex, postcode, address, phone, seq) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                 ON CONFLICT (source, record_id) DO UPDATE SET given_name = excluded.given_name, family_name = excluded.family_name, \
+                 date_of_birth = excluded.date_of_birth, sex = excluded.sex, postcode = excluded.postcode, address = excluded.address, \
+                 phone = excluded.phone, seq = excluded.seq",
+                &vals![
+                    source.as_str(),
+                    record_id.as_str(),
+                    given_name.as_ref().map(|n| n.as_str()),
+                    family_name.as_ref().map(|n| n.as_str()),
+                    date_of_birth.map(|d| d.to_string()),
+                    sex.map(|s| s.as_str()),
+                    postcode.as_ref().map(|p| p.as_str()),
+                    address.clone(),
+                    phone.clone(),
+                    seq
+                ],
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+async fn append_access(tx: &mut Tx, head: &mut Head, a: AccessEntry) -> Result<(), StoreError> {
+    let seq = head.seq + 1;
+    let at = micros(a.at);
+    let (seq_s, at_s) = (seq.to_string(), at.to_string());
+    let user = a.user_id.to_string();
+    let agency = a.agency_id.to_string();
+    let outcome = if a.allowed { "allowed" } else { "denied" };
+    let hash = chain::row_hash(
+        ACCESS_DOMAIN,
+        &[
+            Some(&seq_s),
+            Some(&at_s),
+            Some(&user),
+            Some(&agency),
+            Some(a.action.as_str()),
+            Some(&a.record_type),
+            Some(&a.record_id),
+            Some(a.purpose.as_str()),
+            Some(outcome),
+            Some(&a.reason),
+            Some(&head.hash),
+        ],
+    );
+    tx.exec(
+        "INSERT INTO access_log (seq, at, user_id, agency_id, action, record_type, record_id, purpose, outcome, reason, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        &vals![seq, at, user, agency, a.action.as_str(), a.record_type, a.record_id, a.purpose.as_str(), outcome, a.reason, head.hash.as_str(), hash.as_str()],
+    )
+    .await?;
+    *head = Head { seq, hash };
+    Ok(())
+}

@@ -1,0 +1,522 @@
+//! Behaviour of the store, run on SQLite and (when configured) PostgreSQL alike.
+
+use chrono::{DateTime, TimeZone, Utc};
+use frontdoor_core::contact::{ChildSubject, reference_from_random};
+use frontdoor_core::policy::Action;
+use frontdoor_core::{
+    AgencyId, AgencyKind, Channel, ChildId, ContactId, Event, Narrative, PersonName, Purpose, Role,
+    SourceCode, UserId, Username,
+};
+use frontdoor_store::testing::{self, TestStore};
+use frontdoor_store::{AccessEntry, Expected, Meta, NewEvent, Store, StoreError};
+
+fn t(secs: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(1_780_000_000 + secs, 0).unwrap()
+}
+
+fn ev(event: Event, expected: Expected, at: DateTime<Utc>) -> NewEvent {
+    NewEvent {
+        event,
+        expected,
+        meta: Meta::system("test", at),
+    }
+}
+
+struct World {
+    agency: AgencyId,
+    user: UserId,
+}
+
+async fn world(store: &Store) -> World {
+    let agency = AgencyId::new();
+    let user = UserId::new();
+    store
+        .append(
+            vec![
+                ev(
+                    Event::AgencyRegistered {
+                        agency_id: agency,
+                        name: "Children's Services".into(),
+                        agency_kind: AgencyKind::ChildrensServices,
+                    },
+                    Expected::NoStream,
+                    t(0),
+                ),
+                ev(
+                    Event::UserRegistered {
+                        user_id: user,
+                        username: Username::parse("advisor1").unwrap(),
+                        display_name: "Advisor One".into(),
+                        agency_id: agency,
+                        roles: vec![Role::FrontDoorAdvisor],
+                    },
+                    Expected::NoStream,
+                    t(0),
+                ),
+            ],
+            vec![],
+            vec![],
+        )
+        .await
+        .unwrap();
+    World { agency, user }
+}
+
+fn contact(w: &World, child: ChildId, n: u64) -> Vec<NewEvent> {
+    let contact_id = ContactId::new();
+    vec![NewEvent {
+        event: Event::ContactReceived {
+            contact_id,
+            reference: reference_from_random(n),
+            child_id: child,
+            channel: Channel::Phone,
+            source_code: SourceCode::parse("2A").unwrap(),
+            narrative: Narrative::parse(&format!("concern number {n}")).unwrap(),
+            received_at: t(n as i64),
+            owner_agency: w.agency,
+        },
+        expected: Expected::NoStream,
+        meta: Meta {
+            actor_user: Some(w.user),
+            actor_agency: Some(w.agency),
+            purpose: "triage".into(),
+            at: t(100 + n as i64),
+        },
+    }]
+}
+
+fn child_event(child: ChildId) -> NewEvent {
+    ev(
+        Event::ChildRecorded {
+            child_id: child,
+            subject: ChildSubject {
+                given_name: PersonName::parse("Amy").unwrap(),
+                family_name: PersonName::parse("Example").unwrap(),
+                date_of_birth: None,
+                sex: None,
+                postcode: None,
+            },
+        },
+        Expected::NoStream,
+        t(1),
+    )
+}
+
+async fn each_backend<F, Fut>(f: F)
+where
+    F: Fn(TestStore) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for ts in testing::all().await {
+        eprintln!("-- on {}", ts.label);
+        f(ts).await;
+    }
+}
+
+#[tokio::test]
+async fn events_project_into_tables_and_the_chronology() {
+    each_backend(|ts| async move {
+        let s = &ts.store;
+        let w = world(s).await;
+        let child = ChildId::new();
+        s.append(vec![child_event(child)], vec![], vec![])
+            .await
+            .unwrap();
+        for n in [3, 1, 2] {
+            s.append(contact(&w, child, n), vec![], vec![])
+                .await
+                .unwrap();
+        }
+        let chron = s.chronology(child).await.unwrap();
+        assert_eq!(chron.len(), 4, "{}", ts.label);
+        // Ordered by when things happened, not when they were typed in.
+        let refs: Vec<String> = chron
+            .iter()
+            .filter_map(|e| match &e.event {
+                Event::ContactReceived { reference, .. } => Some(reference.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            refs,
+            [
+                reference_from_random(1),
+                reference_from_random(2),
+                reference_from_random(3)
+            ]
+        );
+        assert_eq!(chron[1].actor_username.as_deref(), Some("advisor1"));
+        assert_eq!(s.contacts_for_child(child).await.unwrap().len(), 3);
+        assert_eq!(s.child_agencies(child).await.unwrap(), vec![w.agency]);
+        let u = s.user_by_username("advisor1").await.unwrap().unwrap();
+        assert_eq!(u.roles, vec![Role::FrontDoorAdvisor]);
+        assert_eq!(u.agency.kind, AgencyKind::ChildrensServices);
+        assert!(s.verify_chains().await.unwrap().intact());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn two_writers_to_one_stream_one_wins_and_nothing_is_lost() {
+    each_backend(|ts| async move {
+        let s = ts.store.clone();
+        let w = world(&s).await;
+        let user_stream_version = 1;
+        // Both writers read version 1 of the user's stream and try to extend it.
+        let a = s.append(
+            vec![ev(
+                Event::UserDisabled {
+                    user_id: w.user,
+                    reason: "writer a".into(),
+                },
+                Expected::Version(user_stream_version),
+                t(5),
+            )],
+            vec![],
+            vec![],
+        );
+        let b = s.append(
+            vec![ev(
+                Event::UserDisabled {
+                    user_id: w.user,
+                    reason: "writer b".into(),
+                },
+                Expected::Version(user_stream_version),
+                t(5),
+            )],
+            vec![],
+            vec![],
+        );
+        let (ra, rb) = tokio::join!(a, b);
+        let wins = [&ra, &rb].iter().filter(|r| r.is_ok()).count();
+        assert_eq!(
+            wins, 1,
+            "{}: exactly one writer wins: {ra:?} {rb:?}",
+            ts.label
+        );
+        let loser = if ra.is_err() { ra } else { rb };
+        assert!(
+            matches!(loser, Err(StoreError::Conflict { actual: 2, .. })),
+            "{loser:?}"
+        );
+
+        // Many concurrent writers to different streams: every acknowledged append is there.
+        let child = ChildId::new();
+        s.append(vec![child_event(child)], vec![], vec![])
+            .await
+            .unwrap();
+        let mut tasks = Vec::new();
+        for n in 0..200u64 {
+            let s = s.clone();
+            let evs = contact(&w, child, 1000 + n);
+            tasks.push(tokio::spawn(
+                async move { s.append(evs, vec![], vec![]).await },
+            ));
+        }
+        for task in tasks {
+            task.await.unwrap().unwrap();
+        }
+        assert_eq!(s.contacts_for_child(child).await.unwrap().len(), 200);
+        let report = s.verify_chains().await.unwrap();
+        assert!(report.intact(), "{:?}", report.breaks);
+        assert_eq!(report.events, 2 + 1 + 1 + 200);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_failed_batch_writes_nothing() {
+    each_backend(|ts| async move {
+        let s = &ts.store;
+        let w = world(s).await;
+        let before = s.event_count().await.unwrap();
+        let child = ChildId::new();
+        // Second event conflicts (the user stream exists), so the first must not land either.
+        let r = s
+            .append(
+                vec![
+                    child_event(child),
+                    ev(
+                        Event::UserDisabled {
+                            user_id: w.user,
+                            reason: "x".into(),
+                        },
+                        Expected::NoStream,
+                        t(9),
+                    ),
+                ],
+                vec![],
+                vec![],
+            )
+            .await;
+        assert!(matches!(r, Err(StoreError::Conflict { .. })));
+        assert_eq!(s.event_count().await.unwrap(), before);
+        assert!(s.child(child).await.unwrap().is_none());
+        assert!(s.verify_chains().await.unwrap().intact());
+        // A duplicate username is refused by its projection, and also leaves nothing behind.
+        let dup = s
+            .append(
+                vec![ev(
+                    Event::UserRegistered {
+                        user_id: UserId::new(),
+                        username: Username::parse("advisor1").unwrap(),
+                        display_name: "Someone else".into(),
+                        agency_id: w.agency,
+                        roles: vec![Role::Analyst],
+                    },
+                    Expected::NoStream,
+                    t(9),
+                )],
+                vec![],
+                vec![],
+            )
+            .await;
+        assert!(matches!(dup, Err(StoreError::Duplicate { .. })), "{dup:?}");
+        assert_eq!(s.event_count().await.unwrap(), before);
+    })
+    .await;
+}
+
+fn access(w: &World, record: &str) -> AccessEntry {
+    AccessEntry {
+        at: t(50),
+        user_id: w.user,
+        agency_id: w.agency,
+        action: Action::ViewChronology,
+        record_type: "child".into(),
+        record_id: record.into(),
+        purpose: Purpose::Triage,
+        allowed: true,
+        reason: "test".into(),
+    }
+}
+
+/// A connection of its own, as someone with direct database access would have.
+async fn raw(ts: &TestStore, sql: &str) -> Result<u64, sqlx::Error> {
+    if ts.url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(&ts.url).await?;
+        let r = sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+            .execute(&pool)
+            .await
+            .map(|r| r.rows_affected());
+        pool.close().await;
+        r
+    } else {
+        let pool = sqlx::PgPool::connect(&ts.url).await?;
+        let r = sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+            .execute(&pool)
+            .await
+            .map(|r| r.rows_affected());
+        pool.close().await;
+        r
+    }
+}
+
+const DROP_TRIGGERS_SQLITE: &str = "DROP TRIGGER events_no_update; DROP TRIGGER events_no_delete; \
+     DROP TRIGGER access_log_no_update; DROP TRIGGER access_log_no_delete;";
+const DROP_TRIGGERS_PG: &str =
+    "DROP TRIGGER events_no_change ON events; DROP TRIGGER access_log_no_change ON access_log;";
+
+async fn tampered_world(ts: &TestStore) {
+    let s = &ts.store;
+    let w = world(s).await;
+    let child = ChildId::new();
+    s.append(vec![child_event(child)], vec![], vec![])
+        .await
+        .unwrap();
+    for n in 0..5 {
+        s.append(contact(&w, child, n), vec![], vec![])
+            .await
+            .unwrap();
+        s.log_access(access(&w, &child.to_string())).await.unwrap();
+    }
+    assert!(s.verify_chains().await.unwrap().intact());
+    let drop = if ts.url.starts_with("sqlite:") {
+        DROP_TRIGGERS_SQLITE
+    } else {
+        DROP_TRIGGERS_PG
+    };
+    raw(ts, drop).await.unwrap();
+}
+
+#[tokio::test]
+async fn the_database_refuses_updates_and_deletes_of_the_logs() {
+    each_backend(|ts| async move {
+        let w = world(&ts.store).await;
+        ts.store.log_access(access(&w, "x")).await.unwrap();
+        for sql in [
+            "UPDATE events SET payload = '{}' WHERE seq = 1",
+            "DELETE FROM events WHERE seq = 1",
+            "UPDATE access_log SET purpose = 'x' WHERE seq = 1",
+            "DELETE FROM access_log WHERE seq = 1",
+        ] {
+            let err = raw(&ts, sql).await.expect_err(sql);
+            assert!(
+                err.to_string().contains("append-only"),
+                "{}: {sql}: {err}",
+                ts.label
+            );
+        }
+        assert!(ts.store.verify_chains().await.unwrap().intact());
+    })
+    .await;
+}
+
+/// Each way of tampering, and the row `audit verify` must name.
+#[tokio::test]
+async fn tampering_is_detected_and_named() {
+    let cases: [(&str, &str, &str, i64); 6] = [
+        (
+            "edit an event",
+            "UPDATE events SET payload = replace(payload, 'concern number 2', 'nothing to see') WHERE seq = 6",
+            "events",
+            6,
+        ),
+        (
+            "delete an event",
+            "DELETE FROM events WHERE seq = 4",
+            "events",
+            4,
+        ),
+        (
+            "reorder events",
+            "UPDATE events SET seq = -1 WHERE seq = 5; UPDATE events SET seq = 5 WHERE seq = 6; UPDATE events SET seq = 6 WHERE seq = -1",
+            "events",
+            5,
+        ),
+        (
+            "cut the tail",
+            "DELETE FROM events WHERE seq = 8",
+            "events",
+            8,
+        ),
+        (
+            "edit the access log",
+            "UPDATE access_log SET purpose = 'analysis' WHERE seq = 3",
+            "access_log",
+            3,
+        ),
+        (
+            "delete an access entry",
+            "DELETE FROM access_log WHERE seq = 2",
+            "access_log",
+            2,
+        ),
+    ];
+    for (what, sql, chain, seq) in cases {
+        for ts in testing::all().await {
+            tampered_world(&ts).await;
+            let n = raw(&ts, sql)
+                .await
+                .unwrap_or_else(|e| panic!("{what}: {e}"));
+            assert!(n > 0, "{what}: the tamper changed nothing");
+            let report = ts.store.verify_chains().await.unwrap();
+            let first = report
+                .breaks
+                .first()
+                .unwrap_or_else(|| panic!("{} {what}: not detected", ts.label));
+            assert_eq!(
+                (first.chain, first.seq),
+                (chain, seq),
+                "{} {what}: {first}",
+                ts.label
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn sessions_die_with_a_disabled_user() {
+    each_backend(|ts| async move {
+        let s = &ts.store;
+        let w = world(s).await;
+        s.create_session("h1", w.user, "browser", "csrf", t(0), t(1000))
+            .await
+            .unwrap();
+        assert!(s.session("h1", t(10)).await.unwrap().is_some());
+        assert!(s.session("h1", t(1000)).await.unwrap().is_none(), "expired");
+        s.append(
+            vec![ev(
+                Event::UserDisabled {
+                    user_id: w.user,
+                    reason: "left".into(),
+                },
+                Expected::Any,
+                t(20),
+            )],
+            vec![],
+            vec![],
+        )
+        .await
+        .unwrap();
+        assert!(s.session("h1", t(10)).await.unwrap().is_none());
+        assert!(s.user(w.user).await.unwrap().unwrap().disabled);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn reopening_keeps_everything() {
+    let ts = testing::sqlite().await;
+    let w = world(&ts.store).await;
+    let child = ChildId::new();
+    ts.store
+        .append(vec![child_event(child)], vec![], vec![])
+        .await
+        .unwrap();
+    ts.store
+        .append(contact(&w, child, 7), vec![], vec![])
+        .await
+        .unwrap();
+    ts.store.close().await;
+    let again = Store::open(&ts.url).await.unwrap();
+    assert_eq!(again.contacts_for_child(child).await.unwrap().len(), 1);
+    assert!(again.verify_chains().await.unwrap().intact());
+    // And the chain continues where it left off.
+    again
+        .append(contact(&w, child, 8), vec![], vec![])
+        .await
+        .unwrap();
+    assert!(again.verify_chains().await.unwrap().intact());
+}
+
+/// The two migration folders must describe the same tables and columns.
+#[test]
+fn sqlite_and_postgres_schemas_are_equivalent() {
+    fn shape(sql: &str) -> Vec<(String, Vec<String>)> {
+        let mut tables = Vec::new();
+        for chunk in sql.split("CREATE TABLE ").skip(1) {
+            let name = chunk.split_whitespace().next().unwrap().to_owned();
+            let body = &chunk[chunk.find('(').unwrap() + 1..chunk.find("\n);").unwrap()];
+            let cols = body
+                .lines()
+                .map(str::trim)
+                .filter(|l| {
+                    !l.is_empty()
+                        && !l.starts_with("UNIQUE")
+                        && !l.starts_with("PRIMARY KEY")
+                        && !l.starts_with("--")
+                })
+                .map(|l| {
+                    let mut it = l.split_whitespace();
+                    let col = it.next().unwrap().to_owned();
+                    let ty = it.next().unwrap().trim_end_matches(',').to_owned();
+                    format!(
+                        "{col} {}",
+                        if ty == "INTEGER" {
+                            "BIGINT".to_owned()
+                        } else {
+                            ty
+                        }
+                    )
+                })
+                .collect();
+            tables.push((name, cols));
+        }
+        tables
+    }
+    let sqlite = shape(include_str!("../migrations/sqlite/0001_foundation.sql"));
+    let pg = shape(include_str!("../migrations/postgres/0001_foundation.sql"));
+    assert!(sqlite.len() >= 10);
+    assert_eq!(sqlite, pg);
+}
