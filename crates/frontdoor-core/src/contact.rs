@@ -1,9 +1,7 @@
 //! A contact: one concern about a child, from any channel. `ContactDraft` is what a form or the
 //! API sends; `NewContact` is what remains once every field has parsed.
 
-use crate::values::{
-    Channel, DateOfBirth, Narrative, PersonName, Postcode, Sex, SourceCode, ValueError,
-};
+use crate::values::{Channel, DateOfBirth, Narrative, PersonName, Postcode, Sex, SourceCode, ValueError};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -52,9 +50,7 @@ impl ChildSubject {
             "{}|{}|{}",
             self.given_name.match_key(),
             self.family_name.match_key(),
-            self.date_of_birth
-                .map(|d| d.to_string())
-                .unwrap_or_default()
+            self.date_of_birth.map(|d| d.to_string()).unwrap_or_default()
         )
     }
 }
@@ -86,62 +82,31 @@ impl ContactDraft {
         let mut errors = Vec::new();
         let mut check = |field: &str, r: Result<(), ValueError>| {
             if let Err(e) = r {
-                errors.push(FieldError {
-                    field: field.to_owned(),
-                    message: e.to_string(),
-                });
+                errors.push(FieldError { field: field.to_owned(), message: e.to_string() });
             }
         };
         let channel = Channel::parse(&self.channel);
-        check(
-            "channel",
-            channel.as_ref().map(|_| ()).map_err(Clone::clone),
-        );
+        check("channel", channel.as_ref().map(|_| ()).map_err(Clone::clone));
         let source_code = SourceCode::parse(&self.source_code);
-        check(
-            "source_code",
-            source_code.as_ref().map(|_| ()).map_err(Clone::clone),
-        );
+        check("source_code", source_code.as_ref().map(|_| ()).map_err(Clone::clone));
         let given = PersonName::parse(&self.child.given_name);
-        check(
-            "child.given_name",
-            given.as_ref().map(|_| ()).map_err(Clone::clone),
-        );
+        check("child.given_name", given.as_ref().map(|_| ()).map_err(Clone::clone));
         let family = PersonName::parse(&self.child.family_name);
-        check(
-            "child.family_name",
-            family.as_ref().map(|_| ()).map_err(Clone::clone),
-        );
-        let dob = non_empty(&self.child.date_of_birth)
-            .map(|s| DateOfBirth::parse(s, today))
-            .transpose();
-        check(
-            "child.date_of_birth",
-            dob.as_ref().map(|_| ()).map_err(Clone::clone),
-        );
+        check("child.family_name", family.as_ref().map(|_| ()).map_err(Clone::clone));
+        let dob = non_empty(&self.child.date_of_birth).map(|s| DateOfBirth::parse(s, today)).transpose();
+        check("child.date_of_birth", dob.as_ref().map(|_| ()).map_err(Clone::clone));
         let sex = non_empty(&self.child.sex).map(Sex::parse).transpose();
         check("child.sex", sex.as_ref().map(|_| ()).map_err(Clone::clone));
-        let postcode = non_empty(&self.child.postcode)
-            .map(Postcode::parse)
-            .transpose();
-        check(
-            "child.postcode",
-            postcode.as_ref().map(|_| ()).map_err(Clone::clone),
-        );
+        let postcode = non_empty(&self.child.postcode).map(Postcode::parse).transpose();
+        check("child.postcode", postcode.as_ref().map(|_| ()).map_err(Clone::clone));
         let narrative = Narrative::parse(&self.narrative);
-        check(
-            "narrative",
-            narrative.as_ref().map(|_| ()).map_err(Clone::clone),
-        );
+        check("narrative", narrative.as_ref().map(|_| ()).map_err(Clone::clone));
         let received_at = match non_empty(&self.received_at) {
             None => Ok(now),
             Some(s) => match DateTime::parse_from_rfc3339(s) {
                 Err(_) => Err(ValueError::BadDate),
                 Ok(t) if t.with_timezone(&Utc) > now => Err(ValueError::FutureDate),
-                Ok(t)
-                    if t.date_naive()
-                        < NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(NaiveDate::MIN) =>
-                {
+                Ok(t) if t.date_naive() < NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(NaiveDate::MIN) => {
                     Err(ValueError::TooOld)
                 }
                 Ok(t) => Ok(t.with_timezone(&Utc)),
@@ -149,27 +114,12 @@ impl ContactDraft {
         };
         if let Err(e) = &received_at {
             let message = match e {
-                ValueError::BadDate => {
-                    "must be a date and time in RFC 3339 form, e.g. 2026-03-01T14:30:00Z".to_owned()
-                }
+                ValueError::BadDate => "must be a date and time in RFC 3339 form, e.g. 2026-03-01T14:30:00Z".to_owned(),
                 other => other.to_string(),
             };
-            errors.push(FieldError {
-                field: "received_at".into(),
-                message,
-            });
+            errors.push(FieldError { field: "received_at".into(), message });
         }
-        match (
-            channel,
-            source_code,
-            given,
-            family,
-            dob,
-            sex,
-            postcode,
-            narrative,
-            received_at,
-        ) {
+        match (channel, source_code, given, family, dob, sex, postcode, narrative, received_at) {
             (
                 Ok(channel),
                 Ok(source_code),
@@ -183,13 +133,7 @@ impl ContactDraft {
             ) if errors.is_empty() => Ok(NewContact {
                 channel,
                 source_code,
-                child: ChildSubject {
-                    given_name,
-                    family_name,
-                    date_of_birth,
-                    sex,
-                    postcode,
-                },
+                child: ChildSubject { given_name, family_name, date_of_birth, sex, postcode },
                 narrative,
                 received_at,
             }),
@@ -222,9 +166,7 @@ mod tests {
     use super::*;
 
     fn now() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-11-28T12:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc)
+        DateTime::parse_from_rfc3339("2026-11-28T12:00:00Z").unwrap().with_timezone(&Utc)
     }
 
     fn draft() -> ContactDraft {

@@ -4,9 +4,7 @@
 use crate::contact::ChildSubject;
 use crate::ids::{AgencyId, ChildId, ContactId, UserId};
 use crate::org::{AgencyKind, Role};
-use crate::values::{
-    Channel, DateOfBirth, Narrative, PersonName, Postcode, Sex, SourceCode, Username,
-};
+use crate::values::{Channel, DateOfBirth, Narrative, PersonName, Postcode, Sex, SourceCode, Username};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -83,18 +81,14 @@ impl Event {
             }
             Event::ChildRecorded { child_id, .. } => format!("child-{child_id}"),
             Event::ContactReceived { contact_id, .. } => format!("contact-{contact_id}"),
-            Event::PersonRecordImported {
-                source, record_id, ..
-            } => format!("person-{source}-{record_id}"),
+            Event::PersonRecordImported { source, record_id, .. } => format!("person-{source}-{record_id}"),
         }
     }
 
     /// The child this event is about, if any: it then appears in that child's chronology.
     pub fn child(&self) -> Option<ChildId> {
         match self {
-            Event::ChildRecorded { child_id, .. } | Event::ContactReceived { child_id, .. } => {
-                Some(*child_id)
-            }
+            Event::ChildRecorded { child_id, .. } | Event::ContactReceived { child_id, .. } => Some(*child_id),
             _ => None,
         }
     }
@@ -106,12 +100,7 @@ impl Event {
             Event::UserRegistered { username, .. } => format!("User registered: {username}"),
             Event::UserDisabled { .. } => "User disabled".to_owned(),
             Event::ChildRecorded { .. } => "Child first recorded at the front door".to_owned(),
-            Event::ContactReceived {
-                reference,
-                channel,
-                source_code,
-                ..
-            } => {
+            Event::ContactReceived { reference, channel, source_code, .. } => {
                 format!(
                     "Contact {reference} ({}, source {} {})",
                     channel.label(),
@@ -119,9 +108,9 @@ impl Event {
                     source_code.label()
                 )
             }
-            Event::PersonRecordImported {
-                source, record_id, ..
-            } => format!("Record {record_id} imported from {source}"),
+            Event::PersonRecordImported { source, record_id, .. } => {
+                format!("Record {record_id} imported from {source}")
+            }
         }
     }
 }
@@ -132,10 +121,7 @@ mod tests {
 
     #[test]
     fn payload_round_trips_and_carries_its_kind() {
-        let e = Event::UserDisabled {
-            user_id: UserId::new(),
-            reason: "left".into(),
-        };
+        let e = Event::UserDisabled { user_id: UserId::new(), reason: "left".into() };
         let json = serde_json::to_value(&e).unwrap();
         assert_eq!(json["kind"], e.kind());
         let back: Event = serde_json::from_value(json).unwrap();

@@ -15,6 +15,4 @@ pub use event::{Event, EventKind};
 pub use ids::{AgencyId, ChildId, ContactId, UserId};
 pub use org::{AgencyKind, Role};
 pub use policy::{Action, Actor, Decision, Purpose, Resource, decide};
-pub use values::{
-    Channel, DateOfBirth, Narrative, PersonName, Postcode, Sex, SourceCode, Username,
-};
+pub use values::{Channel, DateOfBirth, Narrative, PersonName, Postcode, Sex, SourceCode, Username};

@@ -59,10 +59,7 @@ impl fmt::Display for AgencyKind {
 impl FromStr for AgencyKind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        AgencyKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| format!("unknown agency kind '{s}'"))
+        AgencyKind::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| format!("unknown agency kind '{s}'"))
     }
 }
 
@@ -124,10 +121,7 @@ impl Role {
 
     /// Roles of the front door and CSE team, who work across all children's cases.
     pub fn is_front_door_case_role(self) -> bool {
-        matches!(
-            self,
-            Role::FrontDoorAdvisor | Role::SafeguardingLead | Role::CseWorker | Role::CseManager
-        )
+        matches!(self, Role::FrontDoorAdvisor | Role::SafeguardingLead | Role::CseWorker | Role::CseManager)
     }
 }
 
@@ -140,12 +134,9 @@ impl fmt::Display for Role {
 impl FromStr for Role {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| {
-                let names: Vec<_> = Role::ALL.iter().map(|r| r.as_str()).collect();
-                format!("unknown role '{s}' (expected one of: {})", names.join(", "))
-            })
+        Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| {
+            let names: Vec<_> = Role::ALL.iter().map(|r| r.as_str()).collect();
+            format!("unknown role '{s}' (expected one of: {})", names.join(", "))
+        })
     }
 }

@@ -27,8 +27,7 @@ impl Actor {
     }
     /// A front-door or CSE-team member of children's services: works across every child's case.
     fn is_front_door_team(&self) -> bool {
-        self.agency_kind == AgencyKind::ChildrensServices
-            && self.roles.iter().any(|r| r.is_front_door_case_role())
+        self.agency_kind == AgencyKind::ChildrensServices && self.roles.iter().any(|r| r.is_front_door_case_role())
     }
 }
 
@@ -180,28 +179,15 @@ pub struct Decision {
 
 impl Decision {
     fn allow(scope: Scope, reason: &'static str) -> Self {
-        Decision {
-            allowed: true,
-            scope,
-            reason,
-        }
+        Decision { allowed: true, scope, reason }
     }
     fn deny(reason: &'static str) -> Self {
-        Decision {
-            allowed: false,
-            scope: Scope::All,
-            reason,
-        }
+        Decision { allowed: false, scope: Scope::All, reason }
     }
 }
 
-const CONTACT_MAKERS: [Role; 5] = [
-    Role::FrontDoorAdvisor,
-    Role::SafeguardingLead,
-    Role::CseWorker,
-    Role::CseManager,
-    Role::AgencyPractitioner,
-];
+const CONTACT_MAKERS: [Role; 5] =
+    [Role::FrontDoorAdvisor, Role::SafeguardingLead, Role::CseWorker, Role::CseManager, Role::AgencyPractitioner];
 const AGGREGATE_READERS: [Role; 3] = [Role::Analyst, Role::CseManager, Role::SafeguardingLead];
 
 /// May `actor` do `action` to `resource` for `purpose`? Pure; the answer carries its reason.
@@ -213,9 +199,7 @@ pub fn decide(actor: &Actor, action: Action, resource: &Resource, purpose: Purpo
         return Decision::deny("the stated purpose does not justify this action");
     }
     match (action, resource) {
-        (Action::ViewHome, Resource::Service) => {
-            Decision::allow(Scope::All, "every signed-in user has a home page")
-        }
+        (Action::ViewHome, Resource::Service) => Decision::allow(Scope::All, "every signed-in user has a home page"),
         (Action::CreateContact, Resource::Service) => {
             if actor.has_any(&CONTACT_MAKERS) {
                 Decision::allow(Scope::All, "role may record contacts and referrals")
@@ -234,21 +218,11 @@ pub fn decide(actor: &Actor, action: Action, resource: &Resource, purpose: Purpo
                 Decision::deny("role has no access to case records")
             }
         }
-        (
-            Action::ViewChronology,
-            Resource::Child {
-                contributing_agencies,
-            },
-        ) => {
+        (Action::ViewChronology, Resource::Child { contributing_agencies }) => {
             if actor.is_front_door_team() {
                 Decision::allow(Scope::All, "front-door team reads the whole chronology")
-            } else if actor.has_any(&CONTACT_MAKERS)
-                && contributing_agencies.contains(&actor.agency_id)
-            {
-                Decision::allow(
-                    Scope::OwnAgency,
-                    "agency sees its own contributions to the child's record",
-                )
+            } else if actor.has_any(&CONTACT_MAKERS) && contributing_agencies.contains(&actor.agency_id) {
+                Decision::allow(Scope::OwnAgency, "agency sees its own contributions to the child's record")
             } else if actor.has_any(&CONTACT_MAKERS) {
                 Decision::deny("user's agency has no part in this child's record")
             } else {
@@ -303,12 +277,7 @@ mod tests {
     use Role::*;
 
     fn actor(kind: AgencyKind, agency: AgencyId, roles: &[Role]) -> Actor {
-        Actor {
-            user_id: UserId::new(),
-            agency_id: agency,
-            agency_kind: kind,
-            roles: roles.to_vec(),
-        }
+        Actor { user_id: UserId::new(), agency_id: agency, agency_kind: kind, roles: roles.to_vec() }
     }
 
     /// The policy as a table: who, what, whose record, purpose → allowed?
@@ -318,13 +287,9 @@ mod tests {
         let police = AgencyId::new();
         let health = AgencyId::new();
         use AgencyKind::{ChildrensServices as CS, Health as H, Police as P};
-        let own_police_contact = Resource::Contact {
-            owner_agency: police,
-        };
+        let own_police_contact = Resource::Contact { owner_agency: police };
         let cs_contact = Resource::Contact { owner_agency: cs };
-        let child_police = Resource::Child {
-            contributing_agencies: vec![cs, police],
-        };
+        let child_police = Resource::Child { contributing_agencies: vec![cs, police] };
         use Purpose::*;
         #[rustfmt::skip]
         let table: Vec<(Actor, Action, Resource, Purpose, bool)> = vec![
@@ -357,11 +322,7 @@ mod tests {
         ];
         for (i, (a, action, res, purpose, expected)) in table.into_iter().enumerate() {
             let d = decide(&a, action, &res, purpose);
-            assert_eq!(
-                d.allowed, expected,
-                "row {i}: {:?} {action} {res:?} {purpose}: {}",
-                a.roles, d.reason
-            );
+            assert_eq!(d.allowed, expected, "row {i}: {:?} {action} {res:?} {purpose}: {}", a.roles, d.reason);
             assert!(!d.reason.is_empty());
         }
     }
@@ -373,9 +334,7 @@ mod tests {
         let d = decide(
             &a,
             Action::ViewChronology,
-            &Resource::Child {
-                contributing_agencies: vec![police],
-            },
+            &Resource::Child { contributing_agencies: vec![police] },
             Purpose::Referral,
         );
         assert_eq!(d.scope, Scope::OwnAgency);
@@ -387,10 +346,7 @@ mod tests {
         for role in Role::ALL {
             let a = actor(AgencyKind::ChildrensServices, cs, &[role]);
             for action in Action::ALL {
-                assert!(
-                    default_purpose(action, &a).justifies(action),
-                    "{role} {action}"
-                );
+                assert!(default_purpose(action, &a).justifies(action), "{role} {action}");
             }
         }
     }

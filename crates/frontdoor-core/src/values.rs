@@ -62,11 +62,7 @@ impl PersonName {
     /// Lower-case, letters only: the key used for exact identity checks until the
     /// probabilistic matcher (F5) takes over.
     pub fn match_key(&self) -> String {
-        self.0
-            .chars()
-            .filter(|c| c.is_alphanumeric())
-            .flat_map(char::to_lowercase)
-            .collect()
+        self.0.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
     }
 }
 
@@ -94,8 +90,7 @@ pub struct DateOfBirth(NaiveDate);
 
 impl DateOfBirth {
     pub fn parse(raw: &str, today: NaiveDate) -> Result<Self, ValueError> {
-        let d =
-            NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").map_err(|_| ValueError::BadDate)?;
+        let d = NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").map_err(|_| ValueError::BadDate)?;
         // chrono accepts "2020-1-5"; we insist on the canonical form so stored text is unambiguous.
         if d.format("%Y-%m-%d").to_string() != raw.trim() {
             return Err(ValueError::BadDate);
@@ -133,19 +128,14 @@ pub struct Postcode(String);
 
 impl Postcode {
     pub fn parse(raw: &str) -> Result<Self, ValueError> {
-        let compact: String = raw
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .flat_map(char::to_uppercase)
-            .collect();
+        let compact: String = raw.chars().filter(|c| !c.is_whitespace()).flat_map(char::to_uppercase).collect();
         // Outward code 2–4 chars (letter first), inward code digit + 2 letters.
         if !(5..=7).contains(&compact.len()) || !compact.is_ascii() {
             return Err(ValueError::BadPostcode);
         }
         let (outward, inward) = compact.split_at(compact.len() - 3);
         let ib = inward.as_bytes();
-        let inward_ok =
-            ib[0].is_ascii_digit() && ib[1].is_ascii_alphabetic() && ib[2].is_ascii_alphabetic();
+        let inward_ok = ib[0].is_ascii_digit() && ib[1].is_ascii_alphabetic() && ib[2].is_ascii_alphabetic();
         let ob = outward.as_bytes();
         let outward_ok = ob[0].is_ascii_alphabetic()
             && ob.iter().all(|b| b.is_ascii_alphanumeric())
@@ -220,27 +210,15 @@ impl SourceCode {
 
     pub fn parse(raw: &str) -> Result<Self, ValueError> {
         let s = raw.trim().to_ascii_uppercase();
-        Self::ALL
-            .iter()
-            .find(|(code, _)| *code == s)
-            .map(|(code, _)| Self(code))
-            .ok_or_else(|| ValueError::UnknownSourceCode {
-                expected: Self::ALL
-                    .iter()
-                    .map(|(c, _)| *c)
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })
+        Self::ALL.iter().find(|(code, _)| *code == s).map(|(code, _)| Self(code)).ok_or_else(|| {
+            ValueError::UnknownSourceCode { expected: Self::ALL.iter().map(|(c, _)| *c).collect::<Vec<_>>().join(", ") }
+        })
     }
     pub fn as_str(&self) -> &'static str {
         self.0
     }
     pub fn label(&self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(c, _)| *c == self.0)
-            .map(|(_, l)| *l)
-            .unwrap_or("")
+        Self::ALL.iter().find(|(c, _)| *c == self.0).map(|(_, l)| *l).unwrap_or("")
     }
 }
 
@@ -291,16 +269,9 @@ impl Channel {
     }
     pub fn parse(raw: &str) -> Result<Self, ValueError> {
         let s = raw.trim();
-        Self::ALL
-            .into_iter()
-            .find(|c| c.as_str() == s)
-            .ok_or_else(|| ValueError::UnknownChannel {
-                expected: Self::ALL
-                    .iter()
-                    .map(|c| c.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })
+        Self::ALL.into_iter().find(|c| c.as_str() == s).ok_or_else(|| ValueError::UnknownChannel {
+            expected: Self::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", "),
+        })
     }
 }
 
@@ -346,9 +317,7 @@ impl Narrative {
             return Err(ValueError::TooLong { max: Self::MAX });
         }
         // Newlines and tabs are part of a narrative; other control characters are not.
-        if s.chars()
-            .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
-        {
+        if s.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
             return Err(ValueError::BadCharacters);
         }
         Ok(Self(s.to_owned()))
@@ -378,13 +347,8 @@ impl Username {
     pub fn parse(raw: &str) -> Result<Self, ValueError> {
         let s = raw.trim().to_ascii_lowercase();
         let ok = (3..=64).contains(&s.len())
-            && s.chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c));
-        if ok {
-            Ok(Self(s))
-        } else {
-            Err(ValueError::BadUsername)
-        }
+            && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c));
+        if ok { Ok(Self(s)) } else { Err(ValueError::BadUsername) }
     }
     pub fn as_str(&self) -> &str {
         &self.0
@@ -447,11 +411,7 @@ mod tests {
             ("ABCDEFG", None),
         ];
         for (input, expected) in cases {
-            assert_eq!(
-                Postcode::parse(input).ok().map(|p| p.0),
-                expected.map(str::to_owned),
-                "{input}"
-            );
+            assert_eq!(Postcode::parse(input).ok().map(|p| p.0), expected.map(str::to_owned), "{input}");
         }
         assert_eq!(Postcode::parse("tf3 4aa").unwrap().outward(), "TF3");
     }
@@ -467,15 +427,9 @@ mod tests {
     #[test]
     fn names_and_narratives() {
         assert_eq!(PersonName::parse("  Amy ").unwrap().as_str(), "Amy");
-        assert_eq!(
-            PersonName::parse("O'Neil-Smith").unwrap().match_key(),
-            "oneilsmith"
-        );
+        assert_eq!(PersonName::parse("O'Neil-Smith").unwrap().match_key(), "oneilsmith");
         assert_eq!(PersonName::parse(" "), Err(ValueError::Empty));
-        assert_eq!(
-            PersonName::parse(&"x".repeat(101)),
-            Err(ValueError::TooLong { max: 100 })
-        );
+        assert_eq!(PersonName::parse(&"x".repeat(101)), Err(ValueError::TooLong { max: 100 }));
         assert_eq!(PersonName::parse("a\u{0}b"), Err(ValueError::BadCharacters));
         assert!(Narrative::parse("line one\nline two").is_ok());
         assert_eq!(Narrative::parse(""), Err(ValueError::Empty));

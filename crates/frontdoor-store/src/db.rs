@@ -53,10 +53,7 @@ macro_rules! vals {
 }
 pub(crate) use vals;
 
-fn build<DB>(
-    sql: &'static str,
-    args: &[Val],
-) -> sqlx::query::Query<'static, DB, <DB as Database>::Arguments>
+fn build<DB>(sql: &'static str, args: &[Val]) -> sqlx::query::Query<'static, DB, <DB as Database>::Arguments>
 where
     DB: Database,
     for<'e> i64: Encode<'e, DB> + Type<DB>,
@@ -137,28 +134,14 @@ macro_rules! on_backend {
 }
 
 impl Pool {
-    pub(crate) async fn fetch_all(
-        &self,
-        sql: &'static str,
-        args: &[Val],
-    ) -> Result<Vec<Row>, sqlx::Error> {
+    pub(crate) async fn fetch_all(&self, sql: &'static str, args: &[Val]) -> Result<Vec<Row>, sqlx::Error> {
         on_backend!(self, p => build(sql, args).fetch_all(p).await)
     }
-    pub(crate) async fn fetch_optional(
-        &self,
-        sql: &'static str,
-        args: &[Val],
-    ) -> Result<Option<Row>, sqlx::Error> {
+    pub(crate) async fn fetch_optional(&self, sql: &'static str, args: &[Val]) -> Result<Option<Row>, sqlx::Error> {
         Ok(self.fetch_all(sql, args).await?.into_iter().next())
     }
-    pub(crate) async fn fetch_one(
-        &self,
-        sql: &'static str,
-        args: &[Val],
-    ) -> Result<Row, sqlx::Error> {
-        self.fetch_optional(sql, args)
-            .await?
-            .ok_or(sqlx::Error::RowNotFound)
+    pub(crate) async fn fetch_one(&self, sql: &'static str, args: &[Val]) -> Result<Row, sqlx::Error> {
+        self.fetch_optional(sql, args).await?.ok_or(sqlx::Error::RowNotFound)
     }
 
     /// Begin the one kind of transaction that writes. SQLite takes the write lock at once
@@ -170,9 +153,7 @@ impl Pool {
             Pool::Sqlite(p) => Ok(Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?)),
             Pool::Postgres(p) => {
                 let mut tx = p.begin().await?;
-                sqlx::query("SELECT pg_advisory_xact_lock(7415260001)")
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query("SELECT pg_advisory_xact_lock(7415260001)").execute(&mut *tx).await?;
                 Ok(Tx::Postgres(tx))
             }
         }
@@ -187,34 +168,16 @@ impl Pool {
 }
 
 impl Tx {
-    pub(crate) async fn exec(
-        &mut self,
-        sql: &'static str,
-        args: &[Val],
-    ) -> Result<u64, sqlx::Error> {
+    pub(crate) async fn exec(&mut self, sql: &'static str, args: &[Val]) -> Result<u64, sqlx::Error> {
         match self {
-            Tx::Sqlite(t) => build::<Sqlite>(sql, args)
-                .execute(&mut **t)
-                .await
-                .map(|r| r.rows_affected()),
-            Tx::Postgres(t) => build::<Postgres>(sql, args)
-                .execute(&mut **t)
-                .await
-                .map(|r| r.rows_affected()),
+            Tx::Sqlite(t) => build::<Sqlite>(sql, args).execute(&mut **t).await.map(|r| r.rows_affected()),
+            Tx::Postgres(t) => build::<Postgres>(sql, args).execute(&mut **t).await.map(|r| r.rows_affected()),
         }
     }
-    pub(crate) async fn fetch_all(
-        &mut self,
-        sql: &'static str,
-        args: &[Val],
-    ) -> Result<Vec<Row>, sqlx::Error> {
+    pub(crate) async fn fetch_all(&mut self, sql: &'static str, args: &[Val]) -> Result<Vec<Row>, sqlx::Error> {
         on_backend!(self, t => build(sql, args).fetch_all(&mut **t).await)
     }
-    pub(crate) async fn fetch_optional(
-        &mut self,
-        sql: &'static str,
-        args: &[Val],
-    ) -> Result<Option<Row>, sqlx::Error> {
+    pub(crate) async fn fetch_optional(&mut self, sql: &'static str, args: &[Val]) -> Result<Option<Row>, sqlx::Error> {
         Ok(self.fetch_all(sql, args).await?.into_iter().next())
     }
     pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {

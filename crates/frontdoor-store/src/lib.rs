@@ -37,18 +37,12 @@ pub enum StoreError {
     #[error("could not apply the schema migrations: {0}")]
     Migrate(String),
     #[error("stream {stream} has moved on: expected {expected:?}, it is at version {actual}")]
-    Conflict {
-        stream: String,
-        expected: Expected,
-        actual: i64,
-    },
+    Conflict { stream: String, expected: Expected, actual: i64 },
     #[error("{what} already exists")]
     Duplicate { what: String },
     #[error("stored data could not be read: {0}")]
     Corrupt(String),
-    #[error(
-        "'{0}' is not a database URL Frontdoor understands (use sqlite://PATH or postgres://...)"
-    )]
+    #[error("'{0}' is not a database URL Frontdoor understands (use sqlite://PATH or postgres://...)")]
     BadUrl(String),
     #[error("the store is shutting down")]
     Closed,
@@ -83,12 +77,7 @@ pub struct Meta {
 impl Meta {
     /// A change made by the system itself (setup, demo seeding, the command line).
     pub fn system(purpose: &str, at: DateTime<Utc>) -> Self {
-        Meta {
-            actor_user: None,
-            actor_agency: None,
-            purpose: purpose.to_owned(),
-            at,
-        }
+        Meta { actor_user: None, actor_agency: None, purpose: purpose.to_owned(), at }
     }
 }
 
@@ -136,9 +125,7 @@ pub(crate) fn micros(t: DateTime<Utc>) -> i64 {
 }
 
 pub(crate) fn from_micros(m: i64) -> DateTime<Utc> {
-    Utc.timestamp_micros(m)
-        .single()
-        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+    Utc.timestamp_micros(m).single().unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,23 +160,10 @@ impl Store {
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(30));
-            let write = SqlitePoolOptions::new()
-                .max_connections(1)
-                .connect_with(opts.clone())
-                .await?;
-            sqlx::migrate!("./migrations/sqlite")
-                .run(&write)
-                .await
-                .map_err(|e| StoreError::Migrate(e.to_string()))?;
-            let read = SqlitePoolOptions::new()
-                .max_connections(8)
-                .connect_with(opts)
-                .await?;
-            Ok(Self::with_pools(
-                Pool::Sqlite(read),
-                Pool::Sqlite(write),
-                Backend::Sqlite,
-            ))
+            let write = SqlitePoolOptions::new().max_connections(1).connect_with(opts.clone()).await?;
+            sqlx::migrate!("./migrations/sqlite").run(&write).await.map_err(|e| StoreError::Migrate(e.to_string()))?;
+            let read = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await?;
+            Ok(Self::with_pools(Pool::Sqlite(read), Pool::Sqlite(write), Backend::Sqlite))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let write = PgPoolOptions::new()
                 .max_connections(2)
@@ -200,15 +174,8 @@ impl Store {
                 .run(&write)
                 .await
                 .map_err(|e| StoreError::Migrate(e.to_string()))?;
-            let read = PgPoolOptions::new()
-                .max_connections(16)
-                .connect(url)
-                .await?;
-            Ok(Self::with_pools(
-                Pool::Postgres(read),
-                Pool::Postgres(write),
-                Backend::Postgres,
-            ))
+            let read = PgPoolOptions::new().max_connections(16).connect(url).await?;
+            Ok(Self::with_pools(Pool::Postgres(read), Pool::Postgres(write), Backend::Postgres))
         } else {
             Err(StoreError::BadUrl(url.to_owned()))
         }
@@ -224,14 +191,7 @@ impl Store {
 
     fn with_pools(read: Pool, write: Pool, backend: Backend) -> Store {
         let writer = writer::spawn(write.clone());
-        Store {
-            inner: Arc::new(Inner {
-                read,
-                write,
-                writer,
-                backend,
-            }),
-        }
+        Store { inner: Arc::new(Inner { read, write, writer, backend }) }
     }
 
     pub fn backend(&self) -> Backend {
@@ -250,11 +210,7 @@ impl Store {
 
     async fn submit(&self, op: writer::WriteOp) -> Result<Vec<Committed>, StoreError> {
         let (reply, rx) = oneshot::channel();
-        self.inner
-            .writer
-            .send(writer::WriteRequest { op, reply })
-            .await
-            .map_err(|_| StoreError::Closed)?;
+        self.inner.writer.send(writer::WriteRequest { op, reply }).await.map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)?
     }
 
@@ -266,31 +222,38 @@ impl Store {
         access: Vec<AccessEntry>,
         outbox: Vec<OutboxMessage>,
     ) -> Result<Vec<Committed>, StoreError> {
-        self.submit(writer::WriteOp::Append {
-            events,
-            access,
-            outbox,
-        })
-        .await
+        self.submit(writer::WriteOp::Append { events, access, outbox, credentials: None }).await
     }
 
     /// Write one entry to the access log (durably, before the data it describes is shown).
     pub async fn log_access(&self, entry: AccessEntry) -> Result<(), StoreError> {
-        self.submit(writer::WriteOp::Append {
-            events: vec![],
-            access: vec![entry],
-            outbox: vec![],
-        })
-        .await
-        .map(|_| ())
-    }
-
-    pub(crate) async fn write_sql(
-        &self,
-        statements: Vec<(&'static str, Vec<Val>)>,
-    ) -> Result<(), StoreError> {
-        self.submit(writer::WriteOp::Sql(statements))
+        self.submit(writer::WriteOp::Append { events: vec![], access: vec![entry], outbox: vec![], credentials: None })
             .await
             .map(|_| ())
+    }
+
+    /// Register a user and store their password hash in one transaction: never a user who
+    /// cannot sign in, never a hash without its user.
+    pub async fn append_user_with_password(
+        &self,
+        event: NewEvent,
+        password_hash: &str,
+    ) -> Result<Vec<Committed>, StoreError> {
+        let user_id = match &event.event {
+            Event::UserRegistered { user_id, .. } => user_id.to_string(),
+            other => return Err(StoreError::Corrupt(format!("expected a user registration, got {}", other.kind()))),
+        };
+        let at = micros(event.meta.at);
+        self.submit(writer::WriteOp::Append {
+            events: vec![event],
+            access: vec![],
+            outbox: vec![],
+            credentials: Some((user_id, password_hash.to_owned(), at)),
+        })
+        .await
+    }
+
+    pub(crate) async fn write_sql(&self, statements: Vec<(&'static str, Vec<Val>)>) -> Result<(), StoreError> {
+        self.submit(writer::WriteOp::Sql(statements)).await.map(|_| ())
     }
 }

@@ -8,8 +8,7 @@ use frontdoor_core::{AgencyId, AgencyKind, ChildId, ContactId, Event, Role, User
 use std::str::FromStr;
 
 fn parse<T: FromStr>(s: &str, what: &str) -> Result<T, StoreError> {
-    s.parse()
-        .map_err(|_| StoreError::Corrupt(format!("bad {what} '{s}'")))
+    s.parse().map_err(|_| StoreError::Corrupt(format!("bad {what} '{s}'")))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,11 +110,7 @@ fn user_from(r: &Row) -> Result<UserRecord, StoreError> {
         username: r.text(1)?,
         display_name: r.text(2)?,
         disabled: r.int(3)? != 0,
-        roles: roles
-            .split(',')
-            .filter(|s| !s.is_empty())
-            .map(|s| parse(s, "role"))
-            .collect::<Result<_, _>>()?,
+        roles: roles.split(',').filter(|s| !s.is_empty()).map(|s| parse(s, "role")).collect::<Result<_, _>>()?,
         agency: AgencyRecord {
             id: parse(&r.text(5)?, "agency id")?,
             name: r.text(6)?,
@@ -160,52 +155,31 @@ impl Store {
     pub async fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
         const SQL: &str = "SELECT u.id, u.username, u.display_name, u.disabled, u.roles, a.id, a.name, a.kind \
                            FROM users u JOIN agencies a ON a.id = u.agency_id WHERE u.username = $1";
-        self.read()
-            .fetch_optional(SQL, &vals![username])
-            .await?
-            .map(|r| user_from(&r))
-            .transpose()
+        self.read().fetch_optional(SQL, &vals![username]).await?.map(|r| user_from(&r)).transpose()
     }
 
     pub async fn user(&self, id: UserId) -> Result<Option<UserRecord>, StoreError> {
         const SQL: &str = "SELECT u.id, u.username, u.display_name, u.disabled, u.roles, a.id, a.name, a.kind \
                            FROM users u JOIN agencies a ON a.id = u.agency_id WHERE u.id = $1";
-        self.read()
-            .fetch_optional(SQL, &vals![id.to_string()])
-            .await?
-            .map(|r| user_from(&r))
-            .transpose()
+        self.read().fetch_optional(SQL, &vals![id.to_string()]).await?.map(|r| user_from(&r)).transpose()
     }
 
     pub async fn users(&self) -> Result<Vec<UserRecord>, StoreError> {
         const SQL: &str = "SELECT u.id, u.username, u.display_name, u.disabled, u.roles, a.id, a.name, a.kind \
                            FROM users u JOIN agencies a ON a.id = u.agency_id ORDER BY u.username";
-        self.read()
-            .fetch_all(SQL, &[])
-            .await?
-            .iter()
-            .map(user_from)
-            .collect()
+        self.read().fetch_all(SQL, &[]).await?.iter().map(user_from).collect()
     }
 
     pub async fn password_hash(&self, user: UserId) -> Result<Option<String>, StoreError> {
         Ok(self
             .read()
-            .fetch_optional(
-                "SELECT password_hash FROM credentials WHERE user_id = $1",
-                &vals![user.to_string()],
-            )
+            .fetch_optional("SELECT password_hash FROM credentials WHERE user_id = $1", &vals![user.to_string()])
             .await?
             .map(|r| r.text(0))
             .transpose()?)
     }
 
-    pub async fn set_password_hash(
-        &self,
-        user: UserId,
-        hash: &str,
-        at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    pub async fn set_password_hash(&self, user: UserId, hash: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
         self.write_sql(vec![(
             "INSERT INTO credentials (user_id, password_hash, updated_at) VALUES ($1, $2, $3) \
              ON CONFLICT (user_id) DO UPDATE SET password_hash = excluded.password_hash, updated_at = excluded.updated_at",
@@ -233,11 +207,7 @@ impl Store {
     }
 
     /// A live session: present, not expired, and its user not disabled.
-    pub async fn session(
-        &self,
-        id_hash: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Option<SessionRecord>, StoreError> {
+    pub async fn session(&self, id_hash: &str, now: DateTime<Utc>) -> Result<Option<SessionRecord>, StoreError> {
         const SQL: &str = "SELECT s.user_id, s.kind, s.csrf_token, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id \
                            WHERE s.id_hash = $1 AND s.expires_at > $2 AND u.disabled = 0";
         self.read()
@@ -255,38 +225,19 @@ impl Store {
     }
 
     pub async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
-        self.write_sql(vec![(
-            "DELETE FROM sessions WHERE id_hash = $1",
-            vals![id_hash],
-        )])
-        .await
+        self.write_sql(vec![("DELETE FROM sessions WHERE id_hash = $1", vals![id_hash])]).await
     }
 
     pub async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> Result<(), StoreError> {
-        self.write_sql(vec![(
-            "DELETE FROM sessions WHERE expires_at <= $1",
-            vals![micros(now)],
-        )])
-        .await
+        self.write_sql(vec![("DELETE FROM sessions WHERE expires_at <= $1", vals![micros(now)])]).await
     }
 
-    pub async fn record_login_failure(
-        &self,
-        username: &str,
-        at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        self.write_sql(vec![(
-            "INSERT INTO login_failures (username, at) VALUES ($1, $2)",
-            vals![username, micros(at)],
-        )])
-        .await
+    pub async fn record_login_failure(&self, username: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.write_sql(vec![("INSERT INTO login_failures (username, at) VALUES ($1, $2)", vals![username, micros(at)])])
+            .await
     }
 
-    pub async fn login_failures_since(
-        &self,
-        username: &str,
-        since: DateTime<Utc>,
-    ) -> Result<i64, StoreError> {
+    pub async fn login_failures_since(&self, username: &str, since: DateTime<Utc>) -> Result<i64, StoreError> {
         let r = self
             .read()
             .fetch_one(
@@ -298,21 +249,14 @@ impl Store {
     }
 
     pub async fn clear_login_failures(&self, username: &str) -> Result<(), StoreError> {
-        self.write_sql(vec![(
-            "DELETE FROM login_failures WHERE username = $1",
-            vals![username],
-        )])
-        .await
+        self.write_sql(vec![("DELETE FROM login_failures WHERE username = $1", vals![username])]).await
     }
 
     // ---- children, contacts, chronology --------------------------------------------------
 
     pub async fn child_by_match_key(&self, key: &str) -> Result<Option<ChildId>, StoreError> {
         self.read()
-            .fetch_optional(
-                "SELECT id FROM children WHERE match_key = $1 ORDER BY created_at LIMIT 1",
-                &vals![key],
-            )
+            .fetch_optional("SELECT id FROM children WHERE match_key = $1 ORDER BY created_at LIMIT 1", &vals![key])
             .await?
             .map(|r| parse(&r.text(0)?, "child id"))
             .transpose()
@@ -354,34 +298,20 @@ impl Store {
     pub async fn contact(&self, id: ContactId) -> Result<Option<ContactRecord>, StoreError> {
         const SQL: &str = "SELECT id, reference, child_id, channel, source_code, narrative, received_at, recorded_by, owner_agency, seq \
                            FROM contacts WHERE id = $1";
-        self.read()
-            .fetch_optional(SQL, &vals![id.to_string()])
-            .await?
-            .map(|r| contact_from(&r))
-            .transpose()
+        self.read().fetch_optional(SQL, &vals![id.to_string()]).await?.map(|r| contact_from(&r)).transpose()
     }
 
     pub async fn contacts_for_child(&self, id: ChildId) -> Result<Vec<ContactRecord>, StoreError> {
         const SQL: &str = "SELECT id, reference, child_id, channel, source_code, narrative, received_at, recorded_by, owner_agency, seq \
                            FROM contacts WHERE child_id = $1 ORDER BY received_at";
-        self.read()
-            .fetch_all(SQL, &vals![id.to_string()])
-            .await?
-            .iter()
-            .map(contact_from)
-            .collect()
+        self.read().fetch_all(SQL, &vals![id.to_string()]).await?.iter().map(contact_from).collect()
     }
 
     /// The most recent contacts, newest first (the practitioner home's list).
     pub async fn recent_contacts(&self, limit: i64) -> Result<Vec<ContactRecord>, StoreError> {
         const SQL: &str = "SELECT id, reference, child_id, channel, source_code, narrative, received_at, recorded_by, owner_agency, seq \
                            FROM contacts ORDER BY seq DESC LIMIT $1";
-        self.read()
-            .fetch_all(SQL, &vals![limit])
-            .await?
-            .iter()
-            .map(contact_from)
-            .collect()
+        self.read().fetch_all(SQL, &vals![limit]).await?.iter().map(contact_from).collect()
     }
 
     /// Recent contacts owned by one agency, newest first.
@@ -392,12 +322,7 @@ impl Store {
     ) -> Result<Vec<ContactRecord>, StoreError> {
         const SQL: &str = "SELECT id, reference, child_id, channel, source_code, narrative, received_at, recorded_by, owner_agency, seq \
                            FROM contacts WHERE owner_agency = $1 ORDER BY seq DESC LIMIT $2";
-        self.read()
-            .fetch_all(SQL, &vals![agency.to_string(), limit])
-            .await?
-            .iter()
-            .map(contact_from)
-            .collect()
+        self.read().fetch_all(SQL, &vals![agency.to_string(), limit]).await?.iter().map(contact_from).collect()
     }
 
     /// The child's chronology: every event about them, in the order things happened.
@@ -415,8 +340,7 @@ impl Store {
                     seq: r.int(0)?,
                     occurred_at: from_micros(r.int(1)?),
                     recorded_at: from_micros(r.int(2)?),
-                    event: serde_json::from_str(&r.text(3)?)
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    event: serde_json::from_str(&r.text(3)?).map_err(|e| StoreError::Corrupt(e.to_string()))?,
                     actor_username: r.opt_text(4)?,
                     agency_id: r.opt_text(5)?.map(|s| parse(&s, "agency id")).transpose()?,
                     agency_name: r.opt_text(6)?,
@@ -426,16 +350,8 @@ impl Store {
     }
 
     pub async fn contact_stats(&self) -> Result<ContactStats, StoreError> {
-        let contacts = self
-            .read()
-            .fetch_one("SELECT COUNT(*) FROM contacts", &[])
-            .await?
-            .int(0)?;
-        let children = self
-            .read()
-            .fetch_one("SELECT COUNT(DISTINCT child_id) FROM contacts", &[])
-            .await?
-            .int(0)?;
+        let contacts = self.read().fetch_one("SELECT COUNT(*) FROM contacts", &[]).await?.int(0)?;
+        let children = self.read().fetch_one("SELECT COUNT(DISTINCT child_id) FROM contacts", &[]).await?.int(0)?;
         let by_source = self
             .read()
             .fetch_all("SELECT source_code, COUNT(*) FROM contacts GROUP BY source_code ORDER BY source_code", &[])
@@ -450,28 +366,15 @@ impl Store {
             .iter()
             .map(|r| Ok(from_micros(r.int(0)?)))
             .collect::<Result<_, StoreError>>()?;
-        Ok(ContactStats {
-            contacts,
-            children,
-            by_source,
-            received_at,
-        })
+        Ok(ContactStats { contacts, children, by_source, received_at })
     }
 
     pub async fn person_record_count(&self) -> Result<i64, StoreError> {
-        Ok(self
-            .read()
-            .fetch_one("SELECT COUNT(*) FROM person_records", &[])
-            .await?
-            .int(0)?)
+        Ok(self.read().fetch_one("SELECT COUNT(*) FROM person_records", &[]).await?.int(0)?)
     }
 
     pub async fn event_count(&self) -> Result<i64, StoreError> {
-        Ok(self
-            .read()
-            .fetch_one("SELECT COUNT(*) FROM events", &[])
-            .await?
-            .int(0)?)
+        Ok(self.read().fetch_one("SELECT COUNT(*) FROM events", &[]).await?.int(0)?)
     }
 
     // ---- access log ------------------------------------------------------------------------
@@ -480,12 +383,7 @@ impl Store {
         const SQL: &str = "SELECT l.seq, l.at, u.username, a.name, l.action, l.record_type, l.record_id, l.purpose, l.outcome, l.reason \
                            FROM access_log l LEFT JOIN users u ON u.id = l.user_id LEFT JOIN agencies a ON a.id = l.agency_id \
                            ORDER BY l.seq DESC LIMIT $1";
-        self.read()
-            .fetch_all(SQL, &vals![limit])
-            .await?
-            .iter()
-            .map(access_row)
-            .collect()
+        self.read().fetch_all(SQL, &vals![limit]).await?.iter().map(access_row).collect()
     }
 
     pub async fn access_log_for_record(
@@ -496,21 +394,12 @@ impl Store {
         const SQL: &str = "SELECT l.seq, l.at, u.username, a.name, l.action, l.record_type, l.record_id, l.purpose, l.outcome, l.reason \
                            FROM access_log l LEFT JOIN users u ON u.id = l.user_id LEFT JOIN agencies a ON a.id = l.agency_id \
                            WHERE l.record_type = $1 AND l.record_id = $2 ORDER BY l.seq";
-        self.read()
-            .fetch_all(SQL, &vals![record_type, record_id])
-            .await?
-            .iter()
-            .map(access_row)
-            .collect()
+        self.read().fetch_all(SQL, &vals![record_type, record_id]).await?.iter().map(access_row).collect()
     }
 
     // ---- outbox ------------------------------------------------------------------------------
 
-    pub async fn due_outbox(
-        &self,
-        now: DateTime<Utc>,
-        limit: i64,
-    ) -> Result<Vec<OutboxRow>, StoreError> {
+    pub async fn due_outbox(&self, now: DateTime<Utc>, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
         const SQL: &str = "SELECT id, channel, recipient, subject, body, attempts FROM outbox \
                            WHERE sent_at IS NULL AND next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT $2";
         self.read()
@@ -556,10 +445,7 @@ impl Store {
     pub async fn get_setting(&self, key: &str) -> Result<Option<String>, StoreError> {
         Ok(self
             .read()
-            .fetch_optional(
-                "SELECT value FROM meta WHERE key = $1",
-                &vals![format!("setting:{key}")],
-            )
+            .fetch_optional("SELECT value FROM meta WHERE key = $1", &vals![format!("setting:{key}")])
             .await?
             .map(|r| r.text(0))
             .transpose()?)

@@ -26,17 +26,11 @@ impl Drop for TestStore {
 }
 
 pub async fn sqlite() -> TestStore {
-    let dir: PathBuf =
-        std::env::temp_dir().join(format!("frontdoor-test-{}", uuid::Uuid::new_v4().simple()));
+    let dir: PathBuf = std::env::temp_dir().join(format!("frontdoor-test-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let url = format!("sqlite://{}", dir.join("frontdoor.db").display());
     let store = Store::open(&url).await.expect("open sqlite");
-    TestStore {
-        store,
-        url,
-        label: "sqlite",
-        dir: Some(dir),
-    }
+    TestStore { store, url, label: "sqlite", dir: Some(dir) }
 }
 
 /// The PostgreSQL server URL for tests, or `None` (with a loud message) when there is none.
@@ -46,9 +40,7 @@ pub fn postgres_server_url() -> Option<String> {
         Ok(u) if !u.is_empty() => Some(u),
         _ => {
             if std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false") {
-                panic!(
-                    "FRONTDOOR_TEST_DATABASE_URL is not set: the PostgreSQL tests are mandatory in CI"
-                );
+                panic!("FRONTDOOR_TEST_DATABASE_URL is not set: the PostgreSQL tests are mandatory in CI");
             }
             eprintln!(
                 "\n*** SKIPPING the PostgreSQL half of this test: set FRONTDOOR_TEST_DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/postgres) ***\n"
@@ -73,23 +65,13 @@ pub async fn postgres() -> Option<TestStore> {
         .expect("create test database");
     admin.close().await;
     let url = match server.rfind('/') {
-        Some(i)
-            if server[..i].contains("://")
-                && server[..i].len() > server.find("://").unwrap_or(0) + 3 =>
-        {
+        Some(i) if server[..i].contains("://") && server[..i].len() > server.find("://").unwrap_or(0) + 3 => {
             format!("{}/{name}", &server[..i])
         }
         _ => format!("{}/{name}", server.trim_end_matches('/')),
     };
-    let store = Store::open(&url)
-        .await
-        .expect("open test PostgreSQL database");
-    Some(TestStore {
-        store,
-        url,
-        label: "postgres",
-        dir: None,
-    })
+    let store = Store::open(&url).await.expect("open test PostgreSQL database");
+    Some(TestStore { store, url, label: "postgres", dir: None })
 }
 
 /// Both backends that are available here: SQLite always, PostgreSQL when configured.

@@ -18,11 +18,7 @@ pub struct ChainBreak {
 
 impl fmt::Display for ChainBreak {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} chain broken at seq {}: {}",
-            self.chain, self.seq, self.problem
-        )
+        write!(f, "{} chain broken at seq {}: {}", self.chain, self.seq, self.problem)
     }
 }
 
@@ -49,11 +45,7 @@ impl Store {
         breaks.extend(b);
         let (access_entries, b) = self.verify_access().await?;
         breaks.extend(b);
-        Ok(VerifyReport {
-            events,
-            access_entries,
-            breaks,
-        })
+        Ok(VerifyReport { events, access_entries, breaks })
     }
 
     async fn verify_events(&self) -> Result<(i64, Option<ChainBreak>), StoreError> {
@@ -73,32 +65,13 @@ impl Store {
             }
             for r in &rows {
                 let seq = r.int(0)?;
-                let brk = |problem: String| {
-                    Some(ChainBreak {
-                        chain: "events",
-                        seq,
-                        problem,
-                    })
-                };
+                let brk = |problem: String| Some(ChainBreak { chain: "events", seq, problem });
                 if seq != expected_seq {
-                    let problem =
-                        format!("row {expected_seq} is missing (the next row found is {seq})");
-                    return Ok((
-                        expected_seq - 1,
-                        Some(ChainBreak {
-                            chain: "events",
-                            seq: expected_seq,
-                            problem,
-                        }),
-                    ));
+                    let problem = format!("row {expected_seq} is missing (the next row found is {seq})");
+                    return Ok((expected_seq - 1, Some(ChainBreak { chain: "events", seq: expected_seq, problem })));
                 }
-                let (seq_s, version_s, at_s) = (
-                    seq.to_string(),
-                    r.int(2)?.to_string(),
-                    r.int(8)?.to_string(),
-                );
-                let (stream, kind, payload, purpose) =
-                    (r.text(1)?, r.text(3)?, r.text(4)?, r.text(7)?);
+                let (seq_s, version_s, at_s) = (seq.to_string(), r.int(2)?.to_string(), r.int(8)?.to_string());
+                let (stream, kind, payload, purpose) = (r.text(1)?, r.text(3)?, r.text(4)?, r.text(7)?);
                 let (actor_user, actor_agency) = (r.opt_text(5)?, r.opt_text(6)?);
                 let (stored_prev, stored_hash) = (r.text(9)?, r.text(10)?);
                 if stored_prev != prev {
@@ -120,21 +93,14 @@ impl Store {
                     ],
                 );
                 if h != stored_hash {
-                    return Ok((
-                        seq - 1,
-                        brk("its content does not match its hash (the row was edited)".into()),
-                    ));
+                    return Ok((seq - 1, brk("its content does not match its hash (the row was edited)".into())));
                 }
                 prev = stored_hash;
                 expected_seq += 1;
             }
         }
         let count = expected_seq - 1;
-        Ok((
-            count,
-            self.check_head("events", "events_head", count, &prev)
-                .await?,
-        ))
+        Ok((count, self.check_head("events", "events_head", count, &prev).await?))
     }
 
     async fn verify_access(&self) -> Result<(i64, Option<ChainBreak>), StoreError> {
@@ -154,23 +120,12 @@ impl Store {
             }
             for r in &rows {
                 let seq = r.int(0)?;
-                let brk = |problem: String| {
-                    Some(ChainBreak {
-                        chain: "access_log",
-                        seq,
-                        problem,
-                    })
-                };
+                let brk = |problem: String| Some(ChainBreak { chain: "access_log", seq, problem });
                 if seq != expected_seq {
-                    let problem =
-                        format!("row {expected_seq} is missing (the next row found is {seq})");
+                    let problem = format!("row {expected_seq} is missing (the next row found is {seq})");
                     return Ok((
                         expected_seq - 1,
-                        Some(ChainBreak {
-                            chain: "access_log",
-                            seq: expected_seq,
-                            problem,
-                        }),
+                        Some(ChainBreak { chain: "access_log", seq: expected_seq, problem }),
                     ));
                 }
                 let texts: Vec<String> = (2..=9).map(|i| r.text(i)).collect::<Result<_, _>>()?;
@@ -183,21 +138,14 @@ impl Store {
                 fields.extend(texts.iter().map(|t| Some(t.as_str())));
                 fields.push(Some(&prev));
                 if chain::row_hash(ACCESS_DOMAIN, &fields) != stored_hash {
-                    return Ok((
-                        seq - 1,
-                        brk("its content does not match its hash (the row was edited)".into()),
-                    ));
+                    return Ok((seq - 1, brk("its content does not match its hash (the row was edited)".into())));
                 }
                 prev = stored_hash;
                 expected_seq += 1;
             }
         }
         let count = expected_seq - 1;
-        Ok((
-            count,
-            self.check_head("access_log", "access_head", count, &prev)
-                .await?,
-        ))
+        Ok((count, self.check_head("access_log", "access_head", count, &prev).await?))
     }
 
     /// The head written with each commit must match the last row, or the tail was cut off.
@@ -208,10 +156,7 @@ impl Store {
         count: i64,
         last_hash: &str,
     ) -> Result<Option<ChainBreak>, StoreError> {
-        let head = self
-            .read()
-            .fetch_optional("SELECT value FROM meta WHERE key = $1", &vals![key])
-            .await?;
+        let head = self.read().fetch_optional("SELECT value FROM meta WHERE key = $1", &vals![key]).await?;
         let Some(head) = head.map(|r| r.text(0)).transpose()? else {
             return Ok((count > 0).then(|| ChainBreak {
                 chain,

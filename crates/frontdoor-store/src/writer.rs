@@ -18,6 +18,8 @@ pub(crate) enum WriteOp {
         events: Vec<NewEvent>,
         access: Vec<AccessEntry>,
         outbox: Vec<OutboxMessage>,
+        /// A user's password hash, stored with their registration: (user id, hash, at).
+        credentials: Option<(String, String, i64)>,
     },
     /// Plain statements on operational tables (sessions, credentials, outbox state, meta).
     Sql(Vec<(&'static str, Vec<Val>)>),
@@ -77,10 +79,7 @@ fn metrics_group_size(n: usize) {
     tracing::trace!(group = n, "write group");
 }
 
-async fn commit_group(
-    pool: &Pool,
-    ops: Vec<WriteOp>,
-) -> Result<Vec<Result<Vec<Committed>, StoreError>>, sqlx::Error> {
+async fn commit_group(pool: &Pool, ops: Vec<WriteOp>) -> Result<Vec<Result<Vec<Committed>, StoreError>>, sqlx::Error> {
     let mut tx = pool.begin_write().await?;
     let mut heads = load_heads(&mut tx).await?;
     let start = heads.clone();
@@ -112,37 +111,13 @@ async fn commit_group(
 }
 
 async fn load_heads(tx: &mut Tx) -> Result<Heads, sqlx::Error> {
-    let events = match tx
-        .fetch_optional(
-            "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
-            &[],
-        )
-        .await?
-    {
-        Some(r) => Head {
-            seq: r.int(0)?,
-            hash: r.text(1)?,
-        },
-        None => Head {
-            seq: 0,
-            hash: chain::GENESIS.to_owned(),
-        },
+    let events = match tx.fetch_optional("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1", &[]).await? {
+        Some(r) => Head { seq: r.int(0)?, hash: r.text(1)? },
+        None => Head { seq: 0, hash: chain::GENESIS.to_owned() },
     };
-    let access = match tx
-        .fetch_optional(
-            "SELECT seq, hash FROM access_log ORDER BY seq DESC LIMIT 1",
-            &[],
-        )
-        .await?
-    {
-        Some(r) => Head {
-            seq: r.int(0)?,
-            hash: r.text(1)?,
-        },
-        None => Head {
-            seq: 0,
-            hash: chain::GENESIS.to_owned(),
-        },
+    let access = match tx.fetch_optional("SELECT seq, hash FROM access_log ORDER BY seq DESC LIMIT 1", &[]).await? {
+        Some(r) => Head { seq: r.int(0)?, hash: r.text(1)? },
+        None => Head { seq: 0, hash: chain::GENESIS.to_owned() },
     };
     Ok(Heads { events, access })
 }
@@ -164,17 +139,21 @@ async fn apply(tx: &mut Tx, heads: &mut Heads, op: WriteOp) -> Result<Vec<Commit
             }
             Ok(Vec::new())
         }
-        WriteOp::Append {
-            events,
-            access,
-            outbox,
-        } => {
+        WriteOp::Append { events, access, outbox, credentials } => {
             let mut committed = Vec::with_capacity(events.len());
             for e in events {
                 committed.push(append_event(tx, &mut heads.events, e).await?);
             }
             for a in access {
                 append_access(tx, &mut heads.access, a).await?;
+            }
+            if let Some((user_id, hash, at)) = credentials {
+                tx.exec(
+                    "INSERT INTO credentials (user_id, password_hash, updated_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (user_id) DO UPDATE SET password_hash = excluded.password_hash, updated_at = excluded.updated_at",
+                    &vals![user_id, hash, at],
+                )
+                .await?;
             }
             for m in outbox {
                 tx.exec(
@@ -189,17 +168,10 @@ async fn apply(tx: &mut Tx, heads: &mut Heads, op: WriteOp) -> Result<Vec<Commit
     }
 }
 
-async fn append_event(
-    tx: &mut Tx,
-    head: &mut Head,
-    new: NewEvent,
-) -> Result<Committed, StoreError> {
+async fn append_event(tx: &mut Tx, head: &mut Head, new: NewEvent) -> Result<Committed, StoreError> {
     let stream = new.event.stream();
     let current = tx
-        .fetch_optional(
-            "SELECT MAX(stream_version) FROM events WHERE stream = $1",
-            &vals![stream.as_str()],
-        )
+        .fetch_optional("SELECT MAX(stream_version) FROM events WHERE stream = $1", &vals![stream.as_str()])
         .await?
         .map(|r| r.opt_int(0))
         .transpose()?
@@ -211,16 +183,11 @@ async fn append_event(
         Expected::Version(v) => current == v,
     };
     if !ok {
-        return Err(StoreError::Conflict {
-            stream,
-            expected: new.expected,
-            actual: current,
-        });
+        return Err(StoreError::Conflict { stream, expected: new.expected, actual: current });
     }
     let version = current + 1;
     let seq = head.seq + 1;
-    let payload =
-        serde_json::to_string(&new.event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let payload = serde_json::to_string(&new.event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let actor_user = new.meta.actor_user.map(|u| u.to_string());
     let actor_agency = new.meta.actor_agency.map(|a| a.to_string());
     let at = micros(new.meta.at);
@@ -248,11 +215,7 @@ async fn append_event(
     .await?;
     project(tx, seq, at, &new.event, actor_user, actor_agency).await?;
     *head = Head { seq, hash };
-    Ok(Committed {
-        seq,
-        stream,
-        stream_version: version,
-    })
+    Ok(Committed { seq, stream, stream_version: version })
 }
 
 /// Keep the read tables in step with the log, inside the same transaction.
@@ -265,51 +228,38 @@ async fn project(
     actor_agency: Option<String>,
 ) -> Result<(), StoreError> {
     match event {
-        Event::AgencyRegistered {
-            agency_id,
-            name,
-            agency_kind,
-        } => {
+        Event::AgencyRegistered { agency_id, name, agency_kind } => {
             tx.exec(
                 "INSERT INTO agencies (id, name, kind) VALUES ($1, $2, $3)",
                 &vals![agency_id.to_string(), name.as_str(), agency_kind.as_str()],
             )
             .await?;
         }
-        Event::UserRegistered {
-            user_id,
-            username,
-            display_name,
-            agency_id,
-            roles,
-        } => {
+        Event::UserRegistered { user_id, username, display_name, agency_id, roles } => {
             let roles: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
             let n = tx
                 .exec(
                     "INSERT INTO users (id, username, display_name, agency_id, roles, disabled, created_at) \
                      VALUES ($1, $2, $3, $4, $5, 0, $6) ON CONFLICT (username) DO NOTHING",
-                    &vals![user_id.to_string(), username.as_str(), display_name.as_str(), agency_id.to_string(), roles.join(","), at],
+                    &vals![
+                        user_id.to_string(),
+                        username.as_str(),
+                        display_name.as_str(),
+                        agency_id.to_string(),
+                        roles.join(","),
+                        at
+                    ],
                 )
                 .await?;
             if n == 0 {
-                return Err(StoreError::Duplicate {
-                    what: format!("username '{username}'"),
-                });
+                return Err(StoreError::Duplicate { what: format!("username '{username}'") });
             }
         }
         Event::UserDisabled { user_id, .. } => {
             let id = user_id.to_string();
-            tx.exec(
-                "UPDATE users SET disabled = 1 WHERE id = $1",
-                &vals![id.as_str()],
-            )
-            .await?;
+            tx.exec("UPDATE users SET disabled = 1 WHERE id = $1", &vals![id.as_str()]).await?;
             // A disabled user's sessions die with the same commit.
-            tx.exec(
-                "DELETE FROM sessions WHERE user_id = $1",
-                &vals![id.as_str()],
-            )
-            .await?;
+            tx.exec("DELETE FROM sessions WHERE user_id = $1", &vals![id.as_str()]).await?;
         }
         Event::ChildRecorded { child_id, subject } => {
             tx.exec(
@@ -362,9 +312,7 @@ async fn project(
                 )
                 .await?;
             if n == 0 {
-                return Err(StoreError::Duplicate {
-                    what: format!("contact reference {reference}"),
-                });
+                return Err(StoreError::Duplicate { what: format!("contact reference {reference}") });
             }
             tx.exec(
                 "INSERT INTO child_events (child_id, seq, agency_id, occurred_at) VALUES ($1, $2, $3, $4)",

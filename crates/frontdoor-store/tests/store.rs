@@ -4,8 +4,8 @@ use chrono::{DateTime, TimeZone, Utc};
 use frontdoor_core::contact::{ChildSubject, reference_from_random};
 use frontdoor_core::policy::Action;
 use frontdoor_core::{
-    AgencyId, AgencyKind, Channel, ChildId, ContactId, Event, Narrative, PersonName, Purpose, Role,
-    SourceCode, UserId, Username,
+    AgencyId, AgencyKind, Channel, ChildId, ContactId, Event, Narrative, PersonName, Purpose, Role, SourceCode, UserId,
+    Username,
 };
 use frontdoor_store::testing::{self, TestStore};
 use frontdoor_store::{AccessEntry, Expected, Meta, NewEvent, Store, StoreError};
@@ -15,11 +15,7 @@ fn t(secs: i64) -> DateTime<Utc> {
 }
 
 fn ev(event: Event, expected: Expected, at: DateTime<Utc>) -> NewEvent {
-    NewEvent {
-        event,
-        expected,
-        meta: Meta::system("test", at),
-    }
+    NewEvent { event, expected, meta: Meta::system("test", at) }
 }
 
 struct World {
@@ -119,13 +115,9 @@ async fn events_project_into_tables_and_the_chronology() {
         let s = &ts.store;
         let w = world(s).await;
         let child = ChildId::new();
-        s.append(vec![child_event(child)], vec![], vec![])
-            .await
-            .unwrap();
+        s.append(vec![child_event(child)], vec![], vec![]).await.unwrap();
         for n in [3, 1, 2] {
-            s.append(contact(&w, child, n), vec![], vec![])
-                .await
-                .unwrap();
+            s.append(contact(&w, child, n), vec![], vec![]).await.unwrap();
         }
         let chron = s.chronology(child).await.unwrap();
         assert_eq!(chron.len(), 4, "{}", ts.label);
@@ -137,14 +129,7 @@ async fn events_project_into_tables_and_the_chronology() {
                 _ => None,
             })
             .collect();
-        assert_eq!(
-            refs,
-            [
-                reference_from_random(1),
-                reference_from_random(2),
-                reference_from_random(3)
-            ]
-        );
+        assert_eq!(refs, [reference_from_random(1), reference_from_random(2), reference_from_random(3)]);
         assert_eq!(chron[1].actor_username.as_deref(), Some("advisor1"));
         assert_eq!(s.contacts_for_child(child).await.unwrap().len(), 3);
         assert_eq!(s.child_agencies(child).await.unwrap(), vec![w.agency]);
@@ -165,10 +150,7 @@ async fn two_writers_to_one_stream_one_wins_and_nothing_is_lost() {
         // Both writers read version 1 of the user's stream and try to extend it.
         let a = s.append(
             vec![ev(
-                Event::UserDisabled {
-                    user_id: w.user,
-                    reason: "writer a".into(),
-                },
+                Event::UserDisabled { user_id: w.user, reason: "writer a".into() },
                 Expected::Version(user_stream_version),
                 t(5),
             )],
@@ -177,10 +159,7 @@ async fn two_writers_to_one_stream_one_wins_and_nothing_is_lost() {
         );
         let b = s.append(
             vec![ev(
-                Event::UserDisabled {
-                    user_id: w.user,
-                    reason: "writer b".into(),
-                },
+                Event::UserDisabled { user_id: w.user, reason: "writer b".into() },
                 Expected::Version(user_stream_version),
                 t(5),
             )],
@@ -189,29 +168,18 @@ async fn two_writers_to_one_stream_one_wins_and_nothing_is_lost() {
         );
         let (ra, rb) = tokio::join!(a, b);
         let wins = [&ra, &rb].iter().filter(|r| r.is_ok()).count();
-        assert_eq!(
-            wins, 1,
-            "{}: exactly one writer wins: {ra:?} {rb:?}",
-            ts.label
-        );
+        assert_eq!(wins, 1, "{}: exactly one writer wins: {ra:?} {rb:?}", ts.label);
         let loser = if ra.is_err() { ra } else { rb };
-        assert!(
-            matches!(loser, Err(StoreError::Conflict { actual: 2, .. })),
-            "{loser:?}"
-        );
+        assert!(matches!(loser, Err(StoreError::Conflict { actual: 2, .. })), "{loser:?}");
 
         // Many concurrent writers to different streams: every acknowledged append is there.
         let child = ChildId::new();
-        s.append(vec![child_event(child)], vec![], vec![])
-            .await
-            .unwrap();
+        s.append(vec![child_event(child)], vec![], vec![]).await.unwrap();
         let mut tasks = Vec::new();
         for n in 0..200u64 {
             let s = s.clone();
             let evs = contact(&w, child, 1000 + n);
-            tasks.push(tokio::spawn(
-                async move { s.append(evs, vec![], vec![]).await },
-            ));
+            tasks.push(tokio::spawn(async move { s.append(evs, vec![], vec![]).await }));
         }
         for task in tasks {
             task.await.unwrap().unwrap();
@@ -236,14 +204,7 @@ async fn a_failed_batch_writes_nothing() {
             .append(
                 vec![
                     child_event(child),
-                    ev(
-                        Event::UserDisabled {
-                            user_id: w.user,
-                            reason: "x".into(),
-                        },
-                        Expected::NoStream,
-                        t(9),
-                    ),
+                    ev(Event::UserDisabled { user_id: w.user, reason: "x".into() }, Expected::NoStream, t(9)),
                 ],
                 vec![],
                 vec![],
@@ -295,18 +256,12 @@ fn access(w: &World, record: &str) -> AccessEntry {
 async fn raw(ts: &TestStore, sql: &str) -> Result<u64, sqlx::Error> {
     if ts.url.starts_with("sqlite:") {
         let pool = sqlx::SqlitePool::connect(&ts.url).await?;
-        let r = sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
-            .execute(&pool)
-            .await
-            .map(|r| r.rows_affected());
+        let r = sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(&pool).await.map(|r| r.rows_affected());
         pool.close().await;
         r
     } else {
         let pool = sqlx::PgPool::connect(&ts.url).await?;
-        let r = sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
-            .execute(&pool)
-            .await
-            .map(|r| r.rows_affected());
+        let r = sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(&pool).await.map(|r| r.rows_affected());
         pool.close().await;
         r
     }
@@ -321,21 +276,13 @@ async fn tampered_world(ts: &TestStore) {
     let s = &ts.store;
     let w = world(s).await;
     let child = ChildId::new();
-    s.append(vec![child_event(child)], vec![], vec![])
-        .await
-        .unwrap();
+    s.append(vec![child_event(child)], vec![], vec![]).await.unwrap();
     for n in 0..5 {
-        s.append(contact(&w, child, n), vec![], vec![])
-            .await
-            .unwrap();
+        s.append(contact(&w, child, n), vec![], vec![]).await.unwrap();
         s.log_access(access(&w, &child.to_string())).await.unwrap();
     }
     assert!(s.verify_chains().await.unwrap().intact());
-    let drop = if ts.url.starts_with("sqlite:") {
-        DROP_TRIGGERS_SQLITE
-    } else {
-        DROP_TRIGGERS_PG
-    };
+    let drop = if ts.url.starts_with("sqlite:") { DROP_TRIGGERS_SQLITE } else { DROP_TRIGGERS_PG };
     raw(ts, drop).await.unwrap();
 }
 
@@ -351,11 +298,7 @@ async fn the_database_refuses_updates_and_deletes_of_the_logs() {
             "DELETE FROM access_log WHERE seq = 1",
         ] {
             let err = raw(&ts, sql).await.expect_err(sql);
-            assert!(
-                err.to_string().contains("append-only"),
-                "{}: {sql}: {err}",
-                ts.label
-            );
+            assert!(err.to_string().contains("append-only"), "{}: {sql}: {err}", ts.label);
         }
         assert!(ts.store.verify_chains().await.unwrap().intact());
     })
@@ -372,55 +315,25 @@ async fn tampering_is_detected_and_named() {
             "events",
             6,
         ),
-        (
-            "delete an event",
-            "DELETE FROM events WHERE seq = 4",
-            "events",
-            4,
-        ),
+        ("delete an event", "DELETE FROM events WHERE seq = 4", "events", 4),
         (
             "reorder events",
             "UPDATE events SET seq = -1 WHERE seq = 5; UPDATE events SET seq = 5 WHERE seq = 6; UPDATE events SET seq = 6 WHERE seq = -1",
             "events",
             5,
         ),
-        (
-            "cut the tail",
-            "DELETE FROM events WHERE seq = 8",
-            "events",
-            8,
-        ),
-        (
-            "edit the access log",
-            "UPDATE access_log SET purpose = 'analysis' WHERE seq = 3",
-            "access_log",
-            3,
-        ),
-        (
-            "delete an access entry",
-            "DELETE FROM access_log WHERE seq = 2",
-            "access_log",
-            2,
-        ),
+        ("cut the tail", "DELETE FROM events WHERE seq = 8", "events", 8),
+        ("edit the access log", "UPDATE access_log SET purpose = 'analysis' WHERE seq = 3", "access_log", 3),
+        ("delete an access entry", "DELETE FROM access_log WHERE seq = 2", "access_log", 2),
     ];
     for (what, sql, chain, seq) in cases {
         for ts in testing::all().await {
             tampered_world(&ts).await;
-            let n = raw(&ts, sql)
-                .await
-                .unwrap_or_else(|e| panic!("{what}: {e}"));
+            let n = raw(&ts, sql).await.unwrap_or_else(|e| panic!("{what}: {e}"));
             assert!(n > 0, "{what}: the tamper changed nothing");
             let report = ts.store.verify_chains().await.unwrap();
-            let first = report
-                .breaks
-                .first()
-                .unwrap_or_else(|| panic!("{} {what}: not detected", ts.label));
-            assert_eq!(
-                (first.chain, first.seq),
-                (chain, seq),
-                "{} {what}: {first}",
-                ts.label
-            );
+            let first = report.breaks.first().unwrap_or_else(|| panic!("{} {what}: not detected", ts.label));
+            assert_eq!((first.chain, first.seq), (chain, seq), "{} {what}: {first}", ts.label);
         }
     }
 }
@@ -430,20 +343,11 @@ async fn sessions_die_with_a_disabled_user() {
     each_backend(|ts| async move {
         let s = &ts.store;
         let w = world(s).await;
-        s.create_session("h1", w.user, "browser", "csrf", t(0), t(1000))
-            .await
-            .unwrap();
+        s.create_session("h1", w.user, "browser", "csrf", t(0), t(1000)).await.unwrap();
         assert!(s.session("h1", t(10)).await.unwrap().is_some());
         assert!(s.session("h1", t(1000)).await.unwrap().is_none(), "expired");
         s.append(
-            vec![ev(
-                Event::UserDisabled {
-                    user_id: w.user,
-                    reason: "left".into(),
-                },
-                Expected::Any,
-                t(20),
-            )],
+            vec![ev(Event::UserDisabled { user_id: w.user, reason: "left".into() }, Expected::Any, t(20))],
             vec![],
             vec![],
         )
@@ -460,23 +364,14 @@ async fn reopening_keeps_everything() {
     let ts = testing::sqlite().await;
     let w = world(&ts.store).await;
     let child = ChildId::new();
-    ts.store
-        .append(vec![child_event(child)], vec![], vec![])
-        .await
-        .unwrap();
-    ts.store
-        .append(contact(&w, child, 7), vec![], vec![])
-        .await
-        .unwrap();
+    ts.store.append(vec![child_event(child)], vec![], vec![]).await.unwrap();
+    ts.store.append(contact(&w, child, 7), vec![], vec![]).await.unwrap();
     ts.store.close().await;
     let again = Store::open(&ts.url).await.unwrap();
     assert_eq!(again.contacts_for_child(child).await.unwrap().len(), 1);
     assert!(again.verify_chains().await.unwrap().intact());
     // And the chain continues where it left off.
-    again
-        .append(contact(&w, child, 8), vec![], vec![])
-        .await
-        .unwrap();
+    again.append(contact(&w, child, 8), vec![], vec![]).await.unwrap();
     assert!(again.verify_chains().await.unwrap().intact());
 }
 
@@ -492,23 +387,13 @@ fn sqlite_and_postgres_schemas_are_equivalent() {
                 .lines()
                 .map(str::trim)
                 .filter(|l| {
-                    !l.is_empty()
-                        && !l.starts_with("UNIQUE")
-                        && !l.starts_with("PRIMARY KEY")
-                        && !l.starts_with("--")
+                    !l.is_empty() && !l.starts_with("UNIQUE") && !l.starts_with("PRIMARY KEY") && !l.starts_with("--")
                 })
                 .map(|l| {
                     let mut it = l.split_whitespace();
                     let col = it.next().unwrap().to_owned();
                     let ty = it.next().unwrap().trim_end_matches(',').to_owned();
-                    format!(
-                        "{col} {}",
-                        if ty == "INTEGER" {
-                            "BIGINT".to_owned()
-                        } else {
-                            ty
-                        }
-                    )
+                    format!("{col} {}", if ty == "INTEGER" { "BIGINT".to_owned() } else { ty })
                 })
                 .collect();
             tables.push((name, cols));

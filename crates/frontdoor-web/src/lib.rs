@@ -1,1 +1,72 @@
-//! placeholder
+//! Frontdoor's HTTP edge: sessions, CSRF, the JSON API with its OpenAPI document, and the
+//! server-rendered practitioner pages.
+//!
+//! Invariants: only this crate knows HTTP status codes; every route is declared in
+//! `routes::ROUTES` with its guard, and every record-level handler asks `policy::decide` through
+//! `access::authorize`; no personal data goes into logs, URLs or error pages.
+
+mod access;
+mod api;
+mod auth;
+pub mod config;
+mod error;
+mod metrics;
+mod openapi;
+mod pages;
+pub mod passwords;
+pub mod routes;
+mod security;
+pub mod service;
+
+pub use config::{Config, ConfigError};
+pub use openapi::openapi_json;
+
+use axum::Router;
+use frontdoor_store::Store;
+use passwords::Passwords;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// Shared by every request.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub cfg: Arc<Config>,
+    pub passwords: Arc<Passwords>,
+    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+}
+
+/// A bound, not yet serving, server. `build` binds the port so tests can use port 0.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    addr: SocketAddr,
+}
+
+impl Application {
+    pub async fn build(cfg: Config, store: Store) -> anyhow::Result<Application> {
+        let passwords = Passwords::new(&cfg).map_err(anyhow::Error::msg)?;
+        let listener =
+            TcpListener::bind(cfg.listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", cfg.listen))?;
+        let addr = listener.local_addr()?;
+        let state = AppState { store, cfg: Arc::new(cfg), passwords: Arc::new(passwords), metrics: metrics::handle() };
+        Ok(Application { listener, router: routes::router(state), addr })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_with_shutdown(std::future::pending()).await
+    }
+
+    /// Serve until `signal` completes, then finish in-flight requests.
+    pub async fn run_with_shutdown(self, signal: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(signal)
+            .await
+    }
+}

@@ -1,0 +1,149 @@
+//! Server configuration: a TOML file (unknown keys refused, errors name file:line), then
+//! `FRONTDOOR_*` environment variables, then command-line flags, each overriding the last.
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("{file}: cannot read: {source}")]
+    Read { file: String, source: std::io::Error },
+    #[error("{file}:{line}: {message}")]
+    Invalid { file: String, line: usize, message: String },
+    #[error("environment variable {var}: {message}")]
+    Env { var: String, message: String },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Where the embedded database and demo files live.
+    pub data_dir: PathBuf,
+    /// `postgres://...` to use PostgreSQL; empty for the embedded SQLite file in `data_dir`.
+    pub database_url: String,
+    /// Served to users over TLS (directly or via a proxy): cookies become `__Host-` and
+    /// `Secure`, and HSTS is sent.
+    pub tls: bool,
+    /// How long a session lasts from sign-in, in minutes.
+    pub session_minutes: u32,
+    /// Failed sign-ins for one username, within `login_window_minutes`, before it is locked.
+    pub login_max_failures: u32,
+    pub login_window_minutes: u32,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Argon2id cost. Defaults are OWASP's minimum (19 MiB, 2 passes).
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("frontdoor-data"),
+            database_url: String::new(),
+            tls: false,
+            session_minutes: 8 * 60,
+            login_max_failures: 5,
+            login_window_minutes: 15,
+            max_body_bytes: 256 * 1024,
+            argon2_memory_kib: 19 * 1024,
+            argon2_iterations: 2,
+        }
+    }
+}
+
+impl Config {
+    /// Read a config file (if given) and apply environment overrides.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut cfg = match file {
+            Some(path) => Self::from_file(path)?,
+            None => Config::default(),
+        };
+        cfg.apply_env(|k| std::env::var(k).ok())?;
+        Ok(cfg)
+    }
+
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { file: file.clone(), source })?;
+        Self::from_toml(&file, &text)
+    }
+
+    pub fn from_toml(file: &str, text: &str) -> Result<Config, ConfigError> {
+        toml::from_str::<Config>(text).map_err(|e| {
+            let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1).unwrap_or(1);
+            // toml's message repeats the source excerpt; keep only the first line of its text.
+            let message = e.message().lines().next().unwrap_or("invalid configuration").to_owned();
+            ConfigError::Invalid { file: file.to_owned(), line, message }
+        })
+    }
+
+    /// `FRONTDOOR_LISTEN`, `FRONTDOOR_DATA_DIR`, `FRONTDOOR_DATABASE_URL`, `FRONTDOOR_TLS`.
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        if let Some(v) = get("FRONTDOOR_LISTEN") {
+            self.listen = v.parse().map_err(|_| ConfigError::Env {
+                var: "FRONTDOOR_LISTEN".into(),
+                message: format!("'{v}' is not an address like 127.0.0.1:8080"),
+            })?;
+        }
+        if let Some(v) = get("FRONTDOOR_DATA_DIR") {
+            self.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = get("FRONTDOOR_DATABASE_URL") {
+            self.database_url = v;
+        }
+        if let Some(v) = get("FRONTDOOR_TLS") {
+            self.tls = match v.as_str() {
+                "1" | "true" | "yes" => true,
+                "0" | "false" | "no" => false,
+                _ => {
+                    return Err(ConfigError::Env {
+                        var: "FRONTDOOR_TLS".into(),
+                        message: format!("'{v}' is not true or false"),
+                    });
+                }
+            };
+        }
+        Ok(())
+    }
+
+    /// The database to open: the configured URL, or the SQLite file in the data directory.
+    pub fn effective_database_url(&self) -> String {
+        if self.database_url.is_empty() {
+            format!("sqlite://{}", self.data_dir.join("frontdoor.db").display())
+        } else {
+            self.database_url.clone()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_name_the_file_and_line() {
+        let err = Config::from_toml("fd.toml", "listen = \"127.0.0.1:9000\"\n\nsesion_minutes = 5\n").unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("fd.toml:3: "), "{msg}");
+        assert!(msg.contains("sesion_minutes"), "{msg}");
+        let err = Config::from_toml("fd.toml", "tls = \"maybe\"\n").unwrap_err().to_string();
+        assert!(err.starts_with("fd.toml:1: "), "{err}");
+    }
+
+    #[test]
+    fn file_then_environment() {
+        let mut c = Config::from_toml("fd.toml", "listen = \"127.0.0.1:9000\"\ntls = true\n").unwrap();
+        assert_eq!(c.listen.port(), 9000);
+        assert!(c.tls);
+        c.apply_env(|k| (k == "FRONTDOOR_LISTEN").then(|| "0.0.0.0:7000".to_owned())).unwrap();
+        assert_eq!(c.listen.port(), 7000);
+        assert!(c.apply_env(|k| (k == "FRONTDOOR_TLS").then(|| "perhaps".to_owned())).is_err());
+        assert!(c.effective_database_url().starts_with("sqlite://"));
+    }
+}

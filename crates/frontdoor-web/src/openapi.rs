@@ -1,0 +1,35 @@
+//! The OpenAPI document for `/api/v1`, generated from the handlers' annotations.
+
+use crate::api;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Frontdoor API", description = "The multi-agency children's front door. Every read of personal data is written to the access log."),
+    paths(api::token, api::logout, api::me, api::create_contact, api::contact, api::chronology, api::users, api::audit_verify, api::contact_stats),
+    components(schemas(
+        api::TokenRequest, api::TokenResponse, api::ContactRequest, api::ChildRequest, api::ContactCreated, api::ContactView,
+        api::ChronologyView, api::ChronologyItem, api::ChildView, api::MeView, api::UserView, api::VerifyView, api::StatsView, api::CountView
+    )),
+    modifiers(&BearerAuth)
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(components) = openapi.components.as_mut() {
+            components.add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
+        }
+    }
+}
+
+/// The document as JSON text.
+pub fn openapi_json() -> String {
+    ApiDoc::openapi().to_pretty_json().unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+}

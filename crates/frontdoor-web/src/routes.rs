@@ -1,0 +1,166 @@
+//! Every route Frontdoor serves, with its guard. The router is built from this list, so a route
+//! cannot exist without a declared guard, and the authorization-matrix test walks the same list.
+
+use crate::auth::{self, CurrentUser};
+use crate::error::AppError;
+use crate::pages::PageError;
+use crate::{AppState, api, metrics, pages, security};
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::Method;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{MethodRouter, get, post};
+use frontdoor_core::Action;
+
+/// Who may reach a route before its handler runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guard {
+    /// No sign-in (sign-in itself, health, metrics, the OpenAPI document, static files).
+    Public,
+    /// A signed-in user whose request the policy allows for this action. Service-level actions
+    /// are decided by the guard; record-level ones (a contact, a child) by the handler, per record.
+    Signed(Action),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteSpec {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub guard: Guard,
+}
+
+impl RouteSpec {
+    pub fn is_api(&self) -> bool {
+        self.path.starts_with("/api/")
+    }
+}
+
+fn spec(method: &'static str, path: &'static str, guard: Guard) -> RouteSpec {
+    RouteSpec { method, path, guard }
+}
+
+use Guard::{Public, Signed};
+
+/// The route table: (method, path, guard) and the handler.
+fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
+    vec![
+        // Infrastructure
+        (spec("GET", "/healthz", Public), get(api::healthz)),
+        (spec("GET", "/metrics", Public), get(metrics::render)),
+        (spec("GET", "/api/openapi.json", Public), get(api::openapi)),
+        (spec("GET", "/static/app.css", Public), get(security::stylesheet)),
+        // Sign-in
+        (spec("GET", "/login", Public), get(pages::login_form)),
+        (spec("POST", "/login", Public), post(pages::login)),
+        (spec("POST", "/logout", Signed(Action::ViewHome)), post(pages::logout)),
+        (spec("POST", "/api/v1/auth/token", Public), post(api::token)),
+        (spec("POST", "/api/v1/auth/logout", Signed(Action::ViewHome)), post(api::logout)),
+        // Pages
+        (spec("GET", "/", Signed(Action::ViewHome)), get(pages::home)),
+        (spec("GET", "/contacts/new", Signed(Action::CreateContact)), get(pages::contact_form)),
+        (spec("POST", "/contacts", Signed(Action::CreateContact)), post(pages::create_contact)),
+        (spec("GET", "/contacts/{id}", Signed(Action::ViewContact)), get(pages::contact)),
+        (spec("GET", "/children/{id}", Signed(Action::ViewChronology)), get(pages::chronology)),
+        (spec("GET", "/admin/users", Signed(Action::ManageUsers)), get(pages::users)),
+        (spec("POST", "/admin/users", Signed(Action::ManageUsers)), post(pages::add_user)),
+        (spec("POST", "/admin/users/{id}/disable", Signed(Action::ManageUsers)), post(pages::disable_user)),
+        (spec("GET", "/audit", Signed(Action::ViewAuditTrail)), get(pages::audit)),
+        (spec("GET", "/stats", Signed(Action::ViewAggregates)), get(pages::stats)),
+        // JSON API
+        (spec("GET", "/api/v1/me", Signed(Action::ViewHome)), get(api::me)),
+        (spec("POST", "/api/v1/contacts", Signed(Action::CreateContact)), post(api::create_contact)),
+        (spec("GET", "/api/v1/contacts/{id}", Signed(Action::ViewContact)), get(api::contact)),
+        (spec("GET", "/api/v1/children/{id}/chronology", Signed(Action::ViewChronology)), get(api::chronology)),
+        (spec("GET", "/api/v1/users", Signed(Action::ManageUsers)), get(api::users)),
+        (spec("GET", "/api/v1/audit/verify", Signed(Action::ViewAuditTrail)), get(api::audit_verify)),
+        (spec("GET", "/api/v1/stats/contacts", Signed(Action::ViewAggregates)), get(api::contact_stats)),
+    ]
+}
+
+/// The declared routes, for tests and documentation.
+pub fn specs() -> Vec<RouteSpec> {
+    table().into_iter().map(|(s, _)| s).collect()
+}
+
+pub(crate) fn router(state: AppState) -> Router {
+    let mut router = Router::new();
+    for (spec, handler) in table() {
+        let guarded = handler.route_layer(middleware::from_fn_with_state((state.clone(), spec), guard));
+        router = router.route(spec.path, guarded);
+    }
+    router
+        // A route layer sees the matched route template, so metrics never carry ids.
+        .route_layer(middleware::from_fn(metrics::track))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(state.cfg.max_body_bytes))
+        .layer(middleware::from_fn_with_state(state.clone(), security::headers))
+        .with_state(state)
+}
+
+async fn not_found(req: Request) -> Response {
+    if req.uri().path().starts_with("/api/") {
+        AppError::NotFound.into_response()
+    } else {
+        PageError(AppError::NotFound).into_response()
+    }
+}
+
+/// Authenticate, check CSRF on cookie-borne writes, and decide service-level actions.
+async fn guard(State((state, spec)): State<(AppState, RouteSpec)>, req: Request, next: Next) -> Response {
+    let Guard::Signed(action) = spec.guard else {
+        return next.run(req).await;
+    };
+    let fail = |e: AppError| if spec.is_api() { e.into_response() } else { PageError(e).into_response() };
+    let user = match auth::current_user(&state, req.headers()).await {
+        Ok(Some(u)) => u,
+        Ok(None) if spec.is_api() => {
+            return AppError::Unauthorized("sign in first: send Authorization: Bearer TOKEN".into()).into_response();
+        }
+        Ok(None) => return Redirect::to("/login").into_response(),
+        Err(e) => return fail(e),
+    };
+    let (req, csrf_ok) = match check_csrf(&state, &user, req).await {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    if !csrf_ok {
+        return fail(AppError::Forbidden(
+            "the form's security token is missing or out of date; reload the page and try again".into(),
+        ));
+    }
+    if !matches!(action, Action::ViewContact | Action::ViewChronology) {
+        if let Err(e) = crate::access::authorize_service(&user, action) {
+            return fail(e);
+        }
+    }
+    let mut req = req;
+    req.extensions_mut().insert(user);
+    next.run(req).await
+}
+
+/// Writes made with a session cookie must carry the session's CSRF token: a form field `csrf`
+/// or the `X-CSRF-Token` header. Bearer-token requests cannot be forged by a browser.
+async fn check_csrf(state: &AppState, user: &CurrentUser, req: Request) -> Result<(Request, bool), AppError> {
+    if !user.via_cookie || matches!(*req.method(), Method::GET | Method::HEAD) {
+        return Ok((req, true));
+    }
+    if let Some(h) = req.headers().get("x-csrf-token") {
+        let ok = h.to_str().is_ok_and(|t| auth::tokens_match(t, &user.csrf_token));
+        return Ok((req, ok));
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = to_bytes(body, state.cfg.max_body_bytes)
+        .await
+        .map_err(|_| AppError::PayloadTooLarge(state.cfg.max_body_bytes))?;
+    let ok = form_field(&bytes, "csrf").is_some_and(|t| auth::tokens_match(&t, &user.csrf_token));
+    Ok((Request::from_parts(parts, Body::from(bytes)), ok))
+}
+
+fn form_field(body: &[u8], name: &str) -> Option<String> {
+    std::str::from_utf8(body).ok()?.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        (k == name).then(|| urlencoding::decode(&v.replace('+', " ")).map(|s| s.into_owned()).unwrap_or_default())
+    })
+}

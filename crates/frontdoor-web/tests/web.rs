@@ -1,0 +1,776 @@
+//! The HTTP edge, tested through a real server on port 0, on SQLite and PostgreSQL.
+
+use chrono::Utc;
+use frontdoor_core::policy::default_purpose;
+use frontdoor_core::{Action, Actor, AgencyId, AgencyKind, ContactDraft, Resource, Role, UserId, decide};
+use frontdoor_store::Store;
+use frontdoor_store::testing::{self, TestStore};
+use frontdoor_web::routes::{Guard, RouteSpec, specs};
+use frontdoor_web::service::{self, NewUser};
+use frontdoor_web::{Application, Config, passwords::Passwords};
+use reqwest::StatusCode;
+use reqwest::redirect::Policy;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+const PASSWORD: &str = "a long test password";
+
+struct TestApp {
+    base: String,
+    store: Store,
+    cfg: Config,
+    ts: TestStore,
+    /// username -> (user id, agency id, actor)
+    users: HashMap<String, Actor>,
+    agencies: HashMap<&'static str, AgencyId>,
+}
+
+fn test_config(tls: bool) -> Config {
+    Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        argon2_memory_kib: 1024,
+        argon2_iterations: 1,
+        tls,
+        ..Config::default()
+    }
+}
+
+/// Agencies of several kinds and one user per role, each in the agency that role belongs to.
+const PEOPLE: [(&str, Role, &str); 10] = [
+    ("advisor", Role::FrontDoorAdvisor, "cs"),
+    ("lead", Role::SafeguardingLead, "cs"),
+    ("cseworker", Role::CseWorker, "cs"),
+    ("csemanager", Role::CseManager, "cs"),
+    ("police", Role::AgencyPractitioner, "police"),
+    ("health", Role::AgencyPractitioner, "health"),
+    ("submitter", Role::IntelligenceSubmitter, "licensing"),
+    ("analyst", Role::Analyst, "cs"),
+    ("admin", Role::Administrator, "cs"),
+    ("auditor", Role::Auditor, "cs"),
+];
+
+impl TestApp {
+    async fn start(ts: TestStore, tls: bool) -> TestApp {
+        let store = ts.store.clone();
+        let cfg = test_config(tls);
+        let now = Utc::now();
+        let mut agencies = HashMap::new();
+        for (key, name, kind) in [
+            ("cs", "Children's Services", AgencyKind::ChildrensServices),
+            ("police", "Police", AgencyKind::Police),
+            ("health", "Health Trust", AgencyKind::Health),
+            ("licensing", "Licensing", AgencyKind::Licensing),
+        ] {
+            agencies.insert(key, service::register_agency(&store, name, kind, None, now).await.unwrap());
+        }
+        let passwords = Passwords::new(&cfg).unwrap();
+        let mut users = HashMap::new();
+        for (username, role, agency) in PEOPLE {
+            let agency_id = agencies[agency];
+            let new = NewUser {
+                username: username.into(),
+                display_name: format!("{username} user"),
+                agency_id,
+                roles: vec![role],
+            };
+            let user_id = service::register_user(&store, &passwords, new, PASSWORD, None, now).await.unwrap();
+            let kind = store.agencies().await.unwrap().into_iter().find(|a| a.id == agency_id).unwrap().kind;
+            users.insert(username.to_owned(), Actor { user_id, agency_id, agency_kind: kind, roles: vec![role] });
+        }
+        let app = Application::build(cfg.clone(), store.clone()).await.unwrap();
+        let base = format!("http://{}", app.local_addr());
+        tokio::spawn(app.run_until_stopped());
+        TestApp { base, store, cfg, ts, users, agencies }
+    }
+
+    fn client(&self) -> reqwest::Client {
+        reqwest::Client::builder().redirect(Policy::none()).cookie_store(true).build().unwrap()
+    }
+
+    async fn token(&self, username: &str) -> String {
+        let r = self
+            .client()
+            .post(format!("{}/api/v1/auth/token", self.base))
+            .json(&json!({"username": username, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "sign in {username}");
+        r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned()
+    }
+
+    /// A session made directly in the store (fast; the matrix needs hundreds).
+    async fn quick_token(&self, username: &str) -> String {
+        let token = format!("{:064x}", rand_u128());
+        let hash = hex_sha256(&token);
+        let now = Utc::now();
+        self.store
+            .create_session(&hash, self.users[username].user_id, "api", "csrf", now, now + chrono::Duration::hours(1))
+            .await
+            .unwrap();
+        token
+    }
+
+    fn actor(&self, username: &str) -> &Actor {
+        &self.users[username]
+    }
+
+    async fn contact_by(&self, username: &str, given: &str) -> (String, String) {
+        let draft = draft(given);
+        let purpose = default_purpose(Action::CreateContact, self.actor(username));
+        let r = service::record_contact(&self.store, self.actor(username), purpose, &draft, Utc::now()).await.unwrap();
+        (r.contact_id.to_string(), r.child_id.to_string())
+    }
+}
+
+fn rand_u128() -> u128 {
+    uuid::Uuid::new_v4().as_u128()
+}
+
+fn hex_sha256(s: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(s.as_bytes()))
+}
+
+fn draft(given: &str) -> ContactDraft {
+    serde_json::from_value(json!({
+        "channel": "phone", "source_code": "2A",
+        "child": {"given_name": given, "family_name": "Testchild", "date_of_birth": "2011-04-05"},
+        "narrative": "Seen getting into cars with older men after school."
+    }))
+    .unwrap()
+}
+
+fn contact_body(given: &str) -> Value {
+    json!({"channel": "phone", "source_code": "2A",
+           "child": {"given_name": given, "family_name": "Testchild", "date_of_birth": "2011-04-05"},
+           "narrative": "Seen getting into cars with older men after school."})
+}
+
+async fn each_backend<F, Fut>(f: F)
+where
+    F: Fn(TestApp) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for ts in testing::all().await {
+        eprintln!("-- on {}", ts.label);
+        f(TestApp::start(ts, false).await).await;
+    }
+}
+
+// ---- the authorization matrix ---------------------------------------------------------------
+
+enum Body {
+    None,
+    Json(Value),
+    Form(Vec<(&'static str, String)>),
+}
+
+struct Case {
+    path: String,
+    body: Body,
+    /// The status when the policy allows it.
+    ok: u16,
+    /// The record the action is about, for record-level actions.
+    resource: Resource,
+}
+
+/// How to exercise each declared route. A route missing here fails the test: every route must
+/// be in the matrix.
+async fn case_for(app: &TestApp, spec: &RouteSpec, role_user: &str, own: bool) -> Case {
+    let owner = if own {
+        role_user
+    } else if role_user == "health" {
+        "police"
+    } else {
+        "health"
+    };
+    let svc = Resource::Service;
+    let uniq = format!("{:x}", rand_u128() & 0xffff_ffff);
+    match (spec.method, spec.path) {
+        ("POST", "/logout") => Case { path: "/logout".into(), body: Body::Form(vec![]), ok: 303, resource: svc },
+        ("POST", "/api/v1/auth/logout") => Case { path: spec.path.into(), body: Body::None, ok: 204, resource: svc },
+        ("GET", "/") => Case { path: "/".into(), body: Body::None, ok: 200, resource: svc },
+        ("GET", "/contacts/new") => Case { path: spec.path.into(), body: Body::None, ok: 200, resource: svc },
+        ("POST", "/contacts") => Case {
+            path: spec.path.into(),
+            body: Body::Form(vec![
+                ("channel", "phone".into()),
+                ("source_code", "6".into()),
+                ("given_name", format!("Matrix{uniq}")),
+                ("family_name", "Child".into()),
+                ("narrative", "A concern.".into()),
+            ]),
+            ok: 303,
+            resource: svc,
+        },
+        ("POST", "/api/v1/contacts") => Case {
+            path: spec.path.into(),
+            body: Body::Json(contact_body(&format!("Api{uniq}"))),
+            ok: 201,
+            resource: svc,
+        },
+        ("GET", "/contacts/{id}") | ("GET", "/api/v1/contacts/{id}") => {
+            let maker = if app
+                .actor(owner)
+                .roles
+                .iter()
+                .any(|r| matches!(r, Role::AgencyPractitioner | Role::FrontDoorAdvisor))
+            {
+                owner
+            } else {
+                "advisor"
+            };
+            let (contact, _) = app.contact_by(maker, &format!("Owned{uniq}")).await;
+            let owner_agency = app.actor(maker).agency_id;
+            Case {
+                path: spec.path.replace("{id}", &contact),
+                body: Body::None,
+                ok: 200,
+                resource: Resource::Contact { owner_agency },
+            }
+        }
+        ("GET", "/children/{id}") | ("GET", "/api/v1/children/{id}/chronology") => {
+            let maker = if app
+                .actor(owner)
+                .roles
+                .iter()
+                .any(|r| matches!(r, Role::AgencyPractitioner | Role::FrontDoorAdvisor))
+            {
+                owner
+            } else {
+                "advisor"
+            };
+            let (_, child) = app.contact_by(maker, &format!("Child{uniq}")).await;
+            let agencies = vec![app.actor(maker).agency_id];
+            Case {
+                path: spec.path.replace("{id}", &child),
+                body: Body::None,
+                ok: 200,
+                resource: Resource::Child { contributing_agencies: agencies },
+            }
+        }
+        ("GET", "/admin/users") | ("GET", "/api/v1/users") => {
+            Case { path: spec.path.into(), body: Body::None, ok: 200, resource: svc }
+        }
+        ("POST", "/admin/users") => Case {
+            path: spec.path.into(),
+            body: Body::Form(vec![
+                ("username", format!("new{uniq}")),
+                ("display_name", "New Person".into()),
+                ("agency", app.agencies["cs"].to_string()),
+                ("role", "analyst".into()),
+            ]),
+            ok: 201,
+            resource: svc,
+        },
+        ("POST", "/admin/users/{id}/disable") => {
+            let passwords = Passwords::new(&app.cfg).unwrap();
+            let new = NewUser {
+                username: format!("gone{uniq}"),
+                display_name: "Leaver".into(),
+                agency_id: app.agencies["cs"],
+                roles: vec![Role::Analyst],
+            };
+            let id: UserId =
+                service::register_user(&app.store, &passwords, new, PASSWORD, None, Utc::now()).await.unwrap();
+            Case {
+                path: spec.path.replace("{id}", &id.to_string()),
+                body: Body::Form(vec![("reason", "left".into())]),
+                ok: 303,
+                resource: svc,
+            }
+        }
+        ("GET", "/audit") | ("GET", "/api/v1/audit/verify") => {
+            Case { path: spec.path.into(), body: Body::None, ok: 200, resource: svc }
+        }
+        ("GET", "/stats") | ("GET", "/api/v1/stats/contacts") => {
+            Case { path: spec.path.into(), body: Body::None, ok: 200, resource: svc }
+        }
+        ("GET", "/api/v1/me") => Case { path: spec.path.into(), body: Body::None, ok: 200, resource: svc },
+        (m, p) => panic!("route {m} {p} is not in the authorization matrix: add a case for it in tests/web.rs"),
+    }
+}
+
+fn action_of(spec: &RouteSpec) -> Option<Action> {
+    match spec.guard {
+        Guard::Public => None,
+        Guard::Signed(a) => Some(a),
+    }
+}
+
+async fn send(app: &TestApp, method: &str, path: &str, body: &Body, token: Option<&str>) -> reqwest::Response {
+    let c = app.client();
+    let url = format!("{}{}", app.base, path);
+    let mut req = match method {
+        "GET" => c.get(url),
+        "POST" => c.post(url),
+        other => panic!("method {other}"),
+    };
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    req = match body {
+        Body::None => req,
+        Body::Json(v) => req.json(v),
+        Body::Form(f) => req.form(f),
+    };
+    req.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn authorization_matrix_every_route_every_role_own_and_other_agency() {
+    each_backend(|app| async move {
+        let routes = specs();
+        assert!(routes.len() >= 20);
+        let mut checked = 0;
+        for spec in routes.iter() {
+            let Some(action) = action_of(spec) else { continue };
+            // Nobody signed in: the API says 401, pages send you to sign in.
+            let case = case_for(&app, spec, "advisor", true).await;
+            let r = send(&app, spec.method, &case.path, &case.body, None).await;
+            if spec.is_api() {
+                assert_eq!(r.status(), 401, "{} {} anonymous", spec.method, spec.path);
+            } else {
+                assert_eq!(r.status(), 303, "{} {} anonymous", spec.method, spec.path);
+                assert_eq!(r.headers()["location"], "/login");
+            }
+            let record_level = matches!(action, Action::ViewContact | Action::ViewChronology);
+            for (username, _, _) in PEOPLE {
+                for own in if record_level { vec![true, false] } else { vec![true] } {
+                    let case = case_for(&app, spec, username, own).await;
+                    let actor = app.actor(username);
+                    let decision = decide(actor, action, &case.resource, default_purpose(action, actor));
+                    let expected = match (decision.allowed, record_level) {
+                        (true, _) => case.ok,
+                        (false, true) => 404,
+                        (false, false) => 403,
+                    };
+                    let token = app.quick_token(username).await;
+                    let r = send(&app, spec.method, &case.path, &case.body, Some(&token)).await;
+                    assert_eq!(
+                        r.status().as_u16(),
+                        expected,
+                        "{} {} as {username} ({} record): policy says {} ({})",
+                        spec.method,
+                        spec.path,
+                        if own { "own" } else { "other agency's" },
+                        decision.allowed,
+                        decision.reason
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        eprintln!("{checked} route × role × ownership cells checked on {}", app.ts.label);
+        assert!(checked > 200);
+    })
+    .await;
+}
+
+// ---- denials look like absence, and are logged ---------------------------------------------
+
+#[tokio::test]
+async fn another_agencys_record_answers_like_a_missing_one_and_the_denial_is_logged() {
+    each_backend(|app| async move {
+        let (contact, _) = app.contact_by("police", "Hidden").await;
+        let token = app.token("health").await;
+        let theirs = send(&app, "GET", &format!("/api/v1/contacts/{contact}"), &Body::None, Some(&token)).await;
+        let missing =
+            send(&app, "GET", &format!("/api/v1/contacts/{}", uuid::Uuid::now_v7()), &Body::None, Some(&token)).await;
+        let garbage = send(&app, "GET", "/api/v1/contacts/not-an-id", &Body::None, Some(&token)).await;
+        assert_eq!(theirs.status(), 404);
+        assert_eq!(missing.status(), 404);
+        assert_eq!(garbage.status(), 404);
+        let (a, b) = (theirs.text().await.unwrap(), missing.text().await.unwrap());
+        assert_eq!(a, b, "a denial must not be distinguishable from absence");
+        let log = app.store.access_log_for_record("contact", &contact).await.unwrap();
+        assert_eq!(log.len(), 1);
+        assert_eq!(log[0].outcome, "denied");
+        assert_eq!(log[0].username.as_deref(), Some("health"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn every_chronology_read_is_in_the_access_log_with_user_agency_and_purpose() {
+    each_backend(|app| async move {
+        let (_, child) = app.contact_by("advisor", "Logged").await;
+        let token = app.token("lead").await;
+        let c = app.client();
+        let r = c
+            .get(format!("{}/api/v1/children/{child}/chronology", app.base))
+            .bearer_auth(&token)
+            .header("X-Frontdoor-Purpose", "case_work")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["entries"].as_array().unwrap().len(), 2, "{body}");
+        assert_eq!(body["scope"], "all");
+        // A second read, through the page, with the default purpose.
+        let r = send(&app, "GET", &format!("/children/{child}"), &Body::None, Some(&token)).await;
+        assert_eq!(r.status(), 200);
+        assert!(r.text().await.unwrap().contains("Logged Testchild"));
+        let log = app.store.access_log_for_record("child", &child).await.unwrap();
+        assert_eq!(log.len(), 2, "{log:?}");
+        for (entry, purpose) in log.iter().zip(["case_work", "triage"]) {
+            assert_eq!(entry.username.as_deref(), Some("lead"));
+            assert_eq!(entry.agency_name.as_deref(), Some("Children's Services"));
+            assert_eq!(entry.purpose, purpose);
+            assert_eq!(entry.outcome, "allowed");
+        }
+        // A purpose that cannot justify reading a case is refused, and that is logged too.
+        let r = c
+            .get(format!("{}/api/v1/children/{child}/chronology", app.base))
+            .bearer_auth(&token)
+            .header("X-Frontdoor-Purpose", "analysis")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404);
+        assert_eq!(app.store.access_log_for_record("child", &child).await.unwrap().len(), 3);
+        assert!(app.store.verify_chains().await.unwrap().intact());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_partner_agency_sees_only_its_own_part_of_a_chronology() {
+    each_backend(|app| async move {
+        let (_, child) = app.contact_by("police", "Shared").await;
+        let (_, same_child) = app.contact_by("advisor", "Shared").await;
+        assert_eq!(child, same_child, "same name and date of birth: same child");
+        let token = app.token("police").await;
+        let r = send(&app, "GET", &format!("/api/v1/children/{child}/chronology"), &Body::None, Some(&token)).await;
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["scope"], "own_agency");
+        assert_eq!(body["entries"].as_array().unwrap().len(), 2, "{body}");
+        assert_eq!(body["more_held_elsewhere"], true);
+    })
+    .await;
+}
+
+// ---- contacts over the API ------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_contact_posted_is_readable_and_in_the_chronology() {
+    each_backend(|app| async move {
+        let token = app.token("advisor").await;
+        let r = send(&app, "POST", "/api/v1/contacts", &Body::Json(contact_body("Posted")), Some(&token)).await;
+        assert_eq!(r.status(), 201);
+        let created: Value = r.json().await.unwrap();
+        let id = created["id"].as_str().unwrap();
+        assert!(created["reference"].as_str().unwrap().starts_with("FD-"));
+        let r = send(&app, "GET", &format!("/api/v1/contacts/{id}"), &Body::None, Some(&token)).await;
+        let contact: Value = r.json().await.unwrap();
+        assert_eq!(contact["reference"], created["reference"]);
+        assert_eq!(contact["source_label"], "Schools");
+        let child = contact["child_id"].as_str().unwrap();
+        let chron: Value =
+            send(&app, "GET", &format!("/api/v1/children/{child}/chronology"), &Body::None, Some(&token))
+                .await
+                .json()
+                .await
+                .unwrap();
+        assert!(chron["entries"].as_array().unwrap().iter().any(|e| e["contact_id"] == id));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_naming_the_field_and_writes_nothing() {
+    each_backend(|app| async move {
+        let token = app.token("advisor").await;
+        let before = app.store.event_count().await.unwrap();
+        let c = app.client();
+        let post = |body: String, ct: &'static str| {
+            c.post(format!("{}/api/v1/contacts", app.base)).bearer_auth(&token).header("content-type", ct).body(body).send()
+        };
+        let mut future_dob = contact_body("Future");
+        future_dob["child"]["date_of_birth"] = json!("2999-01-01");
+        let mut old_dob = contact_body("Old");
+        old_dob["child"]["date_of_birth"] = json!("1899-12-31");
+        let mut unknown = contact_body("Unknown");
+        unknown["child"]["favourite_colour"] = json!("blue");
+        let mut wrong_type = contact_body("Wrong");
+        wrong_type["narrative"] = json!(42);
+        let mut missing = contact_body("Missing");
+        missing.as_object_mut().unwrap().remove("narrative");
+        let mut bad_source = contact_body("Source");
+        bad_source["source_code"] = json!("99");
+        let huge = json!({"channel": "phone", "source_code": "2A", "child": {"given_name": "A", "family_name": "B"}, "narrative": "x".repeat(300_000)});
+        let cases: Vec<(String, &'static str, u16, &str)> = vec![
+            ("{not json".into(), "application/json", 400, "key must be a string"),
+            (future_dob.to_string(), "application/json", 422, "child.date_of_birth"),
+            (old_dob.to_string(), "application/json", 422, "child.date_of_birth"),
+            (unknown.to_string(), "application/json", 400, "favourite_colour"),
+            (wrong_type.to_string(), "application/json", 400, "narrative"),
+            (missing.to_string(), "application/json", 400, "narrative"),
+            (bad_source.to_string(), "application/json", 422, "source_code"),
+            (huge.to_string(), "application/json", 413, "bytes"),
+            (contact_body("Text").to_string(), "text/plain", 415, "application/json"),
+        ];
+        for (body, ct, status, mentions) in cases {
+            let r = post(body.clone(), ct).await.unwrap();
+            assert_eq!(r.status().as_u16(), status, "{}", &body[..body.len().min(120)]);
+            let text = r.text().await.unwrap();
+            assert!(text.contains(mentions), "error for {} should mention {mentions}: {text}", &body[..body.len().min(80)]);
+            let v: Value = serde_json::from_str(&text).unwrap();
+            assert!(v["message"].is_string());
+        }
+        assert_eq!(app.store.event_count().await.unwrap(), before, "rejected requests must write nothing");
+    })
+    .await;
+}
+
+// ---- sign-in, sessions, CSRF ----------------------------------------------------------------
+
+fn login_csrf(html: &str) -> String {
+    let i = html.find("name=\"csrf\" value=\"").unwrap() + 19;
+    html[i..i + 64].to_owned()
+}
+
+async fn browser_login(app: &TestApp, c: &reqwest::Client, username: &str, password: &str) -> reqwest::Response {
+    let page = c.get(format!("{}/login", app.base)).send().await.unwrap().text().await.unwrap();
+    let csrf = login_csrf(&page);
+    c.post(format!("{}/login", app.base))
+        .form(&[("username", username), ("password", password), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn browser_sign_in_csrf_logout_and_rotation() {
+    each_backend(|app| async move {
+        let c = app.client();
+        let r = browser_login(&app, &c, "advisor", PASSWORD).await;
+        assert_eq!(r.status(), 303);
+        let cookie = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .find(|v| v.starts_with("fd_session="))
+            .unwrap();
+        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+        let first = cookie.split(';').next().unwrap().to_owned();
+        let home = c.get(format!("{}/", app.base)).send().await.unwrap();
+        assert_eq!(home.status(), 200);
+        let html = home.text().await.unwrap();
+        assert!(html.contains("Log a contact"));
+        let csrf = login_csrf(&html);
+
+        // A form posted without the session's CSRF token is refused and writes nothing.
+        let before = app.store.event_count().await.unwrap();
+        let form = [
+            ("channel", "phone"),
+            ("source_code", "2A"),
+            ("given_name", "Csrf"),
+            ("family_name", "Case"),
+            ("narrative", "x"),
+        ];
+        let r = c.post(format!("{}/contacts", app.base)).form(&form).send().await.unwrap();
+        assert_eq!(r.status(), 403);
+        assert_eq!(app.store.event_count().await.unwrap(), before);
+        let mut with = form.to_vec();
+        with.push(("csrf", &csrf));
+        let r = c.post(format!("{}/contacts", app.base)).form(&with).send().await.unwrap();
+        assert_eq!(r.status(), 303);
+        let location = r.headers()["location"].to_str().unwrap().to_owned();
+        let page = c.get(format!("{}{location}", app.base)).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("Contact recorded") && page.contains("Csrf Case"));
+
+        // Invalid form input re-renders the form with an error summary and keeps the answers.
+        let bad = [
+            ("channel", "phone"),
+            ("source_code", "2A"),
+            ("given_name", "Keep"),
+            ("family_name", "Me"),
+            ("date_of_birth", "2999-01-01"),
+            ("narrative", "kept"),
+            ("csrf", &csrf),
+        ];
+        let r = c.post(format!("{}/contacts", app.base)).form(&bad).send().await.unwrap();
+        assert_eq!(r.status(), 422);
+        let html = r.text().await.unwrap();
+        assert!(
+            html.contains("There is a problem")
+                && html.contains("href=\"#date_of_birth\"")
+                && html.contains("value=\"Keep\"")
+        );
+
+        // A signed-in user who opens the sign-in page is sent home.
+        let r = c.get(format!("{}/login", app.base)).send().await.unwrap();
+        assert_eq!(r.status(), 303);
+        // Signing in again (with a sign-in form fetched elsewhere) issues a new session id and
+        // ends the one this browser held.
+        let other = app.client();
+        let page = other.get(format!("{}/login", app.base)).send().await.unwrap();
+        let login_cookie = page.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+        let csrf = login_csrf(&page.text().await.unwrap());
+        let r = c
+            .post(format!("{}/login", app.base))
+            .header("cookie", format!("{login_cookie}; {first}"))
+            .form(&[("username", "advisor"), ("password", PASSWORD), ("csrf", &csrf)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        let second = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .find(|v| v.starts_with("fd_session="))
+            .unwrap();
+        assert_ne!(first, second.split(';').next().unwrap());
+        let bare = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
+        let r = bare.get(format!("{}/", app.base)).header("cookie", first.as_str()).send().await.unwrap();
+        assert_eq!(r.status(), 303, "the session held before signing in again must be ended");
+
+        // Logging out kills the session server-side.
+        let session = second.split(';').next().unwrap().to_owned();
+        let r = bare.get(format!("{}/", app.base)).header("cookie", session.as_str()).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let csrf = login_csrf(&r.text().await.unwrap());
+        let r = bare
+            .post(format!("{}/logout", app.base))
+            .header("cookie", session.as_str())
+            .form(&[("csrf", csrf.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        let r = bare.get(format!("{}/", app.base)).header("cookie", session.as_str()).send().await.unwrap();
+        assert_eq!(r.status(), 303, "a logged-out session must not work");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn disabling_a_user_ends_their_sessions() {
+    each_backend(|app| async move {
+        let token = app.token("police").await;
+        assert_eq!(send(&app, "GET", "/api/v1/me", &Body::None, Some(&token)).await.status(), 200);
+        service::disable_user(&app.store, "police", "left the force", None, Utc::now()).await.unwrap();
+        assert_eq!(send(&app, "GET", "/api/v1/me", &Body::None, Some(&token)).await.status(), 401);
+        let r = app
+            .client()
+            .post(format!("{}/api/v1/auth/token", app.base))
+            .json(&json!({"username": "police", "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_user_look_alike_and_repeated_failures_lock() {
+    each_backend(|app| async move {
+        let c = app.client();
+        let attempt = |u: &'static str, p: &'static str| {
+            c.post(format!("{}/api/v1/auth/token", app.base)).json(&json!({"username": u, "password": p})).send()
+        };
+        let wrong = attempt("analyst", "nope").await.unwrap();
+        let unknown = attempt("nobody", "nope").await.unwrap();
+        assert_eq!(wrong.status(), 401);
+        assert_eq!(unknown.status(), 401);
+        assert_eq!(wrong.text().await.unwrap(), unknown.text().await.unwrap());
+        for _ in 0..4 {
+            assert_eq!(attempt("analyst", "nope").await.unwrap().status(), 401);
+        }
+        // Five failures: now even the right password is refused for a while.
+        let r = attempt("analyst", PASSWORD).await.unwrap();
+        assert_eq!(r.status(), 429);
+        // Other accounts are unaffected.
+        assert_eq!(attempt("auditor", PASSWORD).await.unwrap().status(), 200);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn tls_mode_uses_host_prefixed_secure_cookies_and_hsts() {
+    let app = TestApp::start(testing::sqlite().await, true).await;
+    let r = app.client().get(format!("{}/login", app.base)).send().await.unwrap();
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        cookie.starts_with("__Host-fd_login=") && cookie.contains("Secure") && cookie.contains("Path=/"),
+        "{cookie}"
+    );
+    assert!(r.headers()["strict-transport-security"].to_str().unwrap().contains("max-age="));
+}
+
+// ---- the rest of the edge -------------------------------------------------------------------
+
+#[tokio::test]
+async fn security_headers_health_metrics_and_openapi() {
+    let app = TestApp::start(testing::sqlite().await, false).await;
+    let c = app.client();
+    let r = c.get(format!("{}/login", app.base)).send().await.unwrap();
+    let csp = r.headers()["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("default-src 'none'") && !csp.contains("unsafe-inline"), "{csp}");
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(r.headers()["x-frame-options"], "DENY");
+    assert!(r.headers().get("strict-transport-security").is_none());
+    let html = r.text().await.unwrap();
+    assert!(!html.contains("<script") && !html.contains("style="), "no inline scripts or styles");
+
+    assert_eq!(c.get(format!("{}/healthz", app.base)).send().await.unwrap().status(), 200);
+    let metrics = c.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("frontdoor_http_requests_total"), "{metrics}");
+    assert!(!metrics.contains(&app.ts.url));
+
+    let doc: Value = c.get(format!("{}/api/openapi.json", app.base)).send().await.unwrap().json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for p in ["/api/v1/auth/token", "/api/v1/contacts", "/api/v1/contacts/{id}", "/api/v1/children/{id}/chronology"] {
+        assert!(doc["paths"].get(p).is_some(), "OpenAPI lacks {p}");
+    }
+    // Every API route the server declares is documented.
+    for spec in specs().iter().filter(|s| s.path.starts_with("/api/v1/")) {
+        let op = doc["paths"][spec.path][spec.method.to_ascii_lowercase()].clone();
+        assert!(op.is_object(), "OpenAPI lacks {} {}", spec.method, spec.path);
+    }
+    let r = c.get(format!("{}/no/such/page", app.base)).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+}
+
+#[tokio::test]
+async fn an_unexpected_failure_shows_only_an_operation_id() {
+    let app = TestApp::start(testing::sqlite().await, false).await;
+    let token = app.token("advisor").await;
+    app.store.close().await;
+    let r = send(&app, "GET", "/api/v1/me", &Body::None, Some(&token)).await;
+    assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "internal");
+    assert!(body["operation_id"].as_str().unwrap().len() >= 32);
+    let text = body.to_string();
+    assert!(!text.contains("sqlite") && !text.contains("pool"), "no internals leak: {text}");
+}
+
+#[tokio::test]
+async fn pages_render_for_every_role() {
+    let app = TestApp::start(testing::sqlite().await, false).await;
+    app.contact_by("advisor", "Rendered").await;
+    for (username, _, _) in PEOPLE {
+        let token = app.token(username).await;
+        let r = send(&app, "GET", "/", &Body::None, Some(&token)).await;
+        assert_eq!(r.status(), 200, "{username}");
+        let html = r.text().await.unwrap();
+        assert!(html.contains(&format!("{username} user")));
+        // The menu links only to pages the user may open, and every one of them opens.
+        for link in ["/contacts/new", "/admin/users", "/audit", "/stats"] {
+            if html.contains(&format!("href=\"{link}\"")) {
+                assert_eq!(send(&app, "GET", link, &Body::None, Some(&token)).await.status(), 200, "{username} {link}");
+            }
+        }
+    }
+    let admin = app.token("admin").await;
+    let html = send(&app, "GET", "/", &Body::None, Some(&admin)).await.text().await.unwrap();
+    assert!(!html.contains("Rendered"), "administrators never see case data");
+}
