@@ -47,9 +47,9 @@ impl From<Option<i64>> for Val {
     }
 }
 
-/// `vals![a, b, c]` turns anything with a `From` into a `Vec<Val>`.
+/// `vals![a, b, c]` turns anything with a `From` into an array of `Val`.
 macro_rules! vals {
-    ($($v:expr),* $(,)?) => { vec![$($crate::db::Val::from($v)),*] };
+    ($($v:expr),* $(,)?) => { [$($crate::db::Val::from($v)),*] };
 }
 pub(crate) use vals;
 

@@ -183,7 +183,7 @@ impl Store {
         self.write_sql(vec![(
             "INSERT INTO credentials (user_id, password_hash, updated_at) VALUES ($1, $2, $3) \
              ON CONFLICT (user_id) DO UPDATE SET password_hash = excluded.password_hash, updated_at = excluded.updated_at",
-            vals![user.to_string(), hash, micros(at)],
+            vals![user.to_string(), hash, micros(at)].to_vec(),
         )])
         .await
     }
@@ -201,7 +201,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.write_sql(vec![(
             "INSERT INTO sessions (id_hash, user_id, kind, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
-            vals![id_hash, user.to_string(), kind, csrf_token, micros(now), micros(expires_at)],
+            vals![id_hash, user.to_string(), kind, csrf_token, micros(now), micros(expires_at)].to_vec(),
         )])
         .await
     }
@@ -225,16 +225,19 @@ impl Store {
     }
 
     pub async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
-        self.write_sql(vec![("DELETE FROM sessions WHERE id_hash = $1", vals![id_hash])]).await
+        self.write_sql(vec![("DELETE FROM sessions WHERE id_hash = $1", vals![id_hash].to_vec())]).await
     }
 
     pub async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> Result<(), StoreError> {
-        self.write_sql(vec![("DELETE FROM sessions WHERE expires_at <= $1", vals![micros(now)])]).await
+        self.write_sql(vec![("DELETE FROM sessions WHERE expires_at <= $1", vals![micros(now)].to_vec())]).await
     }
 
     pub async fn record_login_failure(&self, username: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
-        self.write_sql(vec![("INSERT INTO login_failures (username, at) VALUES ($1, $2)", vals![username, micros(at)])])
-            .await
+        self.write_sql(vec![(
+            "INSERT INTO login_failures (username, at) VALUES ($1, $2)",
+            vals![username, micros(at)].to_vec(),
+        )])
+        .await
     }
 
     pub async fn login_failures_since(&self, username: &str, since: DateTime<Utc>) -> Result<i64, StoreError> {
@@ -248,8 +251,12 @@ impl Store {
         Ok(r.int(0)?)
     }
 
+    pub async fn forget_login_failures_before(&self, before: DateTime<Utc>) -> Result<(), StoreError> {
+        self.write_sql(vec![("DELETE FROM login_failures WHERE at < $1", vals![micros(before)].to_vec())]).await
+    }
+
     pub async fn clear_login_failures(&self, username: &str) -> Result<(), StoreError> {
-        self.write_sql(vec![("DELETE FROM login_failures WHERE username = $1", vals![username])]).await
+        self.write_sql(vec![("DELETE FROM login_failures WHERE username = $1", vals![username].to_vec())]).await
     }
 
     // ---- children, contacts, chronology --------------------------------------------------
@@ -422,7 +429,7 @@ impl Store {
     pub async fn mark_outbox_sent(&self, id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
         self.write_sql(vec![(
             "UPDATE outbox SET sent_at = $2, attempts = attempts + 1 WHERE id = $1",
-            vals![id, micros(at)],
+            vals![id, micros(at)].to_vec(),
         )])
         .await
     }
@@ -435,7 +442,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.write_sql(vec![(
             "UPDATE outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3 WHERE id = $1",
-            vals![id, error, micros(next_attempt)],
+            vals![id, error, micros(next_attempt)].to_vec(),
         )])
         .await
     }
@@ -454,7 +461,7 @@ impl Store {
     pub async fn set_setting(&self, key: &str, value: &str) -> Result<(), StoreError> {
         self.write_sql(vec![(
             "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            vals![format!("setting:{key}"), value],
+            vals![format!("setting:{key}"), value].to_vec(),
         )])
         .await
     }

@@ -1,5 +1,7 @@
 //! Behaviour of the store, run on SQLite and (when configured) PostgreSQL alike.
 
+#![allow(clippy::unwrap_used)] // Tests: a panic is the failure report.
+
 use chrono::{DateTime, TimeZone, Utc};
 use frontdoor_core::contact::{ChildSubject, reference_from_random};
 use frontdoor_core::policy::Action;

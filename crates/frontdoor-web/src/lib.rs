@@ -43,6 +43,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     addr: SocketAddr,
+    state: AppState,
 }
 
 impl Application {
@@ -52,7 +53,7 @@ impl Application {
             TcpListener::bind(cfg.listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", cfg.listen))?;
         let addr = listener.local_addr()?;
         let state = AppState { store, cfg: Arc::new(cfg), passwords: Arc::new(passwords), metrics: metrics::handle() };
-        Ok(Application { listener, router: routes::router(state), addr })
+        Ok(Application { listener, router: routes::router(state.clone()), addr, state })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -65,8 +66,28 @@ impl Application {
 
     /// Serve until `signal` completes, then finish in-flight requests.
     pub async fn run_with_shutdown(self, signal: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+        let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
+        let served = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(signal)
-            .await
+            .await;
+        housekeeping.abort();
+        served
+    }
+}
+
+/// Remove expired sessions and stale sign-in failures every few minutes. Idempotent, so
+/// several servers sharing one database may all run it.
+async fn housekeeping(state: AppState) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
+    loop {
+        tick.tick().await;
+        let now = chrono::Utc::now();
+        let window = chrono::Duration::minutes(i64::from(state.cfg.login_window_minutes));
+        if let Err(e) = state.store.delete_expired_sessions(now).await {
+            tracing::warn!(error = %e, "housekeeping: could not remove expired sessions");
+        }
+        if let Err(e) = state.store.forget_login_failures_before(now - window).await {
+            tracing::warn!(error = %e, "housekeeping: could not remove old sign-in failures");
+        }
     }
 }

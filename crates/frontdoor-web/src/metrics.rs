@@ -28,10 +28,13 @@ pub(crate) async fn track(req: Request, next: Next) -> Response {
     let method = req.method().to_string();
     let start = Instant::now();
     let resp = next.run(req).await;
+    let elapsed = start.elapsed();
+    // The route template, never the URL: ids stay out of logs as well as metrics.
+    tracing::info!(method = %method, route = %route, status = resp.status().as_u16(), ms = elapsed.as_secs_f64() * 1000.0, "request");
     let status = resp.status().as_u16().to_string();
     ::metrics::counter!("frontdoor_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status).increment(1);
     ::metrics::histogram!("frontdoor_http_request_duration_seconds", "method" => method, "route" => route)
-        .record(start.elapsed().as_secs_f64());
+        .record(elapsed.as_secs_f64());
     resp
 }
 

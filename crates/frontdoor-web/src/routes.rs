@@ -130,10 +130,9 @@ async fn guard(State((state, spec)): State<(AppState, RouteSpec)>, req: Request,
             "the form's security token is missing or out of date; reload the page and try again".into(),
         ));
     }
-    if !matches!(action, Action::ViewContact | Action::ViewChronology) {
-        if let Err(e) = crate::access::authorize_service(&user, action) {
-            return fail(e);
-        }
+    let record_level = matches!(action, Action::ViewContact | Action::ViewChronology);
+    if !record_level && let Err(e) = crate::access::authorize_service(&user, action) {
+        return fail(e);
     }
     let mut req = req;
     req.extensions_mut().insert(user);

@@ -1,5 +1,7 @@
 //! The HTTP edge, tested through a real server on port 0, on SQLite and PostgreSQL.
 
+#![allow(clippy::unwrap_used)] // Tests: a panic is the failure report.
+
 use chrono::Utc;
 use frontdoor_core::policy::default_purpose;
 use frontdoor_core::{Action, Actor, AgencyId, AgencyKind, ContactDraft, Resource, Role, UserId, decide};
