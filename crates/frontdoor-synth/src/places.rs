@@ -26,24 +26,64 @@ pub(crate) const DISTRICTS: &[(u8, &str)] = &[
 ];
 
 const STREET_STEMS: &[&str] = &[
-    "Kestrel", "Heron", "Tallow", "Millbeck", "Ashen", "Cinder", "Larkspur", "Foxglove", "Wren",
-    "Bramble", "Copper", "Hollin", "Quarry", "Chapel", "Station", "Church", "Mill", "Orchard",
-    "Meadow", "Willow", "Rowan", "Alder", "Hazel", "Linnet", "Plover", "Sedge", "Thistle", "Yew",
-    "Lantern", "Barley", "Saltings", "Tanner", "Weaver", "Cobbler", "Furnace", "Lockkeeper",
-    "Marsh", "Pennant", "Gorse", "Bilberry", "Coldwell", "Sparrow", "Fieldfare", "Brindle",
-    "Oatlands", "Loom", "Kiln", "Ropewalk",
+    "Kestrel",
+    "Heron",
+    "Tallow",
+    "Millbeck",
+    "Ashen",
+    "Cinder",
+    "Larkspur",
+    "Foxglove",
+    "Wren",
+    "Bramble",
+    "Copper",
+    "Hollin",
+    "Quarry",
+    "Chapel",
+    "Station",
+    "Church",
+    "Mill",
+    "Orchard",
+    "Meadow",
+    "Willow",
+    "Rowan",
+    "Alder",
+    "Hazel",
+    "Linnet",
+    "Plover",
+    "Sedge",
+    "Thistle",
+    "Yew",
+    "Lantern",
+    "Barley",
+    "Saltings",
+    "Tanner",
+    "Weaver",
+    "Cobbler",
+    "Furnace",
+    "Lockkeeper",
+    "Marsh",
+    "Pennant",
+    "Gorse",
+    "Bilberry",
+    "Coldwell",
+    "Sparrow",
+    "Fieldfare",
+    "Brindle",
+    "Oatlands",
+    "Loom",
+    "Kiln",
+    "Ropewalk",
 ];
 
 const STREET_TYPES: &[&str] = &[
-    "Road", "Street", "Lane", "Close", "Avenue", "Way", "Drive", "Crescent", "Rise", "Grove",
-    "Court", "Gardens", "Walk", "Terrace", "Place",
+    "Road", "Street", "Lane", "Close", "Avenue", "Way", "Drive", "Crescent", "Rise", "Grove", "Court", "Gardens",
+    "Walk", "Terrace", "Place",
 ];
 
 /// Letters used in the unit part of real inward codes (C, I, K, M, O and V never appear).
-const UNIT_LETTERS: &[char] = &[
-    'A', 'B', 'D', 'E', 'F', 'G', 'H', 'J', 'L', 'N', 'P', 'Q', 'R', 'S', 'T', 'U', 'W', 'X', 'Y',
-    'Z',
-];
+const UNIT_LETTERS: &[char] =
+    &['A', 'B', 'D', 'E', 'F', 'G', 'H', 'J', 'L', 'N', 'P', 'Q', 'R', 'S', 'T', 'U', 'W', 'X', 'Y', 'Z'];
 
 #[derive(Debug, Clone)]
 pub(crate) struct Street {
@@ -112,8 +152,7 @@ impl Places {
             } else {
                 format!("{house} {}", s.name)
             };
-            let home =
-                Home { street, address: format!("{line}, {}", s.district), postcode: s.postcode.clone() };
+            let home = Home { street, address: format!("{line}, {}", s.district), postcode: s.postcode.clone() };
             if self.used.insert((street, line)) {
                 return home;
             }
@@ -124,6 +163,11 @@ impl Places {
             address: "1 Kestrel Road, Wrenhollow Town Centre".to_owned(),
             postcode: format!("{AREA}1 1AA"),
         })
+    }
+
+    /// The street a postcode belongs to (`usize::MAX` if none does).
+    pub(crate) fn street_of(&self, postcode: &str) -> usize {
+        self.streets.iter().position(|s| s.postcode == postcode).unwrap_or(usize::MAX)
     }
 
     /// A home on a different street from `current` (a family that moved, or a mistyped entry).

@@ -82,9 +82,7 @@ impl Zipf {
             return 0;
         }
         let r = rng.random::<f64>() * total;
-        self.cumulative
-            .partition_point(|&c| c <= r)
-            .min(self.cumulative.len() - 1)
+        self.cumulative.partition_point(|&c| c <= r).min(self.cumulative.len() - 1)
     }
 }
 
