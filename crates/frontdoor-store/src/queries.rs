@@ -224,6 +224,32 @@ impl Store {
             .transpose()
     }
 
+    /// A live session with its user, in one query (every authenticated request asks this).
+    pub async fn session_user(
+        &self,
+        id_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(SessionRecord, UserRecord)>, StoreError> {
+        const SQL: &str = "SELECT u.id, u.username, u.display_name, u.disabled, u.roles, a.id, a.name, a.kind, \
+                           s.kind, s.csrf_token, s.expires_at \
+                           FROM sessions s JOIN users u ON u.id = s.user_id JOIN agencies a ON a.id = u.agency_id \
+                           WHERE s.id_hash = $1 AND s.expires_at > $2 AND u.disabled = 0";
+        self.read()
+            .fetch_optional(SQL, &vals![id_hash, micros(now)])
+            .await?
+            .map(|r| {
+                let user = user_from(&r)?;
+                let session = SessionRecord {
+                    user_id: user.id,
+                    kind: r.text(8)?,
+                    csrf_token: r.text(9)?,
+                    expires_at: from_micros(r.int(10)?),
+                };
+                Ok((session, user))
+            })
+            .transpose()
+    }
+
     pub async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
         self.write_sql(vec![("DELETE FROM sessions WHERE id_hash = $1", vals![id_hash].to_vec())]).await
     }

@@ -80,15 +80,9 @@ pub async fn current_user(state: &AppState, headers: &HeaderMap) -> Result<Optio
         },
     };
     let session_hash = hash_token(&token);
-    let Some(session) = state.store.session(&session_hash, Utc::now()).await? else {
+    let Some((session, user)) = state.store.session_user(&session_hash, Utc::now()).await? else {
         return Ok(None);
     };
-    let Some(user) = state.store.user(session.user_id).await? else {
-        return Ok(None);
-    };
-    if user.disabled {
-        return Ok(None);
-    }
     let purpose = match headers.get("x-frontdoor-purpose") {
         None => None,
         Some(v) => Some(v.to_str().ok().and_then(Purpose::parse).ok_or_else(|| AppError::BadRequest {
