@@ -1,0 +1,364 @@
+//! The `frontdoor` binary end to end: real processes, real files, real crashes.
+
+#![allow(clippy::unwrap_used)] // Tests: a panic is the failure report.
+
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_frontdoor");
+const PASSWORD: &str = "crash test password";
+
+struct Dir(PathBuf);
+impl Dir {
+    fn new() -> Dir {
+        let d = std::env::temp_dir().join(format!("frontdoor-cli-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&d).unwrap();
+        // Light password hashing: these tests sign in many times in a debug build.
+        std::fs::write(d.join("light.toml"), "argon2_memory_kib = 1024\nargon2_iterations = 1\n").unwrap();
+        Dir(d)
+    }
+    fn path(&self) -> &Path {
+        &self.0
+    }
+    fn config(&self) -> String {
+        self.0.join("light.toml").display().to_string()
+    }
+}
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `--data-dir DIR` or `--database-url URL`.
+#[derive(Clone)]
+struct Target(Vec<String>);
+
+fn frontdoor(args: &[&str], target: &Target, config: &str, stdin: Option<&str>) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args).args(&target.0).args(["--config", config]).env("FRONTDOOR_LOG", "warn");
+    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    if let Some(input) = stdin {
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn ok(out: Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(target: &Target, config: &str) -> Server {
+        let port = free_port();
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--config", config])
+            .args(&target.0)
+            .env("FRONTDOOR_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(r) = reqwest::blocking_get(&format!("{base}/healthz"))
+                && r
+            {
+                return Server { child, base };
+            }
+            assert!(child.try_wait().unwrap().is_none(), "the server exited while starting");
+            assert!(Instant::now() < deadline, "the server did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// SIGKILL: no chance to flush or shut down cleanly.
+    fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+mod reqwest {
+    pub use ::reqwest::*;
+    /// True when the URL answers 200 (used before a tokio runtime exists).
+    pub fn blocking_get(url: &str) -> Result<bool> {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async { Ok(::reqwest::get(url).await?.status() == 200) })
+    }
+}
+
+fn setup_users(target: &Target, config: &str) {
+    ok(
+        frontdoor(
+            &["agency", "add", "--name", "Children's Services", "--kind", "childrens_services"],
+            target,
+            config,
+            None,
+        ),
+        "agency add",
+    );
+    let out = frontdoor(
+        &[
+            "user",
+            "add",
+            "--username",
+            "crash.advisor",
+            "--display-name",
+            "Crash Advisor",
+            "--agency",
+            "children's services",
+            "--role",
+            "front_door_advisor",
+            "--password-stdin",
+        ],
+        target,
+        config,
+        Some(&format!("{PASSWORD}\n")),
+    );
+    ok(out, "user add");
+}
+
+fn crash_and_recover(target: Target, config: String) {
+    setup_users(&target, &config);
+    let server = Server::start(&target, &config);
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let acked: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    rt.block_on(async {
+        let http = ::reqwest::Client::new();
+        let token: Value = http
+            .post(format!("{}/api/v1/auth/token", server.base))
+            .json(&json!({"username": "crash.advisor", "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = token["token"].as_str().unwrap().to_owned();
+        let mut tasks = Vec::new();
+        for w in 0..16 {
+            let (http, base, token, acked) = (http.clone(), server.base.clone(), token.clone(), acked.clone());
+            tasks.push(tokio::spawn(async move {
+                for n in 0.. {
+                    let body = json!({"channel": "phone", "source_code": "6",
+                        "child": {"given_name": format!("Crash{w}"), "family_name": format!("Child{n}"), "date_of_birth": "2012-01-02"},
+                        "narrative": "Reported missing overnight."});
+                    match http.post(format!("{base}/api/v1/contacts")).bearer_auth(&token).json(&body).send().await {
+                        Ok(r) if r.status() == 201 => {
+                            let v: Value = match r.json().await {
+                                Ok(v) => v,
+                                Err(_) => return, // the answer was cut off: not acknowledged
+                            };
+                            acked.lock().unwrap().push((v["id"].as_str().unwrap().to_owned(), v["reference"].as_str().unwrap().to_owned()));
+                        }
+                        Ok(r) => panic!("unexpected status {}", r.status()),
+                        Err(_) => return, // the server is gone
+                    }
+                }
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        server.kill();
+        for t in tasks {
+            t.await.unwrap();
+        }
+    });
+    let acked = acked.lock().unwrap().clone();
+    assert!(acked.len() > 20, "too few contacts before the crash to mean anything: {}", acked.len());
+
+    let server = Server::start(&target, &config);
+    rt.block_on(async {
+        let http = ::reqwest::Client::new();
+        let token: Value = http
+            .post(format!("{}/api/v1/auth/token", server.base))
+            .json(&json!({"username": "crash.advisor", "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = token["token"].as_str().unwrap();
+        for (id, reference) in &acked {
+            let r = http.get(format!("{}/api/v1/contacts/{id}", server.base)).bearer_auth(token).send().await.unwrap();
+            assert_eq!(r.status(), 200, "acknowledged contact {reference} was lost in the crash");
+            let v: Value = r.json().await.unwrap();
+            assert_eq!(v["reference"].as_str().unwrap(), reference);
+        }
+    });
+    server.kill();
+    let out = ok(frontdoor(&["audit", "verify"], &target, &config, None), "audit verify after the crash");
+    assert!(out.contains("audit chains intact"), "{out}");
+    eprintln!("{} acknowledged contacts all survived SIGKILL", acked.len());
+}
+
+#[test]
+fn acknowledged_contacts_survive_sigkill_on_sqlite() {
+    let dir = Dir::new();
+    let target = Target(vec!["--data-dir".into(), dir.path().join("data").display().to_string()]);
+    crash_and_recover(target, dir.config());
+}
+
+#[test]
+fn acknowledged_contacts_survive_sigkill_on_postgres() {
+    let Some(server) = frontdoor_store::testing::postgres_server_url() else { return };
+    let name = format!("fd_test_{}", uuid::Uuid::new_v4().simple());
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let admin = sqlx::PgPool::connect(&server).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.unwrap();
+    });
+    let base = &server[..server.rfind('/').unwrap()];
+    let dir = Dir::new();
+    crash_and_recover(Target(vec!["--database-url".into(), format!("{base}/{name}")]), dir.config());
+}
+
+#[test]
+fn audit_verify_names_the_tampered_row() {
+    let dir = Dir::new();
+    let data = dir.path().join("data");
+    let target = Target(vec!["--data-dir".into(), data.display().to_string()]);
+    setup_users(&target, &dir.config());
+    let out = ok(frontdoor(&["audit", "verify"], &target, &dir.config(), None), "audit verify");
+    assert!(out.contains("audit chains intact: 2 events"), "{out}");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", data.join("frontdoor.db").display())).await.unwrap();
+        sqlx::raw_sql("DROP TRIGGER events_no_update; UPDATE events SET payload = replace(payload, 'Crash Advisor', 'Someone Else') WHERE seq = 2")
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    });
+    let out = frontdoor(&["audit", "verify"], &target, &dir.config(), None);
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("events chain broken at seq 2"), "{text}");
+}
+
+#[test]
+fn a_bad_config_file_stops_the_server_naming_file_and_line() {
+    let dir = Dir::new();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "listen = \"127.0.0.1:0\"\nlisten_port = 80\n").unwrap();
+    let out = Command::new(BIN).args(["serve", "--config", bad.to_str().unwrap()]).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.toml:2:") && err.contains("listen_port"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+}
+
+fn run_demo(dir: &Dir, data: &Path) -> (Child, String, Vec<String>) {
+    let mut child = Command::new(BIN)
+        .args([
+            "demo",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+            "--seed",
+            "7",
+            "--children",
+            "150",
+            "--contacts",
+            "200",
+        ])
+        .args(["--config", &dir.config()])
+        .env("FRONTDOOR_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = Vec::new();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let mut line = String::new();
+        assert!(reader.read_line(&mut line).unwrap() > 0, "demo exited early: {lines:?}");
+        lines.push(line.trim_end().to_owned());
+        if let Some(url) = line.trim().strip_prefix("Frontdoor is running at ") {
+            return (child, url.trim_end_matches('/').to_owned(), lines);
+        }
+        assert!(Instant::now() < deadline);
+    }
+}
+
+#[test]
+fn demo_builds_once_writes_private_logins_and_reuses_its_data() {
+    let dir = Dir::new();
+    let data = dir.path().join("demo");
+    let (mut child, url, lines) = run_demo(&dir, &data);
+    assert!(lines.iter().any(|l| l.starts_with("Demo logins: ")), "{lines:?}");
+    let logins_path = data.join("demo-logins.txt");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&logins_path).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    let logins = std::fs::read_to_string(&logins_path).unwrap();
+    for role in [
+        "front_door_advisor",
+        "safeguarding_lead",
+        "cse_worker",
+        "cse_manager",
+        "agency_practitioner",
+        "intelligence_submitter",
+        "analyst",
+        "administrator",
+        "auditor",
+    ] {
+        assert!(logins.lines().any(|l| l.split('\t').nth(1) == Some(role)), "no {role} in {logins}");
+    }
+    let advisor: Vec<&str> = logins.lines().find(|l| l.starts_with("advisor1\t")).unwrap().split('\t').collect();
+    assert_eq!(advisor.len(), 4);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let r = ::reqwest::Client::new()
+            .post(format!("{url}/api/v1/auth/token"))
+            .json(&json!({"username": "advisor1", "password": advisor[3]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "a demo login works");
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let target = Target(vec!["--data-dir".into(), data.display().to_string()]);
+    let before = ok(frontdoor(&["audit", "verify"], &target, &dir.config(), None), "verify");
+    assert!(before.contains("audit chains intact"));
+
+    // Again on the same directory: nothing reseeded, nothing lost, same logins.
+    let (mut child, _, _) = run_demo(&dir, &data);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let after = ok(frontdoor(&["audit", "verify"], &target, &dir.config(), None), "verify");
+    let events = |s: &str| s.split_whitespace().nth(3).unwrap().parse::<u64>().unwrap();
+    assert_eq!(events(&before), events(&after), "{before} / {after}");
+    assert!(events(&after) > 300);
+    assert_eq!(std::fs::read_to_string(&logins_path).unwrap(), logins);
+}
