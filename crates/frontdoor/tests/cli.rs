@@ -273,6 +273,8 @@ fn a_bad_config_file_stops_the_server_naming_file_and_line() {
     assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
 }
 
+// The caller kills and waits for the child; a failed assertion here ends the test process anyway.
+#[allow(clippy::zombie_processes)]
 fn run_demo(dir: &Dir, data: &Path) -> (Child, String, Vec<String>) {
     let mut child = Command::new(BIN)
         .args([
