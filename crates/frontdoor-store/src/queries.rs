@@ -340,10 +340,10 @@ impl Store {
         self.read().fetch_all(SQL, &vals![id.to_string()]).await?.iter().map(contact_from).collect()
     }
 
-    /// The most recent contacts, newest first (the practitioner home's list).
+    /// The most recently received contacts, newest first (the practitioner home's list).
     pub async fn recent_contacts(&self, limit: i64) -> Result<Vec<ContactRecord>, StoreError> {
         const SQL: &str = "SELECT id, reference, child_id, channel, source_code, narrative, received_at, recorded_by, owner_agency, seq \
-                           FROM contacts ORDER BY seq DESC LIMIT $1";
+                           FROM contacts ORDER BY received_at DESC, seq DESC LIMIT $1";
         self.read().fetch_all(SQL, &vals![limit]).await?.iter().map(contact_from).collect()
     }
 
@@ -354,7 +354,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<ContactRecord>, StoreError> {
         const SQL: &str = "SELECT id, reference, child_id, channel, source_code, narrative, received_at, recorded_by, owner_agency, seq \
-                           FROM contacts WHERE owner_agency = $1 ORDER BY seq DESC LIMIT $2";
+                           FROM contacts WHERE owner_agency = $1 ORDER BY received_at DESC, seq DESC LIMIT $2";
         self.read().fetch_all(SQL, &vals![agency.to_string(), limit]).await?.iter().map(contact_from).collect()
     }
 

@@ -776,3 +776,24 @@ async fn pages_render_for_every_role() {
     let html = send(&app, "GET", "/", &Body::None, Some(&admin)).await.text().await.unwrap();
     assert!(!html.contains("Rendered"), "administrators never see case data");
 }
+
+/// Regression: the worklist listed contacts in the order they were typed in, so a backlog of
+/// old contacts about one child filled it. Newest received comes first.
+#[tokio::test]
+async fn worklist_shows_the_most_recently_received_first() {
+    let app = TestApp::start(testing::sqlite().await, false).await;
+    let token = app.token("advisor").await;
+    let mut refs = Vec::new();
+    for (given, received) in
+        [("Later", "2026-03-01T10:00:00Z"), ("Earlier", "2025-01-01T10:00:00Z"), ("Middle", "2025-06-01T10:00:00Z")]
+    {
+        let mut body = contact_body(given);
+        body["received_at"] = json!(received);
+        let r: Value =
+            send(&app, "POST", "/api/v1/contacts", &Body::Json(body), Some(&token)).await.json().await.unwrap();
+        refs.push(r["reference"].as_str().unwrap().to_owned());
+    }
+    let html = send(&app, "GET", "/", &Body::None, Some(&token)).await.text().await.unwrap();
+    let pos = |r: &str| html.find(r).unwrap();
+    assert!(pos(&refs[0]) < pos(&refs[2]) && pos(&refs[2]) < pos(&refs[1]), "order on the page is not newest first");
+}
