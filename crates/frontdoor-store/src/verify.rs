@@ -1,8 +1,8 @@
 //! `audit verify`: recompute both hash chains from the first row and report the first row that
 //! does not match what was written.
 
-use crate::chain::{self, ACCESS_DOMAIN, EVENT_DOMAIN};
-use crate::db::vals;
+use crate::chain::{self, AccessRow, EventRow};
+use crate::db::{Row, vals};
 use crate::{Store, StoreError};
 use std::fmt;
 
@@ -49,103 +49,90 @@ impl Store {
     }
 
     async fn verify_events(&self) -> Result<(i64, Option<ChainBreak>), StoreError> {
-        let mut expected_seq = 1;
-        let mut prev = chain::GENESIS.to_owned();
-        loop {
-            let rows = self
-                .read()
-                .fetch_all(
-                    "SELECT seq, stream, stream_version, kind, payload, actor_user, actor_agency, purpose, recorded_at, prev_hash, hash \
-                     FROM events WHERE seq >= $1 ORDER BY seq LIMIT $2",
-                    &vals![expected_seq, PAGE],
-                )
-                .await?;
-            if rows.is_empty() {
-                break;
+        const SQL: &str = "SELECT seq, prev_hash, hash, stream, stream_version, kind, payload, actor_user, actor_agency, purpose, recorded_at \
+                           FROM events WHERE seq >= $1 ORDER BY seq LIMIT $2";
+        self.walk_chain("events", "events_head", SQL, |r, prev| {
+            let (stream, kind, payload, purpose) = (r.text(3)?, r.text(5)?, r.text(6)?, r.text(9)?);
+            let (actor_user, actor_agency) = (r.opt_text(7)?, r.opt_text(8)?);
+            Ok(EventRow {
+                seq: r.int(0)?,
+                stream: &stream,
+                stream_version: r.int(4)?,
+                kind: &kind,
+                payload: &payload,
+                actor_user: actor_user.as_deref(),
+                actor_agency: actor_agency.as_deref(),
+                purpose: &purpose,
+                recorded_at: r.int(10)?,
+                prev_hash: prev,
             }
-            for r in &rows {
-                let seq = r.int(0)?;
-                let brk = |problem: String| Some(ChainBreak { chain: "events", seq, problem });
-                if seq != expected_seq {
-                    let problem = format!("row {expected_seq} is missing (the next row found is {seq})");
-                    return Ok((expected_seq - 1, Some(ChainBreak { chain: "events", seq: expected_seq, problem })));
-                }
-                let (seq_s, version_s, at_s) = (seq.to_string(), r.int(2)?.to_string(), r.int(8)?.to_string());
-                let (stream, kind, payload, purpose) = (r.text(1)?, r.text(3)?, r.text(4)?, r.text(7)?);
-                let (actor_user, actor_agency) = (r.opt_text(5)?, r.opt_text(6)?);
-                let (stored_prev, stored_hash) = (r.text(9)?, r.text(10)?);
-                if stored_prev != prev {
-                    return Ok((seq - 1, brk("its previous-hash does not match the row before it (a row was removed, inserted or reordered)".into())));
-                }
-                let h = chain::row_hash(
-                    EVENT_DOMAIN,
-                    &[
-                        Some(&seq_s),
-                        Some(&stream),
-                        Some(&version_s),
-                        Some(&kind),
-                        Some(&payload),
-                        actor_user.as_deref(),
-                        actor_agency.as_deref(),
-                        Some(&purpose),
-                        Some(&at_s),
-                        Some(&prev),
-                    ],
-                );
-                if h != stored_hash {
-                    return Ok((seq - 1, brk("its content does not match its hash (the row was edited)".into())));
-                }
-                prev = stored_hash;
-                expected_seq += 1;
-            }
-        }
-        let count = expected_seq - 1;
-        Ok((count, self.check_head("events", "events_head", count, &prev).await?))
+            .hash())
+        })
+        .await
     }
 
     async fn verify_access(&self) -> Result<(i64, Option<ChainBreak>), StoreError> {
+        const SQL: &str = "SELECT seq, prev_hash, hash, at, user_id, agency_id, action, record_type, record_id, purpose, outcome, reason \
+                           FROM access_log WHERE seq >= $1 ORDER BY seq LIMIT $2";
+        self.walk_chain("access_log", "access_head", SQL, |r, prev| {
+            let t: Vec<String> = (4..=11).map(|i| r.text(i)).collect::<Result<_, _>>()?;
+            Ok(AccessRow {
+                seq: r.int(0)?,
+                at: r.int(3)?,
+                user_id: &t[0],
+                agency_id: &t[1],
+                action: &t[2],
+                record_type: &t[3],
+                record_id: &t[4],
+                purpose: &t[5],
+                outcome: &t[6],
+                reason: &t[7],
+                prev_hash: prev,
+            }
+            .hash())
+        })
+        .await
+    }
+
+    /// Walk one chain from its first row, in pages. `sql` selects `seq, prev_hash, hash, ...`;
+    /// `rehash` recomputes a row's hash from its columns and the previous row's hash.
+    async fn walk_chain(
+        &self,
+        chain: &'static str,
+        head_key: &str,
+        sql: &'static str,
+        rehash: impl Fn(&Row, &str) -> Result<String, sqlx::Error>,
+    ) -> Result<(i64, Option<ChainBreak>), StoreError> {
         let mut expected_seq = 1;
         let mut prev = chain::GENESIS.to_owned();
         loop {
-            let rows = self
-                .read()
-                .fetch_all(
-                    "SELECT seq, at, user_id, agency_id, action, record_type, record_id, purpose, outcome, reason, prev_hash, hash \
-                     FROM access_log WHERE seq >= $1 ORDER BY seq LIMIT $2",
-                    &vals![expected_seq, PAGE],
-                )
-                .await?;
+            let rows = self.read().fetch_all(sql, &vals![expected_seq, PAGE]).await?;
             if rows.is_empty() {
                 break;
             }
             for r in &rows {
                 let seq = r.int(0)?;
-                let brk = |problem: String| Some(ChainBreak { chain: "access_log", seq, problem });
+                let brk = |seq: i64, problem: String| Ok((expected_seq - 1, Some(ChainBreak { chain, seq, problem })));
                 if seq != expected_seq {
-                    let problem = format!("row {expected_seq} is missing (the next row found is {seq})");
-                    return Ok((
-                        expected_seq - 1,
-                        Some(ChainBreak { chain: "access_log", seq: expected_seq, problem }),
-                    ));
+                    return brk(expected_seq, format!("row {expected_seq} is missing (the next row found is {seq})"));
                 }
-                let texts: Vec<String> = (2..=9).map(|i| r.text(i)).collect::<Result<_, _>>()?;
-                let (seq_s, at_s) = (seq.to_string(), r.int(1)?.to_string());
-                let (stored_prev, stored_hash) = (r.text(10)?, r.text(11)?);
-                if stored_prev != prev {
-                    return Ok((seq - 1, brk("its previous-hash does not match the row before it (a row was removed, inserted or reordered)".into())));
+                if r.text(1)? != prev {
+                    return brk(
+                        seq,
+                        "its previous-hash does not match the row before it (a row was removed, inserted or reordered)"
+                            .into(),
+                    );
                 }
-                let mut fields: Vec<Option<&str>> = vec![Some(&seq_s), Some(&at_s)];
-                fields.extend(texts.iter().map(|t| Some(t.as_str())));
-                fields.push(Some(&prev));
-                if chain::row_hash(ACCESS_DOMAIN, &fields) != stored_hash {
-                    return Ok((seq - 1, brk("its content does not match its hash (the row was edited)".into())));
+                let stored = r.text(2)?;
+                if rehash(r, &prev)? != stored {
+                    return brk(seq, "its content does not match its hash (the row was edited)".into());
                 }
-                prev = stored_hash;
+                prev = stored;
                 expected_seq += 1;
             }
         }
         let count = expected_seq - 1;
-        Ok((count, self.check_head("access_log", "access_head", count, &prev).await?))
+        Ok((count, self.check_head(chain, head_key, count, &prev).await?))
     }
 
     /// The head written with each commit must match the last row, or the tail was cut off.

@@ -3,7 +3,7 @@
 //! caller is answered only after the commit is on disk. Each request runs inside its own
 //! savepoint, so one request's conflict rolls back that request alone.
 
-use crate::chain::{self, ACCESS_DOMAIN, EVENT_DOMAIN};
+use crate::chain::{self, AccessRow, EventRow};
 use crate::db::{Pool, Tx, Val, vals};
 use crate::{AccessEntry, Committed, Expected, NewEvent, OutboxMessage, StoreError, micros};
 use frontdoor_core::Event;
@@ -191,22 +191,19 @@ async fn append_event(tx: &mut Tx, head: &mut Head, new: NewEvent) -> Result<Com
     let actor_user = new.meta.actor_user.map(|u| u.to_string());
     let actor_agency = new.meta.actor_agency.map(|a| a.to_string());
     let at = micros(new.meta.at);
-    let (seq_s, version_s, at_s) = (seq.to_string(), version.to_string(), at.to_string());
-    let hash = chain::row_hash(
-        EVENT_DOMAIN,
-        &[
-            Some(&seq_s),
-            Some(&stream),
-            Some(&version_s),
-            Some(new.event.kind()),
-            Some(&payload),
-            actor_user.as_deref(),
-            actor_agency.as_deref(),
-            Some(&new.meta.purpose),
-            Some(&at_s),
-            Some(&head.hash),
-        ],
-    );
+    let hash = EventRow {
+        seq,
+        stream: &stream,
+        stream_version: version,
+        kind: new.event.kind(),
+        payload: &payload,
+        actor_user: actor_user.as_deref(),
+        actor_agency: actor_agency.as_deref(),
+        purpose: &new.meta.purpose,
+        recorded_at: at,
+        prev_hash: &head.hash,
+    }
+    .hash();
     tx.exec(
         "INSERT INTO events (seq, stream, stream_version, kind, payload, actor_user, actor_agency, purpose, recorded_at, prev_hash, hash) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
@@ -359,26 +356,23 @@ async fn project(
 async fn append_access(tx: &mut Tx, head: &mut Head, a: AccessEntry) -> Result<(), StoreError> {
     let seq = head.seq + 1;
     let at = micros(a.at);
-    let (seq_s, at_s) = (seq.to_string(), at.to_string());
     let user = a.user_id.to_string();
     let agency = a.agency_id.to_string();
     let outcome = if a.allowed { "allowed" } else { "denied" };
-    let hash = chain::row_hash(
-        ACCESS_DOMAIN,
-        &[
-            Some(&seq_s),
-            Some(&at_s),
-            Some(&user),
-            Some(&agency),
-            Some(a.action.as_str()),
-            Some(&a.record_type),
-            Some(&a.record_id),
-            Some(a.purpose.as_str()),
-            Some(outcome),
-            Some(&a.reason),
-            Some(&head.hash),
-        ],
-    );
+    let hash = AccessRow {
+        seq,
+        at,
+        user_id: &user,
+        agency_id: &agency,
+        action: a.action.as_str(),
+        record_type: &a.record_type,
+        record_id: &a.record_id,
+        purpose: a.purpose.as_str(),
+        outcome,
+        reason: &a.reason,
+        prev_hash: &head.hash,
+    }
+    .hash();
     tx.exec(
         "INSERT INTO access_log (seq, at, user_id, agency_id, action, record_type, record_id, purpose, outcome, reason, prev_hash, hash) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",

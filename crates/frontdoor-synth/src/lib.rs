@@ -133,6 +133,19 @@ pub struct ContactSpec {
     pub received_at: DateTime<Utc>,
 }
 
+impl ContactSpec {
+    /// The contact as a form or the API would send it, received when the spec says.
+    pub fn draft(&self) -> frontdoor_core::ContactDraft {
+        frontdoor_core::ContactDraft {
+            channel: self.channel.as_str().to_owned(),
+            source_code: self.source_code.to_owned(),
+            child: self.child.clone(),
+            narrative: self.narrative.clone(),
+            received_at: Some(self.received_at.to_rfc3339()),
+        }
+    }
+}
+
 impl PartialEq for ContactSpec {
     fn eq(&self, other: &Self) -> bool {
         // `ChildDraft` does not implement `PartialEq`; destructuring it whole means a new field

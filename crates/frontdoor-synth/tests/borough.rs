@@ -2,9 +2,7 @@
 //! value acceptable to `frontdoor-core`'s parsers.
 
 use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
-use frontdoor_core::{
-    AgencyKind, Channel, ContactDraft, DateOfBirth, PersonName, Postcode, Role, SourceCode, Username,
-};
+use frontdoor_core::{AgencyKind, Channel, DateOfBirth, PersonName, Postcode, Role, SourceCode, Username};
 use frontdoor_synth::{Borough, Params, generate, labels_csv};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
@@ -205,13 +203,7 @@ fn every_contact_parses_as_a_contact_draft() {
     let now = Utc.from_utc_datetime(&today().and_time(NaiveTime::from_hms_opt(23, 59, 59).expect("valid time")));
     let start = today() - chrono::Months::new(24);
     for c in &b.contacts {
-        let draft = ContactDraft {
-            channel: c.channel.as_str().to_owned(),
-            source_code: c.source_code.to_owned(),
-            child: c.child.clone(),
-            narrative: c.narrative.clone(),
-            received_at: Some(c.received_at.to_rfc3339()),
-        };
+        let draft = c.draft();
         let parsed = draft.parse(now).unwrap_or_else(|e| panic!("{e}: {draft:?}"));
         assert_eq!(parsed.received_at, c.received_at);
         assert!(c.received_at.date_naive() >= start);

@@ -172,13 +172,7 @@ async fn seed(
     let mut by_child: HashMap<String, Vec<ContactDraft>> = HashMap::new();
     let mut recorder: HashMap<String, Vec<usize>> = HashMap::new();
     for c in &borough.contacts {
-        let draft = ContactDraft {
-            channel: c.channel.as_str().to_owned(),
-            source_code: c.source_code.to_owned(),
-            child: c.child.clone(),
-            narrative: c.narrative.clone(),
-            received_at: Some(c.received_at.to_rfc3339()),
-        };
+        let draft = c.draft();
         let key = match draft.parse(now) {
             Ok(parsed) => parsed.child.match_key(),
             Err(e) => {
