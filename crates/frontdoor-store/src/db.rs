@@ -180,6 +180,12 @@ impl Tx {
     pub(crate) async fn fetch_optional(&mut self, sql: &'static str, args: &[Val]) -> Result<Option<Row>, sqlx::Error> {
         Ok(self.fetch_all(sql, args).await?.into_iter().next())
     }
+    pub(crate) async fn rollback(self) -> Result<(), sqlx::Error> {
+        match self {
+            Tx::Sqlite(t) => t.rollback().await,
+            Tx::Postgres(t) => t.rollback().await,
+        }
+    }
     pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
             Tx::Sqlite(t) => t.commit().await,

@@ -44,7 +44,27 @@ struct Heads {
 
 pub(crate) fn spawn(pool: Pool) -> mpsc::Sender<WriteRequest> {
     let (tx, rx) = mpsc::channel(4096);
-    tokio::spawn(run(pool, rx));
+    match pool {
+        // The writer awaits one statement after another. On the shared runtime each of those
+        // wake-ups queues behind HTTP work, and under load that queueing, not SQLite, set the
+        // pace. SQLite connections live on their own threads (no reactor), so the writer can
+        // run on a thread of its own. It ends when the last `Store` handle is dropped.
+        Pool::Sqlite(_) => {
+            let started = std::thread::Builder::new().name("frontdoor-writer".into()).spawn(move || {
+                match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    Ok(rt) => rt.block_on(run(pool, rx)),
+                    Err(e) => tracing::error!(error = %e, "cannot start the writer's runtime; writes will fail"),
+                }
+            });
+            if let Err(e) = started {
+                tracing::error!(error = %e, "cannot start the writer thread; writes will fail");
+            }
+        }
+        // PostgreSQL connections belong to the runtime that opened them.
+        Pool::Postgres(_) => {
+            tokio::spawn(run(pool, rx));
+        }
+    }
     tx
 }
 
@@ -57,9 +77,9 @@ async fn run(pool: Pool, mut rx: mpsc::Receiver<WriteRequest>) {
                 Err(_) => break,
             }
         }
-        metrics_group_size(group.len());
         let (ops, replies): (Vec<_>, Vec<_>) = group.into_iter().map(|r| (r.op, r.reply)).unzip();
-        match commit_group(&pool, ops).await {
+        let res = commit_group(&pool, ops).await;
+        match res {
             Ok(results) => {
                 for (reply, result) in replies.into_iter().zip(results) {
                     let _ = reply.send(result);
@@ -75,22 +95,42 @@ async fn run(pool: Pool, mut rx: mpsc::Receiver<WriteRequest>) {
     }
 }
 
-fn metrics_group_size(n: usize) {
-    tracing::trace!(group = n, "write group");
+async fn commit_group(pool: &Pool, ops: Vec<WriteOp>) -> Result<Vec<Result<Vec<Committed>, StoreError>>, sqlx::Error> {
+    // Almost every group succeeds whole, so try it without per-request savepoints first; if any
+    // request fails, throw the attempt away and run the group again with a savepoint around
+    // each request, so only the failing one is refused.
+    if let Some(results) = try_group(pool, &ops, false).await? {
+        return Ok(results);
+    }
+    Ok(try_group(pool, &ops, true).await?.unwrap_or_default())
 }
 
-async fn commit_group(pool: &Pool, ops: Vec<WriteOp>) -> Result<Vec<Result<Vec<Committed>, StoreError>>, sqlx::Error> {
+/// One attempt at a group. Without savepoints, returns `None` (having rolled back) as soon as a
+/// request fails; with them, every request gets its own outcome.
+async fn try_group(
+    pool: &Pool,
+    ops: &[WriteOp],
+    savepoints: bool,
+) -> Result<Option<Vec<Result<Vec<Committed>, StoreError>>>, sqlx::Error> {
     let mut tx = pool.begin_write().await?;
     let mut heads = load_heads(&mut tx).await?;
     let start = heads.clone();
     let mut results = Vec::with_capacity(ops.len());
     for op in ops {
-        tx.exec("SAVEPOINT fd_request", &[]).await?;
+        if savepoints {
+            tx.exec("SAVEPOINT fd_request", &[]).await?;
+        }
         let before = heads.clone();
-        match apply(&mut tx, &mut heads, op).await {
+        match apply(&mut tx, &mut heads, op, savepoints).await {
             Ok(done) => {
-                tx.exec("RELEASE SAVEPOINT fd_request", &[]).await?;
+                if savepoints {
+                    tx.exec("RELEASE SAVEPOINT fd_request", &[]).await?;
+                }
                 results.push(Ok(done));
+            }
+            Err(_) if !savepoints => {
+                tx.rollback().await?;
+                return Ok(None);
             }
             Err(e) => {
                 tx.exec("ROLLBACK TO SAVEPOINT fd_request", &[]).await?;
@@ -107,7 +147,7 @@ async fn commit_group(pool: &Pool, ops: Vec<WriteOp>) -> Result<Vec<Result<Vec<C
         save_head(&mut tx, "access_head", &heads.access).await?;
     }
     tx.commit().await?;
-    Ok(results)
+    Ok(Some(results))
 }
 
 async fn load_heads(tx: &mut Tx) -> Result<Heads, sqlx::Error> {
@@ -131,18 +171,18 @@ async fn save_head(tx: &mut Tx, key: &'static str, head: &Head) -> Result<(), sq
     Ok(())
 }
 
-async fn apply(tx: &mut Tx, heads: &mut Heads, op: WriteOp) -> Result<Vec<Committed>, StoreError> {
+async fn apply(tx: &mut Tx, heads: &mut Heads, op: &WriteOp, careful: bool) -> Result<Vec<Committed>, StoreError> {
     match op {
         WriteOp::Sql(statements) => {
             for (sql, args) in statements {
-                tx.exec(sql, &args).await?;
+                tx.exec(sql, args).await?;
             }
             Ok(Vec::new())
         }
         WriteOp::Append { events, access, outbox, credentials } => {
             let mut committed = Vec::with_capacity(events.len());
             for e in events {
-                committed.push(append_event(tx, &mut heads.events, e).await?);
+                committed.push(append_event(tx, &mut heads.events, e, careful).await?);
             }
             for a in access {
                 append_access(tx, &mut heads.access, a).await?;
@@ -151,7 +191,7 @@ async fn apply(tx: &mut Tx, heads: &mut Heads, op: WriteOp) -> Result<Vec<Commit
                 tx.exec(
                     "INSERT INTO credentials (user_id, password_hash, updated_at) VALUES ($1, $2, $3) \
                      ON CONFLICT (user_id) DO UPDATE SET password_hash = excluded.password_hash, updated_at = excluded.updated_at",
-                    &vals![user_id, hash, at],
+                    &vals![user_id.as_str(), hash.as_str(), *at],
                 )
                 .await?;
             }
@@ -159,7 +199,14 @@ async fn apply(tx: &mut Tx, heads: &mut Heads, op: WriteOp) -> Result<Vec<Commit
                 tx.exec(
                     "INSERT INTO outbox (id, created_at, channel, recipient, subject, body, attempts, next_attempt_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, 0, $2)",
-                    &vals![m.id.to_string(), micros(m.created_at), m.channel, m.recipient, m.subject, m.body],
+                    &vals![
+                        m.id.to_string(),
+                        micros(m.created_at),
+                        m.channel.as_str(),
+                        m.recipient.as_str(),
+                        m.subject.as_str(),
+                        m.body.as_str()
+                    ],
                 )
                 .await?;
             }
@@ -168,15 +215,21 @@ async fn apply(tx: &mut Tx, heads: &mut Heads, op: WriteOp) -> Result<Vec<Commit
     }
 }
 
-async fn append_event(tx: &mut Tx, head: &mut Head, new: NewEvent) -> Result<Committed, StoreError> {
+async fn append_event(tx: &mut Tx, head: &mut Head, new: &NewEvent, careful: bool) -> Result<Committed, StoreError> {
     let stream = new.event.stream();
-    let current = tx
-        .fetch_optional("SELECT MAX(stream_version) FROM events WHERE stream = $1", &vals![stream.as_str()])
-        .await?
-        .map(|r| r.opt_int(0))
-        .transpose()?
-        .flatten()
-        .unwrap_or(0);
+    // A new stream needs no look-up on the fast pass: the unique (stream, version) index
+    // refuses a second version 1, which sends the group to the careful pass, which looks up
+    // the version so the refusal can say what it found.
+    let current = if new.expected == Expected::NoStream && !careful {
+        0
+    } else {
+        tx.fetch_optional("SELECT MAX(stream_version) FROM events WHERE stream = $1", &vals![stream.as_str()])
+            .await?
+            .map(|r| r.opt_int(0))
+            .transpose()?
+            .flatten()
+            .unwrap_or(0)
+    };
     let ok = match new.expected {
         Expected::Any => true,
         Expected::NoStream => current == 0,
@@ -353,7 +406,7 @@ async fn project(
     Ok(())
 }
 
-async fn append_access(tx: &mut Tx, head: &mut Head, a: AccessEntry) -> Result<(), StoreError> {
+async fn append_access(tx: &mut Tx, head: &mut Head, a: &AccessEntry) -> Result<(), StoreError> {
     let seq = head.seq + 1;
     let at = micros(a.at);
     let user = a.user_id.to_string();
@@ -376,7 +429,7 @@ async fn append_access(tx: &mut Tx, head: &mut Head, a: AccessEntry) -> Result<(
     tx.exec(
         "INSERT INTO access_log (seq, at, user_id, agency_id, action, record_type, record_id, purpose, outcome, reason, prev_hash, hash) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        &vals![seq, at, user, agency, a.action.as_str(), a.record_type, a.record_id, a.purpose.as_str(), outcome, a.reason, head.hash.as_str(), hash.as_str()],
+        &vals![seq, at, user, agency, a.action.as_str(), a.record_type.as_str(), a.record_id.as_str(), a.purpose.as_str(), outcome, a.reason.as_str(), head.hash.as_str(), hash.as_str()],
     )
     .await?;
     *head = Head { seq, hash };
