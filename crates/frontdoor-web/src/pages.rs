@@ -611,8 +611,14 @@ pub(crate) async fn disable_user(
     }
     .ok_or(PageError(AppError::NotFound))?;
     let reason = if form.reason.trim().is_empty() { "disabled by an administrator".to_owned() } else { form.reason };
-    service::disable_user(&state.store, &target.username, &reason, Some(&user.actor), Utc::now()).await?;
-    Ok(Redirect::to("/admin/users").into_response())
+    match service::disable_user(&state.store, &target.username, &reason, Some(&user.actor), Utc::now()).await {
+        Ok(()) => Ok(Redirect::to("/admin/users").into_response()),
+        Err(service::ServiceError::Conflict(m)) => {
+            let errors = vec![FieldError { field: "status".into(), message: m }];
+            users_page(&state, &user, UserForm::default(), errors, None, StatusCode::CONFLICT).await
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 // ---- audit and figures ----------------------------------------------------------------------

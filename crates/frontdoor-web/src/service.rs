@@ -160,6 +160,9 @@ pub async fn disable_user(
     if user.disabled {
         return Ok(());
     }
+    if by.is_some_and(|a| a.user_id == user.id) {
+        return Err(ServiceError::Conflict("you cannot disable your own account; ask another administrator".into()));
+    }
     let reason = reason.trim();
     if reason.is_empty() {
         return Err(ServiceError::field("reason", "say why the account is being disabled"));

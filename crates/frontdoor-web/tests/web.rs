@@ -797,3 +797,21 @@ async fn worklist_shows_the_most_recently_received_first() {
     let pos = |r: &str| html.find(r).unwrap();
     assert!(pos(&refs[0]) < pos(&refs[2]) && pos(&refs[2]) < pos(&refs[1]), "order on the page is not newest first");
 }
+
+#[tokio::test]
+async fn an_administrator_cannot_disable_their_own_account() {
+    let app = TestApp::start(testing::sqlite().await, false).await;
+    let token = app.token("admin").await;
+    let own = app.actor("admin").user_id;
+    let r = send(
+        &app,
+        "POST",
+        &format!("/admin/users/{own}/disable"),
+        &Body::Form(vec![("reason", "oops".into())]),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(r.status(), 409);
+    assert!(r.text().await.unwrap().contains("cannot disable your own account"));
+    assert!(!app.store.user(own).await.unwrap().unwrap().disabled);
+}

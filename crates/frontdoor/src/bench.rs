@@ -94,60 +94,20 @@ async fn intake(clients: usize, seconds: u64, data_dir: Option<PathBuf>, databas
         .await?;
     let token = token["token"].as_str().context("no token")?.to_owned();
 
-    let warmup = Duration::from_secs(2);
-    let measure = Duration::from_secs(seconds);
-    let start = Instant::now();
-    let measure_from = start + warmup;
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut tasks = Vec::new();
-    for worker in 0..clients {
-        let (http, base, token, stop) = (http.clone(), base.clone(), token.clone(), stop.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let mut errors = 0u64;
-            let mut n = 0u64;
-            while !stop.load(Ordering::Relaxed) {
-                n += 1;
-                let body = contact(worker, n);
-                let t = Instant::now();
-                let r = http.post(format!("{base}/api/v1/contacts")).bearer_auth(&token).json(&body).send().await;
-                let ok = matches!(&r, Ok(resp) if resp.status() == 201);
-                if let Ok(resp) = r {
-                    let _ = resp.bytes().await;
-                }
-                if t >= measure_from {
-                    if ok {
-                        hist.record(t.elapsed().as_micros() as u64).map_err(|e| anyhow::anyhow!("{e}"))?;
-                    } else {
-                        errors += 1;
-                    }
-                }
-            }
-            Ok::<_, anyhow::Error>((hist, errors))
-        }));
-    }
-    tokio::time::sleep(warmup + measure).await;
-    stop.store(true, Ordering::Relaxed);
-    let mut all = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mut errors = 0;
-    for t in tasks {
-        let (h, e) = t.await??;
-        all.add(h).map_err(|e| anyhow::anyhow!("{e}"))?;
-        errors += e;
-    }
-    let ms = |q: f64| all.value_at_quantile(q) as f64 / 1000.0;
-    let count = all.len();
+    let backend = match store.backend() {
+        frontdoor_store::Backend::Sqlite => "sqlite",
+        frontdoor_store::Backend::Postgres => "postgres",
+    };
+    // Baseline in the same run: the same clients on `GET /healthz` (HTTP, auth-free, one read,
+    // no write), so the intake figure can be read as a share of what this machine's HTTP path
+    // gives at all.
+    let base_run = drive(&http, &base, &token, clients, seconds, Kind::Health).await?;
+    let intake = drive(&http, &base, &token, clients, seconds, Kind::Contact).await?;
+    base_run.print("baseline GET /healthz", backend, clients, seconds);
+    intake.print("intake POST /api/v1/contacts", backend, clients, seconds);
     println!(
-        "intake: backend={} clients={clients} measured={seconds}s contacts={count} throughput={:.0}/s p50={:.2}ms p90={:.2}ms p99={:.2}ms max={:.2}ms errors={errors}",
-        match store.backend() {
-            frontdoor_store::Backend::Sqlite => "sqlite",
-            frontdoor_store::Backend::Postgres => "postgres",
-        },
-        count as f64 / measure.as_secs_f64(),
-        ms(0.50),
-        ms(0.90),
-        ms(0.99),
-        all.max() as f64 / 1000.0
+        "ratio: intake throughput is {:.2} of the baseline's",
+        intake.throughput(seconds) / base_run.throughput(seconds)
     );
     let report = store.verify_chains().await?;
     println!("audit chains intact: {} ({} events)", report.intact(), report.events);
@@ -176,4 +136,94 @@ fn contact(worker: usize, n: u64) -> serde_json::Value {
         },
         "narrative": CONCERNS[i % CONCERNS.len()],
     })
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Health,
+    Contact,
+}
+
+struct Outcome {
+    hist: Histogram<u64>,
+    errors: u64,
+}
+
+impl Outcome {
+    fn throughput(&self, seconds: u64) -> f64 {
+        self.hist.len() as f64 / seconds as f64
+    }
+
+    fn print(&self, what: &str, backend: &str, clients: usize, seconds: u64) {
+        let ms = |q: f64| self.hist.value_at_quantile(q) as f64 / 1000.0;
+        println!(
+            "{what}: backend={backend} clients={clients} measured={seconds}s requests={} throughput={:.0}/s p50={:.2}ms p90={:.2}ms p99={:.2}ms max={:.2}ms errors={}",
+            self.hist.len(),
+            self.throughput(seconds),
+            ms(0.50),
+            ms(0.90),
+            ms(0.99),
+            self.hist.max() as f64 / 1000.0,
+            self.errors
+        );
+    }
+}
+
+/// Run `clients` concurrent loops for a 2 s warm-up plus `seconds`, timing only the latter.
+async fn drive(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    clients: usize,
+    seconds: u64,
+    kind: Kind,
+) -> Result<Outcome> {
+    let measure_from = Instant::now() + Duration::from_secs(2);
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    for worker in 0..clients {
+        let (http, base, token, stop) = (http.clone(), base.to_owned(), token.to_owned(), stop.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let mut errors = 0u64;
+            let mut n = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                n += 1;
+                let t = Instant::now();
+                let r = match kind {
+                    Kind::Health => http.get(format!("{base}/healthz")).send().await,
+                    Kind::Contact => {
+                        http.post(format!("{base}/api/v1/contacts"))
+                            .bearer_auth(&token)
+                            .json(&contact(worker, n))
+                            .send()
+                            .await
+                    }
+                };
+                let expected = if kind == Kind::Health { 200 } else { 201 };
+                let ok = matches!(&r, Ok(resp) if resp.status() == expected);
+                if let Ok(resp) = r {
+                    let _ = resp.bytes().await;
+                }
+                if t >= measure_from {
+                    if ok {
+                        hist.record(t.elapsed().as_micros() as u64).map_err(|e| anyhow::anyhow!("{e}"))?;
+                    } else {
+                        errors += 1;
+                    }
+                }
+            }
+            Ok::<_, anyhow::Error>((hist, errors))
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(2 + seconds)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut all = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut errors = 0;
+    for t in tasks {
+        let (h, e) = t.await??;
+        all.add(h).map_err(|e| anyhow::anyhow!("{e}"))?;
+        errors += e;
+    }
+    Ok(Outcome { hist: all, errors })
 }
