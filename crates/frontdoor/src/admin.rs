@@ -15,6 +15,7 @@ pub enum AgencyCommand {
     Add {
         #[command(flatten)]
         store: StoreArgs,
+        /// The agency's name as users will see it, e.g. "Northshire Police".
         #[arg(long)]
         name: String,
         /// childrens_services, police, health, school, education, housing, probation, licensing, voluntary, other
@@ -34,8 +35,10 @@ pub enum UserCommand {
     Add {
         #[command(flatten)]
         store: StoreArgs,
+        /// Sign-in name (stored in lower case).
         #[arg(long)]
         username: String,
+        /// The person's name as colleagues see it in chronologies.
         #[arg(long)]
         display_name: String,
         /// The agency's name (as `agency list` shows it).
@@ -53,8 +56,10 @@ pub enum UserCommand {
     Disable {
         #[command(flatten)]
         store: StoreArgs,
+        /// The user to disable.
         #[arg(long)]
         username: String,
+        /// Why (kept in the audit trail).
         #[arg(long)]
         reason: String,
     },

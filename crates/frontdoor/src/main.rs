@@ -24,7 +24,7 @@ struct Cli {
 enum Command {
     /// Build (first run only) and serve a fictional demo borough with users of every role.
     Demo(demo::DemoArgs),
-    /// Serve Frontdoor.
+    /// Serve Frontdoor from a configuration file, a data directory (SQLite) or a PostgreSQL URL.
     Serve {
         #[command(flatten)]
         store: StoreArgs,
@@ -99,11 +99,25 @@ impl StoreArgs {
 
 pub async fn open_store(cfg: &Config) -> Result<Store> {
     if cfg.database_url.is_empty() {
-        std::fs::create_dir_all(&cfg.data_dir)
+        create_private_dir(&cfg.data_dir)
             .with_context(|| format!("cannot create data directory {}", cfg.data_dir.display()))?;
     }
     let url = cfg.effective_database_url();
     Store::open(&url).await.with_context(|| format!("cannot open the database{}", describe(&url)))
+}
+
+/// Create the data directory owner-only (0700) when it is new: the database and its WAL hold
+/// personal data and are created with the process umask, so the directory is what keeps other
+/// local users out. An existing directory keeps the mode its operator gave it.
+fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
 }
 
 /// Name a database for messages without printing credentials.

@@ -321,6 +321,8 @@ fn demo_builds_once_writes_private_logins_and_reuses_its_data() {
     {
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(std::fs::metadata(&logins_path).unwrap().permissions().mode() & 0o777, 0o600);
+        // The database beside it holds personal data: only the owner may enter the directory.
+        assert_eq!(std::fs::metadata(&data).unwrap().permissions().mode() & 0o777, 0o700);
     }
     let logins = std::fs::read_to_string(&logins_path).unwrap();
     for role in [
