@@ -8,6 +8,20 @@ use crate::values::{Channel, DateOfBirth, Narrative, PersonName, Postcode, Sex, 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+/// One mention of an indicator term in a narrative. Offsets are bytes into the narrative as
+/// recorded; negated and hypothetical mentions are kept (shown, but carrying no weight).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndicatorMention {
+    pub term: String,
+    pub matched: String,
+    pub group: String,
+    pub weight: u8,
+    pub negated: bool,
+    pub hypothetical: bool,
+    pub start: usize,
+    pub end: usize,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Event {
@@ -43,6 +57,14 @@ pub enum Event {
         /// The agency of the user who recorded it: it owns the record for access decisions.
         owner_agency: AgencyId,
     },
+    /// What indicator screening found in a contact's narrative, recorded with the contact so
+    /// the decision can be explained later even if the lexicon changes.
+    ContactScreened {
+        contact_id: ContactId,
+        /// SHA-256 prefix of the lexicon text used.
+        lexicon_version: String,
+        indicators: Vec<IndicatorMention>,
+    },
     /// A person record held by one of the authority's source systems (F5 indexes these).
     PersonRecordImported {
         source: String,
@@ -69,6 +91,7 @@ impl Event {
             Event::ChildRecorded { .. } => "child_recorded",
             Event::ContactReceived { .. } => "contact_received",
             Event::PersonRecordImported { .. } => "person_record_imported",
+            Event::ContactScreened { .. } => "contact_screened",
         }
     }
 
@@ -80,7 +103,9 @@ impl Event {
                 format!("user-{user_id}")
             }
             Event::ChildRecorded { child_id, .. } => format!("child-{child_id}"),
-            Event::ContactReceived { contact_id, .. } => format!("contact-{contact_id}"),
+            Event::ContactReceived { contact_id, .. } | Event::ContactScreened { contact_id, .. } => {
+                format!("contact-{contact_id}")
+            }
             Event::PersonRecordImported { source, record_id, .. } => format!("person-{source}-{record_id}"),
         }
     }
@@ -110,6 +135,13 @@ impl Event {
             }
             Event::PersonRecordImported { source, record_id, .. } => {
                 format!("Record {record_id} imported from {source}")
+            }
+            Event::ContactScreened { indicators, .. } => {
+                let positive = indicators.iter().filter(|i| !i.negated && !i.hypothetical).count();
+                format!(
+                    "Narrative screened: {positive} indicator mention(s), {} negated or hypothetical",
+                    indicators.len() - positive
+                )
             }
         }
     }

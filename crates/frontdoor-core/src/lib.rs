@@ -11,7 +11,7 @@ pub mod policy;
 pub mod values;
 
 pub use contact::{ContactDraft, ContactError, NewContact};
-pub use event::{Event, EventKind};
+pub use event::{Event, EventKind, IndicatorMention};
 pub use ids::{AgencyId, ChildId, ContactId, UserId};
 pub use org::{AgencyKind, Role};
 pub use policy::{Action, Actor, Decision, Purpose, Resource, decide};

@@ -4,7 +4,7 @@
 use crate::db::{Row, vals};
 use crate::{Store, StoreError, from_micros, micros};
 use chrono::{DateTime, Utc};
-use frontdoor_core::{AgencyId, AgencyKind, ChildId, ContactId, Event, Role, UserId};
+use frontdoor_core::{AgencyId, AgencyKind, ChildId, ContactId, Event, IndicatorMention, Role, UserId};
 use std::str::FromStr;
 
 fn parse<T: FromStr>(s: &str, what: &str) -> Result<T, StoreError> {
@@ -356,6 +356,23 @@ impl Store {
         const SQL: &str = "SELECT id, reference, child_id, channel, source_code, narrative, received_at, recorded_by, owner_agency, seq \
                            FROM contacts WHERE owner_agency = $1 ORDER BY received_at DESC, seq DESC LIMIT $2";
         self.read().fetch_all(SQL, &vals![agency.to_string(), limit]).await?.iter().map(contact_from).collect()
+    }
+
+    /// The latest indicator screening recorded for a contact, if any.
+    pub async fn contact_screening(&self, id: ContactId) -> Result<Option<Vec<IndicatorMention>>, StoreError> {
+        let row = self
+            .read()
+            .fetch_optional(
+                "SELECT payload FROM events WHERE stream = $1 AND kind = 'contact_screened' ORDER BY stream_version DESC LIMIT 1",
+                &vals![format!("contact-{id}")],
+            )
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        match serde_json::from_str::<Event>(&row.text(0)?) {
+            Ok(Event::ContactScreened { indicators, .. }) => Ok(Some(indicators)),
+            Ok(_) => Ok(None),
+            Err(e) => Err(StoreError::Corrupt(e.to_string())),
+        }
     }
 
     /// The child's chronology: every event about them, in the order things happened.

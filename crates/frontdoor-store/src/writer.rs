@@ -370,6 +370,8 @@ async fn project(
             )
             .await?;
         }
+        // Read back from the log itself (`Store::contact_screening`); no table of its own.
+        Event::ContactScreened { .. } => {}
         Event::PersonRecordImported {
             source,
             record_id,

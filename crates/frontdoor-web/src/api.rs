@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Datelike, Utc};
 use frontdoor_core::contact::{ChildDraft, ContactDraft};
 use frontdoor_core::policy::Scope;
-use frontdoor_core::{Action, ChildId, ContactId, Resource, SourceCode};
+use frontdoor_core::{Action, ChildId, ContactId, IndicatorMention, Resource, SourceCode};
 use frontdoor_store::{ChronologyEntry, ContactRecord};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -128,10 +128,41 @@ pub struct ContactView {
     pub narrative: String,
     pub received_at: DateTime<Utc>,
     pub owner_agency: String,
+    /// What indicator screening found in the narrative (negated and hypothetical mentions
+    /// included, flagged; they carry no weight).
+    pub indicators: Vec<IndicatorView>,
 }
 
-impl From<&ContactRecord> for ContactView {
-    fn from(c: &ContactRecord) -> Self {
+#[derive(Serialize, ToSchema)]
+pub struct IndicatorView {
+    /// The lexicon's canonical term.
+    pub term: String,
+    /// The indicator group (missing, older_associate, ...).
+    pub group: String,
+    pub weight: u8,
+    pub negated: bool,
+    pub hypothetical: bool,
+    /// Byte offsets into `narrative`.
+    pub start: usize,
+    pub end: usize,
+}
+
+impl From<IndicatorMention> for IndicatorView {
+    fn from(m: IndicatorMention) -> Self {
+        IndicatorView {
+            term: m.term,
+            group: m.group,
+            weight: m.weight,
+            negated: m.negated,
+            hypothetical: m.hypothetical,
+            start: m.start,
+            end: m.end,
+        }
+    }
+}
+
+impl ContactView {
+    pub(crate) fn new(c: &ContactRecord, indicators: Vec<IndicatorMention>) -> Self {
         ContactView {
             id: c.id.to_string(),
             reference: c.reference.clone(),
@@ -142,6 +173,7 @@ impl From<&ContactRecord> for ContactView {
             narrative: c.narrative.clone(),
             received_at: c.received_at,
             owner_agency: c.owner_agency.to_string(),
+            indicators: indicators.into_iter().map(IndicatorView::from).collect(),
         }
     }
 }
@@ -283,7 +315,8 @@ pub(crate) async fn create_contact(
 ) -> Result<Response, AppError> {
     let draft: ContactDraft = body.into();
     let purpose = purpose_for(&user, Action::CreateContact);
-    let recorded = service::record_contact(&state.store, &user.actor, purpose, &draft, Utc::now()).await?;
+    let recorded =
+        service::record_contact(&state.store, &state.screening, &user.actor, purpose, &draft, Utc::now()).await?;
     ::metrics::counter!("frontdoor_contacts_recorded_total").increment(1);
     let location = format!("/api/v1/contacts/{}", recorded.contact_id);
     Ok((
@@ -313,7 +346,8 @@ pub(crate) async fn contact(
     Path(id): Path<String>,
 ) -> Result<Json<ContactView>, AppError> {
     let c = load_contact(&state, &user, &id).await?;
-    Ok(Json(ContactView::from(&c)))
+    let indicators = state.store.contact_screening(c.id).await?.unwrap_or_default();
+    Ok(Json(ContactView::new(&c, indicators)))
 }
 
 pub(crate) struct Chronology {

@@ -35,6 +35,8 @@ pub struct Config {
     pub login_window_minutes: u32,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// The indicator lexicon (TOML); empty for the one shipped with Frontdoor.
+    pub lexicon_file: String,
     /// Argon2id cost. Defaults are OWASP's minimum (19 MiB, 2 passes).
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
@@ -51,6 +53,7 @@ impl Default for Config {
             login_max_failures: 5,
             login_window_minutes: 15,
             max_body_bytes: 256 * 1024,
+            lexicon_file: String::new(),
             argon2_memory_kib: 19 * 1024,
             argon2_iterations: 2,
         }

@@ -15,6 +15,7 @@ mod openapi;
 mod pages;
 pub mod passwords;
 pub mod routes;
+pub mod screening;
 mod security;
 pub mod service;
 
@@ -35,6 +36,7 @@ pub struct AppState {
     pub store: Store,
     pub cfg: Arc<Config>,
     pub passwords: Arc<Passwords>,
+    pub screening: Arc<screening::Screening>,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
 }
 
@@ -49,10 +51,17 @@ pub struct Application {
 impl Application {
     pub async fn build(cfg: Config, store: Store) -> anyhow::Result<Application> {
         let passwords = Passwords::new(&cfg).map_err(anyhow::Error::msg)?;
+        let screening = screening::Screening::load(&cfg).map_err(anyhow::Error::msg)?;
         let listener =
             TcpListener::bind(cfg.listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", cfg.listen))?;
         let addr = listener.local_addr()?;
-        let state = AppState { store, cfg: Arc::new(cfg), passwords: Arc::new(passwords), metrics: metrics::handle() };
+        let state = AppState {
+            store,
+            cfg: Arc::new(cfg),
+            passwords: Arc::new(passwords),
+            screening: Arc::new(screening),
+            metrics: metrics::handle(),
+        };
         Ok(Application { listener, router: routes::router(state.clone()), addr, state })
     }
 

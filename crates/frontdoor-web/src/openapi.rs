@@ -9,7 +9,7 @@ use utoipa::{Modify, OpenApi};
     info(title = "Frontdoor API", description = "The multi-agency children's front door. Every read of personal data is written to the access log."),
     paths(api::token, api::logout, api::me, api::create_contact, api::contact, api::chronology, api::users, api::audit_verify, api::contact_stats),
     components(schemas(
-        api::TokenRequest, api::TokenResponse, api::ContactRequest, api::ChildRequest, api::ContactCreated, api::ContactView,
+        api::TokenRequest, api::TokenResponse, api::ContactRequest, api::ChildRequest, api::ContactCreated, api::ContactView, api::IndicatorView,
         api::ChronologyView, api::ChronologyItem, api::ChildView, api::MeView, api::UserView, api::VerifyView, api::StatsView, api::CountView
     )),
     modifiers(&BearerAuth)

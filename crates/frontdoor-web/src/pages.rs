@@ -411,7 +411,7 @@ pub(crate) async fn create_contact(
         received_at: None,
     };
     let purpose = purpose_for(&user, Action::CreateContact);
-    match service::record_contact(&state.store, &user.actor, purpose, &draft, Utc::now()).await {
+    match service::record_contact(&state.store, &state.screening, &user.actor, purpose, &draft, Utc::now()).await {
         Ok(r) => {
             ::metrics::counter!("frontdoor_contacts_recorded_total").increment(1);
             Ok(Redirect::to(&format!("/contacts/{}?recorded=1", r.contact_id)).into_response())
@@ -423,11 +423,58 @@ pub(crate) async fn create_contact(
     }
 }
 
+/// A run of narrative text, highlighted when it is an indicator mention.
+pub struct Segment {
+    pub text: String,
+    /// "" for plain text, "ind" for a mention that counts, "ind-neg" for a negated or hypothetical one.
+    pub class: &'static str,
+    pub title: String,
+}
+
+/// Cut the narrative at the mentions' byte spans (which the matcher guarantees are in order,
+/// non-overlapping and on character boundaries; anything else is shown unhighlighted).
+fn segments(narrative: &str, indicators: &[api::IndicatorView]) -> Vec<Segment> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    for i in indicators {
+        let (Some(before), Some(mention)) = (narrative.get(at..i.start), narrative.get(i.start..i.end)) else {
+            continue;
+        };
+        if i.start < at {
+            continue;
+        }
+        if !before.is_empty() {
+            out.push(Segment { text: before.to_owned(), class: "", title: String::new() });
+        }
+        let flagged = i.negated || i.hypothetical;
+        let how = if i.negated {
+            ", negated"
+        } else if i.hypothetical {
+            ", hypothetical"
+        } else {
+            ""
+        };
+        out.push(Segment {
+            text: mention.to_owned(),
+            class: if flagged { "ind-neg" } else { "ind" },
+            title: format!("{} ({}{how})", i.term, i.group.replace('_', " ")),
+        });
+        at = i.end;
+    }
+    if let Some(rest) = narrative.get(at..)
+        && !rest.is_empty()
+    {
+        out.push(Segment { text: rest.to_owned(), class: "", title: String::new() });
+    }
+    out
+}
+
 #[derive(Template)]
 #[template(path = "contact.html")]
 struct ContactPage {
     layout: Layout,
     contact: api::ContactView,
+    segments: Vec<Segment>,
     received: String,
     channel: String,
     child_name: String,
@@ -451,6 +498,9 @@ pub(crate) async fn contact(
         Some(ch) => format!("{} {}", ch.given_name, ch.family_name),
         None => String::new(),
     };
+    let indicators = state.store.contact_screening(c.id).await?.unwrap_or_default();
+    let contact = api::ContactView::new(&c, indicators);
+    let segments = segments(&contact.narrative, &contact.indicators);
     let recorded_by = match c.recorded_by {
         Some(u) => {
             state.store.user(u).await?.map(|u| format!("{} ({})", u.display_name, u.agency.name)).unwrap_or_default()
@@ -461,7 +511,8 @@ pub(crate) async fn contact(
         layout: Layout::for_user(&format!("Contact {}", c.reference), &user),
         received: local(c.received_at),
         channel: Channel::parse(&c.channel).map(|ch| ch.label()).unwrap_or("").to_owned(),
-        contact: api::ContactView::from(&c),
+        contact,
+        segments,
         child_name,
         recorded_by,
         just_recorded: q.recorded.is_some(),

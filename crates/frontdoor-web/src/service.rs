@@ -2,6 +2,7 @@
 //! command line). Knows no HTTP; every access decision is made by the caller via `policy`.
 
 use crate::passwords::Passwords;
+use crate::screening::Screening;
 use chrono::{DateTime, Duration, Utc};
 use frontdoor_core::contact::{FieldError, reference_from_random};
 use frontdoor_core::{
@@ -226,9 +227,11 @@ pub struct RecordedContact {
     pub new_child: bool,
 }
 
-/// Record a contact. Returns only after the events are durably committed.
+/// Record a contact and what screening found in its narrative, atomically. Returns only after
+/// the events are durably committed.
 pub async fn record_contact(
     store: &Store,
+    screening: &Screening,
     actor: &Actor,
     purpose: Purpose,
     draft: &ContactDraft,
@@ -253,6 +256,7 @@ pub async fn record_contact(
     };
     let contact_id = ContactId::new();
     let reference = reference_from_random(rand::random::<u64>());
+    let indicators = screening.screen(contact.narrative.as_str());
     events.push(NewEvent {
         event: Event::ContactReceived {
             contact_id,
@@ -265,6 +269,11 @@ pub async fn record_contact(
             owner_agency: actor.agency_id,
         },
         expected: Expected::NoStream,
+        meta: m.clone(),
+    });
+    events.push(NewEvent {
+        event: Event::ContactScreened { contact_id, lexicon_version: screening.version().to_owned(), indicators },
+        expected: Expected::Any,
         meta: m,
     });
     store.append(events, vec![], vec![]).await.map_err(map_conflicts)?;

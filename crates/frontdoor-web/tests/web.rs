@@ -8,6 +8,7 @@ use frontdoor_core::{Action, Actor, AgencyId, AgencyKind, ContactDraft, Resource
 use frontdoor_store::Store;
 use frontdoor_store::testing::{self, TestStore};
 use frontdoor_web::routes::{Guard, RouteSpec, specs};
+use frontdoor_web::screening::Screening;
 use frontdoor_web::service::{self, NewUser};
 use frontdoor_web::{Application, Config, passwords::Passwords};
 use reqwest::StatusCode;
@@ -25,6 +26,7 @@ struct TestApp {
     /// username -> (user id, agency id, actor)
     users: HashMap<String, Actor>,
     agencies: HashMap<&'static str, AgencyId>,
+    screening: Screening,
 }
 
 fn test_config(tls: bool) -> Config {
@@ -82,7 +84,7 @@ impl TestApp {
         let app = Application::build(cfg.clone(), store.clone()).await.unwrap();
         let base = format!("http://{}", app.local_addr());
         tokio::spawn(app.run_until_stopped());
-        TestApp { base, store, cfg, ts, users, agencies }
+        TestApp { base, store, cfg, ts, users, agencies, screening: Screening::built_in().unwrap() }
     }
 
     fn client(&self) -> reqwest::Client {
@@ -120,7 +122,10 @@ impl TestApp {
     async fn contact_by(&self, username: &str, given: &str) -> (String, String) {
         let draft = draft(given);
         let purpose = default_purpose(Action::CreateContact, self.actor(username));
-        let r = service::record_contact(&self.store, self.actor(username), purpose, &draft, Utc::now()).await.unwrap();
+        let r =
+            service::record_contact(&self.store, &self.screening, self.actor(username), purpose, &draft, Utc::now())
+                .await
+                .unwrap();
         (r.contact_id.to_string(), r.child_id.to_string())
     }
 }
@@ -814,4 +819,50 @@ async fn an_administrator_cannot_disable_their_own_account() {
     assert_eq!(r.status(), 409);
     assert!(r.text().await.unwrap().contains("cannot disable your own account"));
     assert!(!app.store.user(own).await.unwrap().unwrap().disabled);
+}
+
+#[tokio::test]
+async fn a_contacts_narrative_is_screened_with_spans_and_negation() {
+    each_backend(|app| async move {
+        let token = app.token("advisor").await;
+        let narrative = "She has an older boyfriend who picks her up in a car. No concerns about self harm.";
+        let mut body = contact_body("Screened");
+        body["narrative"] = json!(narrative);
+        let created: Value =
+            send(&app, "POST", "/api/v1/contacts", &Body::Json(body), Some(&token)).await.json().await.unwrap();
+        let id = created["id"].as_str().unwrap();
+        let c: Value =
+            send(&app, "GET", &format!("/api/v1/contacts/{id}"), &Body::None, Some(&token)).await.json().await.unwrap();
+        let found = c["indicators"].as_array().unwrap();
+        let text = |i: &Value| {
+            narrative[i["start"].as_u64().unwrap() as usize..i["end"].as_u64().unwrap() as usize].to_lowercase()
+        };
+        let boyfriend = found.iter().find(|i| text(i).contains("older boyfriend")).unwrap_or_else(|| panic!("{c}"));
+        assert_eq!(boyfriend["negated"], false);
+        assert_eq!(boyfriend["group"], "older_associate");
+        let harm = found.iter().find(|i| text(i).contains("self harm")).unwrap_or_else(|| panic!("{c}"));
+        assert_eq!(harm["negated"], true, "'no concerns about self harm' is a negated mention");
+        // The page highlights the mentions, negated ones differently.
+        let html = send(&app, "GET", &format!("/contacts/{id}"), &Body::None, Some(&token)).await.text().await.unwrap();
+        assert!(html.contains("<mark class=\"ind\"") && html.contains("<mark class=\"ind-neg\""), "{html}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_bad_lexicon_file_stops_the_server_naming_file_and_line() {
+    let dir = std::env::temp_dir().join(format!("fd-lex-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("lexicon.toml");
+    // The shipped lexicon with one bad entry appended: the error must point at its group line.
+    let shipped = include_str!("../../../config/lexicon.toml");
+    let text =
+        format!("{}\n[[term]]\nterm = \"a made up term\"\ngroup = \"no_such_group\"\nweight = 3\n", shipped.trim_end());
+    let group_line = text.lines().position(|l| l.contains("no_such_group")).unwrap() + 1;
+    std::fs::write(&path, &text).unwrap();
+    let ts = testing::sqlite().await;
+    let cfg = Config { lexicon_file: path.display().to_string(), ..test_config(false) };
+    let err = Application::build(cfg, ts.store.clone()).await.err().expect("must refuse to start").to_string();
+    assert!(err.contains(&format!("lexicon.toml:{group_line}:")) && err.contains("no_such_group"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

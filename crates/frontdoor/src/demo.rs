@@ -8,6 +8,7 @@ use frontdoor_core::policy::default_purpose;
 use frontdoor_core::{Action, Actor, AgencyId, ContactDraft, DateOfBirth, Event, PersonName, Postcode};
 use frontdoor_store::{Expected, Meta, NewEvent, Store};
 use frontdoor_web::passwords::{Passwords, generate_password};
+use frontdoor_web::screening::Screening;
 use frontdoor_web::service::{self, NewUser};
 use futures::StreamExt;
 use std::collections::HashMap;
@@ -69,7 +70,8 @@ pub async fn run(args: DemoArgs) -> Result<()> {
                 params.contacts = n;
             }
             let passwords = Passwords::new(&cfg).map_err(anyhow::Error::msg)?;
-            seed(&store, &passwords, &args.data_dir, args.seed, &params).await?;
+            let screening = Screening::load(&cfg).map_err(anyhow::Error::msg)?;
+            seed(&store, &passwords, &screening, &args.data_dir, args.seed, &params).await?;
             store.set_setting(SEEDED, &args.seed.to_string()).await?;
         }
     }
@@ -99,6 +101,7 @@ fn progress(what: &str, done: usize, total: usize) {
 async fn seed(
     store: &Store,
     passwords: &Passwords,
+    screening: &Screening,
     dir: &Path,
     seed: u64,
     params: &frontdoor_synth::Params,
@@ -199,6 +202,7 @@ async fn seed(
                 };
                 match service::record_contact(
                     store,
+                    screening,
                     actor,
                     default_purpose(Action::CreateContact, actor),
                     draft,
