@@ -1,7 +1,9 @@
-//! Screening of contacts. Today: the negation-aware indicator lexicon matched against narratives
-//! (F3). Next (issue 3): the authority's scripted protocols and rules (F2).
+//! Screening of contacts: the negation-aware indicator lexicon matched against narratives (F3)
+//! and the authority's scripted protocols and rules (F2: levels of need, indicators, alerts,
+//! each decision explained).
 //!
-//! Pure functions over parsed configuration; loading reads only the file it is given and reports
-//! errors as file:line.
+//! Pure functions over parsed configuration; loading reads only the files it is given and
+//! reports errors as file:line.
 
 pub mod lexicon;
+pub mod protocol;
