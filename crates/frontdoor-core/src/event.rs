@@ -22,6 +22,13 @@ pub struct IndicatorMention {
     pub end: usize,
 }
 
+impl IndicatorMention {
+    /// Neither negated nor hypothetical: the mention asserts the indicator and carries weight.
+    pub fn is_positive(&self) -> bool {
+        !self.negated && !self.hypothetical
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Event {

@@ -6,4 +6,5 @@
 //! reports errors as file:line.
 
 pub mod lexicon;
+mod lines;
 pub mod protocol;

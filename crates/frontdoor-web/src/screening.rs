@@ -42,19 +42,6 @@ impl Screening {
     }
 
     pub fn screen(&self, narrative: &str) -> Vec<IndicatorMention> {
-        self.lexicon
-            .screen(narrative)
-            .into_iter()
-            .map(|m| IndicatorMention {
-                term: m.term,
-                matched: m.matched,
-                group: m.group,
-                weight: m.weight,
-                negated: m.negated,
-                hypothetical: m.hypothetical,
-                start: m.start,
-                end: m.end,
-            })
-            .collect()
+        self.lexicon.screen(narrative)
     }
 }

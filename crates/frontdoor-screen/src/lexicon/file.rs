@@ -3,6 +3,7 @@
 
 use super::normalise::{Normaliser, TERMINATOR_TOKEN, terminator_char_problem};
 use super::{IndicatorGroup, LexiconError, Term};
+use crate::lines::Lines;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::ops::Range;
@@ -242,22 +243,5 @@ impl Phrases<'_> {
         self.seen.insert(folded.clone(), (line, kind));
         self.list.push((folded, kind));
         Ok(())
-    }
-}
-
-/// Where each line of the file starts, to turn byte offsets into line numbers.
-struct Lines {
-    starts: Vec<usize>,
-}
-
-impl Lines {
-    fn new(text: &str) -> Self {
-        let breaks = text.bytes().enumerate().filter(|&(_, b)| b == b'\n').map(|(i, _)| i + 1);
-        Self { starts: std::iter::once(0).chain(breaks).collect() }
-    }
-
-    /// The 1-based line holding byte `offset`.
-    fn of(&self, offset: usize) -> usize {
-        self.starts.partition_point(|&start| start <= offset).max(1)
     }
 }

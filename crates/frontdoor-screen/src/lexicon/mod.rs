@@ -118,30 +118,10 @@ impl Term {
     }
 }
 
-/// One mention of a lexicon term in a narrative.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Match {
-    /// The canonical term of the entry that matched.
-    pub term: String,
-    /// The narrative's own text for the mention: `&narrative[start..end]`.
-    pub matched: String,
-    pub group: String,
-    pub weight: u8,
-    /// A negation cue ("no", "denies", "no evidence of") governs the mention.
-    pub negated: bool,
-    /// A hypothetical or uncertain cue ("if", "could", "not sure if") governs the mention.
-    pub hypothetical: bool,
-    /// Byte offsets into the original narrative, always on character boundaries.
-    pub start: usize,
-    pub end: usize,
-}
-
-impl Match {
-    /// Neither negated nor hypothetical: the mention asserts the indicator and carries weight.
-    pub fn is_positive(&self) -> bool {
-        !self.negated && !self.hypothetical
-    }
-}
+/// One mention of a lexicon term in a narrative: the domain's `IndicatorMention`, so what the
+/// matcher finds is exactly what the event log records (byte offsets into the original text,
+/// always on character boundaries; negated and hypothetical mentions carry no weight).
+pub use frontdoor_core::IndicatorMention as Match;
 
 /// How many entries and matchable phrases (terms plus variants) a group has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,6 +4,7 @@
 
 use super::condition::{AnswerCheck, Cmp, Condition, Test};
 use super::{ALERT_KINDS, AnswerDate, Effects, Protocol, ProtocolError, Question, QuestionKind, Rule, reach};
+use crate::lines::Lines;
 use serde::Deserialize;
 use std::collections::{BTreeSet, HashMap};
 use std::ops::Range;
@@ -779,22 +780,5 @@ impl Checker<'_> {
             );
         }
         date
-    }
-}
-
-/// Where each line of the file starts, to turn byte offsets into line numbers.
-struct Lines {
-    starts: Vec<usize>,
-}
-
-impl Lines {
-    fn new(text: &str) -> Self {
-        let breaks = text.bytes().enumerate().filter(|&(_, b)| b == b'\n').map(|(i, _)| i + 1);
-        Self { starts: std::iter::once(0).chain(breaks).collect() }
-    }
-
-    /// The 1-based line holding byte `offset`.
-    fn of(&self, offset: usize) -> usize {
-        self.starts.partition_point(|&start| start <= offset).max(1)
     }
 }
