@@ -1,6 +1,7 @@
 //! A contact: one concern about a child, from any channel. `ContactDraft` is what a form or the
 //! API sends; `NewContact` is what remains once every field has parsed.
 
+use crate::triage::Reporter;
 use crate::values::{Channel, DateOfBirth, Narrative, PersonName, Postcode, Sex, SourceCode, ValueError};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -31,6 +32,37 @@ pub struct ContactDraft {
     /// When the concern was raised, RFC 3339; defaults to the time it is recorded.
     #[serde(default)]
     pub received_at: Option<String>,
+    /// The protocol (call type) the advisor followed; `general_advice` when absent.
+    #[serde(default)]
+    pub call_type: Option<String>,
+    /// Answers to the protocol's questions, keyed by question id (checked against the protocol
+    /// by the intake service, which knows the protocols).
+    #[serde(default)]
+    pub answers: Option<serde_json::Value>,
+    /// The reporter asked not to be identified: no name, contact details or address is taken.
+    #[serde(default)]
+    pub anonymous: bool,
+    /// Who raised the concern, when they are willing to say.
+    #[serde(default)]
+    pub reporter: Option<ReporterDraft>,
+}
+
+/// The reporter as the form or API gave them.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReporterDraft {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub relationship: String,
+    #[serde(default)]
+    pub phone: String,
+}
+
+impl ReporterDraft {
+    fn is_empty(&self) -> bool {
+        self.name.trim().is_empty() && self.relationship.trim().is_empty() && self.phone.trim().is_empty()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,6 +94,9 @@ pub struct NewContact {
     pub child: ChildSubject,
     pub narrative: Narrative,
     pub received_at: DateTime<Utc>,
+    /// Anonymous contacts never carry a reporter.
+    pub anonymous: bool,
+    pub reporter: Option<Reporter>,
 }
 
 /// One field that did not parse, named by its path in the input (`child.date_of_birth`).
@@ -119,6 +154,44 @@ impl ContactDraft {
             };
             errors.push(FieldError { field: "received_at".into(), message });
         }
+        // Anonymity is the reporter's choice, and the anonymous line and source code imply it.
+        let anonymous = self.anonymous
+            || matches!(channel, Ok(Channel::AnonymousLine))
+            || source_code.as_ref().is_ok_and(|c| c.as_str() == "9");
+        let reporter = match &self.reporter {
+            Some(r) if !r.is_empty() && anonymous => {
+                errors.push(FieldError {
+                    field: "reporter".into(),
+                    message: "an anonymous contact does not take the reporter's name or contact details; leave them \
+                              out or untick anonymous"
+                        .into(),
+                });
+                None
+            }
+            Some(r) if !r.is_empty() => {
+                let clean = |s: &str, field: &str, max: usize, errors: &mut Vec<FieldError>| {
+                    let s = s.trim();
+                    if s.chars().count() > max || s.chars().any(char::is_control) {
+                        errors.push(FieldError {
+                            field: format!("reporter.{field}"),
+                            message: format!("must be at most {max} characters on one line"),
+                        });
+                    }
+                    s.to_owned()
+                };
+                let name = clean(&r.name, "name", 200, &mut errors);
+                if name.is_empty() {
+                    errors.push(FieldError {
+                        field: "reporter.name".into(),
+                        message: "give the reporter's name, or mark the contact anonymous".into(),
+                    });
+                }
+                let relationship = clean(&r.relationship, "relationship", 100, &mut errors);
+                let phone = clean(&r.phone, "phone", 40, &mut errors);
+                Some(Reporter { name, relationship, phone })
+            }
+            _ => None,
+        };
         match (channel, source_code, given, family, dob, sex, postcode, narrative, received_at) {
             (
                 Ok(channel),
@@ -136,6 +209,8 @@ impl ContactDraft {
                 child: ChildSubject { given_name, family_name, date_of_birth, sex, postcode },
                 narrative,
                 received_at,
+                anonymous,
+                reporter,
             }),
             _ => Err(ContactError(errors)),
         }
@@ -180,7 +255,7 @@ mod tests {
                 ..Default::default()
             },
             narrative: "School worried about older boyfriend".into(),
-            received_at: None,
+            ..Default::default()
         }
     }
 
@@ -216,6 +291,28 @@ mod tests {
                 "received_at"
             ]
         );
+    }
+
+    #[test]
+    fn anonymous_contacts_take_no_reporter() {
+        let mut d = draft();
+        d.anonymous = true;
+        d.reporter = Some(ReporterDraft { name: "Jo Bloggs".into(), ..Default::default() });
+        assert_eq!(d.parse(now()).unwrap_err().0[0].field, "reporter");
+        d.reporter = Some(ReporterDraft::default());
+        let c = d.parse(now()).unwrap();
+        assert!(c.anonymous && c.reporter.is_none());
+        // The anonymous line implies anonymity, whatever the tick box says.
+        let mut d = draft();
+        d.channel = "anonymous_line".into();
+        d.reporter = Some(ReporterDraft { name: "Jo".into(), phone: "07700 900123".into(), ..Default::default() });
+        assert_eq!(d.parse(now()).unwrap_err().0[0].field, "reporter");
+        let mut d = draft();
+        d.reporter =
+            Some(ReporterDraft { name: " Jo Bloggs ".into(), relationship: "aunt".into(), ..Default::default() });
+        let c = d.parse(now()).unwrap();
+        assert_eq!(c.reporter.unwrap().name, "Jo Bloggs");
+        assert!(!c.anonymous);
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! pages read are projections of them. Payloads never hold secrets (no password hashes).
 
 use crate::contact::ChildSubject;
-use crate::ids::{AgencyId, ChildId, ContactId, UserId};
+use crate::ids::{AgencyId, AlertId, ChildId, ContactId, UserId};
 use crate::org::{AgencyKind, Role};
+use crate::triage::{ChildFlag, DecisionOutcome, Reporter, Signal};
 use crate::values::{Channel, DateOfBirth, Narrative, PersonName, Postcode, Sex, SourceCode, Username};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -63,6 +64,82 @@ pub enum Event {
         received_at: DateTime<Utc>,
         /// The agency of the user who recorded it: it owns the record for access decisions.
         owner_agency: AgencyId,
+        /// The reporter chose anonymity: no identity was asked for or kept.
+        #[serde(default)]
+        anonymous: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reporter: Option<Reporter>,
+    },
+    /// The protocol's verdict on a contact (F2) and what the intake knew when it was made.
+    ContactAssessed {
+        contact_id: ContactId,
+        child_id: ChildId,
+        /// The protocol followed (its id) and the answers given, as parsed.
+        call_type: String,
+        answers: serde_json::Value,
+        /// 1 universal, 2 early help, 3 complex, 4 acute.
+        level_of_need: u8,
+        /// Indicator groups the rules added to those screening found.
+        indicators_added: Vec<String>,
+        manager_decision: bool,
+        /// One line per rule that fired.
+        explanation: Vec<String>,
+        /// The decision is due by then (one working day).
+        decision_due: DateTime<Utc>,
+        /// The child had an open case: recorded as a contact on that case, not a referral (Rec 24).
+        open_case: bool,
+        /// What a feed (or the call type) brought that the alert rules count.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signal: Option<Signal>,
+    },
+    /// The front door's decision on a contact; the deciding user is the event's actor.
+    ContactDecided {
+        contact_id: ContactId,
+        child_id: ChildId,
+        outcome: DecisionOutcome,
+        reasons: String,
+    },
+    /// An alert about a child (F4), owned by a team (a role) until someone acknowledges it.
+    AlertRaised {
+        alert_id: AlertId,
+        /// `repeat_contacts`, `missing_episode`, ... (see the API documentation).
+        alert_kind: String,
+        child_id: ChildId,
+        contact_id: Option<ContactId>,
+        urgent: bool,
+        /// The role whose members own it (`front_door_advisor`, `safeguarding_lead`, ...).
+        owner_role: Role,
+        due_at: DateTime<Utc>,
+        /// Why, in words, without anything the contact itself does not hold.
+        reason: String,
+    },
+    /// The actor took the alert on.
+    AlertAcknowledged {
+        alert_id: AlertId,
+        child_id: ChildId,
+    },
+    AlertActioned {
+        alert_id: AlertId,
+        child_id: ChildId,
+        note: String,
+    },
+    AlertDismissed {
+        alert_id: AlertId,
+        child_id: ChildId,
+        reason: String,
+    },
+    /// Nobody acknowledged an urgent alert in time: it now belongs to the managers too.
+    AlertEscalated {
+        alert_id: AlertId,
+        child_id: ChildId,
+        to_role: Role,
+    },
+    /// A flag on the child's record was set or cleared.
+    ChildFlagged {
+        child_id: ChildId,
+        flag: ChildFlag,
+        set: bool,
+        note: String,
     },
     /// What indicator screening found in a contact's narrative, recorded with the contact so
     /// the decision can be explained later even if the lexicon changes.
@@ -99,6 +176,14 @@ impl Event {
             Event::ContactReceived { .. } => "contact_received",
             Event::PersonRecordImported { .. } => "person_record_imported",
             Event::ContactScreened { .. } => "contact_screened",
+            Event::ContactAssessed { .. } => "contact_assessed",
+            Event::ContactDecided { .. } => "contact_decided",
+            Event::AlertRaised { .. } => "alert_raised",
+            Event::AlertAcknowledged { .. } => "alert_acknowledged",
+            Event::AlertActioned { .. } => "alert_actioned",
+            Event::AlertDismissed { .. } => "alert_dismissed",
+            Event::AlertEscalated { .. } => "alert_escalated",
+            Event::ChildFlagged { .. } => "child_flagged",
         }
     }
 
@@ -110,9 +195,16 @@ impl Event {
                 format!("user-{user_id}")
             }
             Event::ChildRecorded { child_id, .. } => format!("child-{child_id}"),
-            Event::ContactReceived { contact_id, .. } | Event::ContactScreened { contact_id, .. } => {
-                format!("contact-{contact_id}")
-            }
+            Event::ContactReceived { contact_id, .. }
+            | Event::ContactScreened { contact_id, .. }
+            | Event::ContactAssessed { contact_id, .. }
+            | Event::ContactDecided { contact_id, .. } => format!("contact-{contact_id}"),
+            Event::AlertRaised { alert_id, .. }
+            | Event::AlertAcknowledged { alert_id, .. }
+            | Event::AlertActioned { alert_id, .. }
+            | Event::AlertDismissed { alert_id, .. }
+            | Event::AlertEscalated { alert_id, .. } => format!("alert-{alert_id}"),
+            Event::ChildFlagged { child_id, .. } => format!("child-{child_id}"),
             Event::PersonRecordImported { source, record_id, .. } => format!("person-{source}-{record_id}"),
         }
     }
@@ -120,7 +212,15 @@ impl Event {
     /// The child this event is about, if any: it then appears in that child's chronology.
     pub fn child(&self) -> Option<ChildId> {
         match self {
-            Event::ChildRecorded { child_id, .. } | Event::ContactReceived { child_id, .. } => Some(*child_id),
+            Event::ChildRecorded { child_id, .. }
+            | Event::ContactReceived { child_id, .. }
+            | Event::ContactDecided { child_id, .. }
+            | Event::AlertRaised { child_id, .. }
+            | Event::AlertActioned { child_id, .. }
+            | Event::AlertDismissed { child_id, .. }
+            | Event::AlertEscalated { child_id, .. }
+            | Event::ChildFlagged { child_id, .. } => Some(*child_id),
+            // Assessments and acknowledgements are read with their contact or alert.
             _ => None,
         }
     }
@@ -142,6 +242,18 @@ impl Event {
             }
             Event::PersonRecordImported { source, record_id, .. } => {
                 format!("Record {record_id} imported from {source}")
+            }
+            Event::ContactAssessed { call_type, level_of_need, .. } => {
+                format!("Assessed under the {call_type} protocol: level of need {level_of_need}")
+            }
+            Event::ContactDecided { outcome, .. } => format!("Decision: {}", outcome.label()),
+            Event::AlertRaised { alert_kind, reason, .. } => format!("Alert {alert_kind}: {reason}"),
+            Event::AlertAcknowledged { .. } => "Alert acknowledged".to_owned(),
+            Event::AlertActioned { .. } => "Alert actioned".to_owned(),
+            Event::AlertDismissed { reason, .. } => format!("Alert dismissed: {reason}"),
+            Event::AlertEscalated { to_role, .. } => format!("Alert escalated to {}", to_role.as_str()),
+            Event::ChildFlagged { flag, set, .. } => {
+                format!("{} flag {}", flag.label(), if *set { "set" } else { "cleared" })
             }
             Event::ContactScreened { indicators, .. } => {
                 let positive = indicators.iter().filter(|i| !i.negated && !i.hypothetical).count();

@@ -56,6 +56,10 @@ id_type!(
     UserId
 );
 id_type!(
+    /// One alert about a child (F4).
+    AlertId
+);
+id_type!(
     /// A partner agency (children's services, a police force, a school, ...).
     AgencyId
 );

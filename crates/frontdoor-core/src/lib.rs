@@ -8,11 +8,13 @@ pub mod event;
 pub mod ids;
 pub mod org;
 pub mod policy;
+pub mod triage;
 pub mod values;
 
 pub use contact::{ContactDraft, ContactError, NewContact};
 pub use event::{Event, EventKind, IndicatorMention};
-pub use ids::{AgencyId, ChildId, ContactId, UserId};
+pub use ids::{AgencyId, AlertId, ChildId, ContactId, UserId};
 pub use org::{AgencyKind, Role};
 pub use policy::{Action, Actor, Decision, Purpose, Resource, decide};
+pub use triage::{AlertState, ChildFlag, DecisionOutcome, Reporter, SexualHealthService, Signal};
 pub use values::{Channel, DateOfBirth, Narrative, PersonName, Postcode, Sex, SourceCode, Username};

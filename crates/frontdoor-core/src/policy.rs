@@ -49,10 +49,20 @@ pub enum Action {
     ViewAuditTrail,
     /// Read aggregate figures (no record-level data).
     ViewAggregates,
+    /// See the front door's worklist: contacts awaiting a decision, and open alerts.
+    ViewWorklist,
+    /// Record the front door's decision on a contact.
+    DecideContact,
+    /// Acknowledge, action or dismiss an alert about a child.
+    ManageAlerts,
+    /// Set or clear a flag on a child's record (child-protection plan, open case, ...).
+    FlagChild,
+    /// Import a machine feed (police missing-person, school absence, helpline, sexual health).
+    ImportFeed,
 }
 
 impl Action {
-    pub const ALL: [Action; 7] = [
+    pub const ALL: [Action; 12] = [
         Action::ViewHome,
         Action::CreateContact,
         Action::ViewContact,
@@ -60,6 +70,11 @@ impl Action {
         Action::ManageUsers,
         Action::ViewAuditTrail,
         Action::ViewAggregates,
+        Action::ViewWorklist,
+        Action::DecideContact,
+        Action::ManageAlerts,
+        Action::FlagChild,
+        Action::ImportFeed,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -70,11 +85,16 @@ impl Action {
             Action::ManageUsers => "manage_users",
             Action::ViewAuditTrail => "view_audit_trail",
             Action::ViewAggregates => "view_aggregates",
+            Action::ViewWorklist => "view_worklist",
+            Action::DecideContact => "decide_contact",
+            Action::ManageAlerts => "manage_alerts",
+            Action::FlagChild => "flag_child",
+            Action::ImportFeed => "import_feed",
         }
     }
     /// Does this action read personal data (and so must be written to the access log)?
     pub fn reads_personal_data(self) -> bool {
-        matches!(self, Action::ViewContact | Action::ViewChronology)
+        matches!(self, Action::ViewContact | Action::ViewChronology | Action::ViewWorklist)
     }
 }
 
@@ -150,6 +170,10 @@ impl Purpose {
             Action::ManageUsers => self == Administration,
             Action::ViewAuditTrail => self == Audit,
             Action::ViewAggregates => self == Analysis,
+            Action::ViewWorklist | Action::DecideContact | Action::ManageAlerts | Action::FlagChild => {
+                matches!(self, Triage | CaseWork)
+            }
+            Action::ImportFeed => matches!(self, Triage | Administration),
         }
     }
 }
@@ -250,6 +274,34 @@ pub fn decide(actor: &Actor, action: Action, resource: &Resource, purpose: Purpo
                 Decision::deny("role may not read aggregate figures")
             }
         }
+        (Action::ViewWorklist, Resource::Service) => {
+            if actor.is_front_door_team() {
+                Decision::allow(Scope::All, "the front-door team works the worklist")
+            } else {
+                Decision::deny("only the front-door team works the worklist")
+            }
+        }
+        (Action::DecideContact, Resource::Contact { .. }) => {
+            if actor.is_front_door_team() {
+                Decision::allow(Scope::All, "the front-door team decides on contacts")
+            } else {
+                Decision::deny("only the front-door team decides on contacts")
+            }
+        }
+        (Action::ManageAlerts | Action::FlagChild, Resource::Child { .. }) => {
+            if actor.is_front_door_team() {
+                Decision::allow(Scope::All, "the front-door team works alerts and flags on every child")
+            } else {
+                Decision::deny("only the front-door team works alerts and flags")
+            }
+        }
+        (Action::ImportFeed, Resource::Service) => {
+            if actor.is_front_door_team() || actor.has(Role::Administrator) {
+                Decision::allow(Scope::All, "front-door team and administrators import feeds")
+            } else {
+                Decision::deny("only the front-door team and administrators import feeds")
+            }
+        }
         _ => Decision::deny("action does not apply to this kind of record"),
     }
 }
@@ -268,6 +320,14 @@ pub fn default_purpose(action: Action, actor: &Actor) -> Purpose {
         Action::ManageUsers => Purpose::Administration,
         Action::ViewAuditTrail => Purpose::Audit,
         Action::ViewAggregates => Purpose::Analysis,
+        Action::ViewWorklist | Action::DecideContact | Action::ManageAlerts | Action::FlagChild => Purpose::Triage,
+        Action::ImportFeed => {
+            if actor.is_front_door_team() {
+                Purpose::Triage
+            } else {
+                Purpose::Administration
+            }
+        }
     }
 }
 
@@ -317,6 +377,16 @@ mod tests {
             (actor(CS, cs, &[IntelligenceSubmitter]), Action::CreateContact, Resource::Service, Referral, false),
             (actor(CS, cs, &[]), Action::ViewHome, Resource::Service, Account, false),
             (actor(CS, cs, &[Auditor]), Action::ViewHome, Resource::Service, Account, true),
+            (actor(CS, cs, &[FrontDoorAdvisor]), Action::ViewWorklist, Resource::Service, Triage, true),
+            (actor(P, police, &[AgencyPractitioner]), Action::ViewWorklist, Resource::Service, Referral, false),
+            (actor(CS, cs, &[Analyst]), Action::ViewWorklist, Resource::Service, Triage, false),
+            (actor(CS, cs, &[SafeguardingLead]), Action::DecideContact, own_police_contact.clone(), Triage, true),
+            (actor(P, police, &[AgencyPractitioner]), Action::DecideContact, own_police_contact.clone(), Triage, false),
+            (actor(CS, cs, &[CseWorker]), Action::ManageAlerts, child_police.clone(), CaseWork, true),
+            (actor(H, health, &[AgencyPractitioner]), Action::ManageAlerts, child_police.clone(), Triage, false),
+            (actor(CS, cs, &[FrontDoorAdvisor]), Action::FlagChild, child_police.clone(), Analysis, false),
+            (actor(CS, cs, &[Administrator]), Action::ImportFeed, Resource::Service, Administration, true),
+            (actor(CS, cs, &[Analyst]), Action::ImportFeed, Resource::Service, Analysis, false),
             // An action against the wrong kind of record is refused, never guessed.
             (actor(CS, cs, &[FrontDoorAdvisor]), Action::ViewContact, Resource::Service, Triage, false),
         ];

@@ -50,7 +50,7 @@ proptest! {
         let draft = ContactDraft {
             channel, source_code: source,
             child: ChildDraft { given_name: given, family_name: family, date_of_birth: dob, sex: None, postcode: None },
-            narrative, received_at: received,
+            narrative, received_at: received, ..Default::default()
         };
         let now: DateTime<Utc> = DateTime::parse_from_rfc3339("2026-11-28T12:00:00Z").unwrap().with_timezone(&Utc);
         match draft.parse(now) {

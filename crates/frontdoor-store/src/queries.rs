@@ -4,7 +4,10 @@
 use crate::db::{Row, vals};
 use crate::{Store, StoreError, from_micros, micros};
 use chrono::{DateTime, Utc};
-use frontdoor_core::{AgencyId, AgencyKind, ChildId, ContactId, Event, IndicatorMention, Role, UserId};
+use frontdoor_core::{
+    AgencyId, AgencyKind, AlertId, AlertState, ChildFlag, ChildId, ContactId, DecisionOutcome, Event, IndicatorMention,
+    Role, UserId,
+};
 use std::str::FromStr;
 
 fn parse<T: FromStr>(s: &str, what: &str) -> Result<T, StoreError> {
@@ -101,6 +104,11 @@ pub struct ContactStats {
     pub children: i64,
     pub by_source: Vec<(String, i64)>,
     pub received_at: Vec<DateTime<Utc>>,
+    /// Decisions by outcome (`referral_to_csc`, ...), excluding contacts about open cases.
+    pub decisions: Vec<(String, i64)>,
+    /// Contacts about children with an open case: recorded on the case, not counted as
+    /// referrals (Rec 24).
+    pub open_case_contacts: i64,
 }
 
 fn user_from(r: &Row) -> Result<UserRecord, StoreError> {
@@ -416,7 +424,20 @@ impl Store {
             .iter()
             .map(|r| Ok(from_micros(r.int(0)?)))
             .collect::<Result<_, StoreError>>()?;
-        Ok(ContactStats { contacts, children, by_source, received_at })
+        let decisions = self
+            .read()
+            .fetch_all(
+                "SELECT d.outcome, COUNT(*) FROM decisions d JOIN assessments a ON a.contact_id = d.contact_id \
+                 WHERE a.open_case = 0 GROUP BY d.outcome ORDER BY d.outcome",
+                &[],
+            )
+            .await?
+            .iter()
+            .map(|r| Ok((r.text(0)?, r.int(1)?)))
+            .collect::<Result<_, StoreError>>()?;
+        let open_case_contacts =
+            self.read().fetch_one("SELECT COUNT(*) FROM assessments WHERE open_case = 1", &[]).await?.int(0)?;
+        Ok(ContactStats { contacts, children, by_source, received_at, decisions, open_case_contacts })
     }
 
     pub async fn person_record_count(&self) -> Result<i64, StoreError> {
@@ -523,4 +544,234 @@ fn access_row(r: &Row) -> Result<AccessLogRow, StoreError> {
         outcome: r.text(8)?,
         reason: r.text(9)?,
     })
+}
+
+// ---- the front door's triage: assessments, decisions, alerts, flags ---------------------------
+
+/// An alert as the worklist and the API show it.
+#[derive(Debug, Clone)]
+pub struct AlertRecord {
+    pub id: AlertId,
+    pub kind: String,
+    pub child_id: ChildId,
+    pub contact_id: Option<ContactId>,
+    pub urgent: bool,
+    pub owner_role: String,
+    pub state: AlertState,
+    pub raised_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    pub reason: String,
+    pub escalated: bool,
+    pub resolution: Option<String>,
+}
+
+const ALERT_COLUMNS: &str =
+    "id, kind, child_id, contact_id, urgent, owner_role, state, raised_at, due_at, reason, escalated, resolution";
+
+fn alert_from(r: &Row) -> Result<AlertRecord, StoreError> {
+    let state = r.text(6)?;
+    Ok(AlertRecord {
+        id: parse(&r.text(0)?, "alert id")?,
+        kind: r.text(1)?,
+        child_id: parse(&r.text(2)?, "child id")?,
+        contact_id: r.opt_text(3)?.map(|s| parse(&s, "contact id")).transpose()?,
+        urgent: r.int(4)? != 0,
+        owner_role: r.text(5)?,
+        state: AlertState::parse(&state).ok_or_else(|| StoreError::Corrupt(format!("bad alert state '{state}'")))?,
+        raised_at: from_micros(r.int(7)?),
+        due_at: from_micros(r.int(8)?),
+        reason: r.text(9)?,
+        escalated: r.int(10)? != 0,
+        resolution: r.opt_text(11)?,
+    })
+}
+
+/// A decision on a contact.
+#[derive(Debug, Clone)]
+pub struct DecisionRecord {
+    pub outcome: DecisionOutcome,
+    pub reasons: String,
+    pub decided_by: Option<String>,
+    pub decided_at: DateTime<Utc>,
+}
+
+/// One line of the advisor's worklist: a contact awaiting a decision.
+#[derive(Debug, Clone)]
+pub struct WorklistItem {
+    pub contact: ContactRecord,
+    pub given_name: String,
+    pub family_name: String,
+    pub call_type: String,
+    pub level_of_need: u8,
+    pub manager_decision: bool,
+    pub decision_due: DateTime<Utc>,
+    pub open_case: bool,
+    pub open_alerts: i64,
+    pub urgent_alerts: i64,
+    /// Earlier contacts about the same child.
+    pub prior_contacts: i64,
+}
+
+/// A contact whose decision is overdue and has no `decision_overdue` alert yet.
+#[derive(Debug, Clone)]
+pub struct OverdueContact {
+    pub contact_id: ContactId,
+    pub child_id: ChildId,
+    pub reference: String,
+    pub decision_due: DateTime<Utc>,
+}
+
+impl Store {
+    /// Every event of one contact's stream, in order (receipt, screening, assessment, decision).
+    pub async fn contact_events(&self, id: ContactId) -> Result<Vec<Event>, StoreError> {
+        self.read()
+            .fetch_all(
+                "SELECT payload FROM events WHERE stream = $1 ORDER BY stream_version",
+                &vals![format!("contact-{id}")],
+            )
+            .await?
+            .iter()
+            .map(|r| serde_json::from_str::<Event>(&r.text(0)?).map_err(|e| StoreError::Corrupt(e.to_string())))
+            .collect()
+    }
+
+    pub async fn decision(&self, contact: ContactId) -> Result<Option<DecisionRecord>, StoreError> {
+        const SQL: &str = "SELECT d.outcome, d.reasons, u.username, d.decided_at FROM decisions d \
+                           LEFT JOIN users u ON u.id = d.decided_by WHERE d.contact_id = $1";
+        let Some(r) = self.read().fetch_optional(SQL, &vals![contact.to_string()]).await? else { return Ok(None) };
+        let outcome = r.text(0)?;
+        Ok(Some(DecisionRecord {
+            outcome: DecisionOutcome::parse(&outcome)
+                .ok_or_else(|| StoreError::Corrupt(format!("bad decision outcome '{outcome}'")))?,
+            reasons: r.text(1)?,
+            decided_by: r.opt_text(2)?,
+            decided_at: from_micros(r.int(3)?),
+        }))
+    }
+
+    pub async fn alert(&self, id: AlertId) -> Result<Option<AlertRecord>, StoreError> {
+        const SQL: &str = "SELECT id, kind, child_id, contact_id, urgent, owner_role, state, raised_at, due_at, reason, escalated, resolution \
+                           FROM alerts WHERE id = $1";
+        debug_assert!(SQL.contains(ALERT_COLUMNS));
+        self.read().fetch_optional(SQL, &vals![id.to_string()]).await?.map(|r| alert_from(&r)).transpose()
+    }
+
+    pub async fn alerts_for_contact(&self, contact: ContactId) -> Result<Vec<AlertRecord>, StoreError> {
+        const SQL: &str = "SELECT id, kind, child_id, contact_id, urgent, owner_role, state, raised_at, due_at, reason, escalated, resolution \
+                           FROM alerts WHERE contact_id = $1 ORDER BY raised_at, id";
+        self.read().fetch_all(SQL, &vals![contact.to_string()]).await?.iter().map(alert_from).collect()
+    }
+
+    pub async fn alerts_for_child(&self, child: ChildId) -> Result<Vec<AlertRecord>, StoreError> {
+        const SQL: &str = "SELECT id, kind, child_id, contact_id, urgent, owner_role, state, raised_at, due_at, reason, escalated, resolution \
+                           FROM alerts WHERE child_id = $1 ORDER BY raised_at, id";
+        self.read().fetch_all(SQL, &vals![child.to_string()]).await?.iter().map(alert_from).collect()
+    }
+
+    /// Alerts not yet actioned or dismissed: urgent first, then by due time.
+    pub async fn unresolved_alerts(&self, limit: i64) -> Result<Vec<AlertRecord>, StoreError> {
+        const SQL: &str = "SELECT id, kind, child_id, contact_id, urgent, owner_role, state, raised_at, due_at, reason, escalated, resolution \
+                           FROM alerts WHERE state IN ('open', 'acknowledged') ORDER BY urgent DESC, escalated DESC, due_at, id LIMIT $1";
+        self.read().fetch_all(SQL, &vals![limit]).await?.iter().map(alert_from).collect()
+    }
+
+    /// Is an alert of this kind about this child still open or acknowledged?
+    pub async fn has_unresolved_alert(&self, child: ChildId, kind: &str) -> Result<bool, StoreError> {
+        const SQL: &str =
+            "SELECT COUNT(*) FROM alerts WHERE child_id = $1 AND kind = $2 AND state IN ('open', 'acknowledged')";
+        Ok(self.read().fetch_one(SQL, &vals![child.to_string(), kind]).await?.int(0)? > 0)
+    }
+
+    /// Urgent alerts still unacknowledged and not yet escalated, raised at or before `raised_before`.
+    pub async fn alerts_to_escalate(&self, raised_before: DateTime<Utc>) -> Result<Vec<AlertRecord>, StoreError> {
+        const SQL: &str = "SELECT id, kind, child_id, contact_id, urgent, owner_role, state, raised_at, due_at, reason, escalated, resolution \
+                           FROM alerts WHERE state = 'open' AND urgent = 1 AND escalated = 0 AND raised_at <= $1 ORDER BY raised_at LIMIT 500";
+        self.read().fetch_all(SQL, &vals![micros(raised_before)]).await?.iter().map(alert_from).collect()
+    }
+
+    /// Contacts about the child received at or after `since` (the repeat-contacts window).
+    pub async fn contacts_since(&self, child: ChildId, since: DateTime<Utc>) -> Result<i64, StoreError> {
+        const SQL: &str = "SELECT COUNT(*) FROM contacts WHERE child_id = $1 AND received_at >= $2";
+        Ok(self.read().fetch_one(SQL, &vals![child.to_string(), micros(since)]).await?.int(0)?)
+    }
+
+    /// Assessed contacts about the child carrying `signal` (a [`frontdoor_core::Signal`]'s
+    /// name), received at or after `since`.
+    pub async fn signals_since(&self, child: ChildId, signal: &str, since: DateTime<Utc>) -> Result<i64, StoreError> {
+        const SQL: &str = "SELECT COUNT(*) FROM assessments a JOIN contacts c ON c.id = a.contact_id \
+                           WHERE a.child_id = $1 AND a.signal = $2 AND c.received_at >= $3";
+        Ok(self.read().fetch_one(SQL, &vals![child.to_string(), signal, micros(since)]).await?.int(0)?)
+    }
+
+    /// The flags set on a child's record, with their notes.
+    pub async fn child_flags(&self, child: ChildId) -> Result<Vec<(ChildFlag, String)>, StoreError> {
+        const SQL: &str = "SELECT flag, note FROM child_flags WHERE child_id = $1 ORDER BY flag";
+        self.read()
+            .fetch_all(SQL, &vals![child.to_string()])
+            .await?
+            .iter()
+            .map(|r| {
+                let flag = r.text(0)?;
+                Ok((
+                    ChildFlag::parse(&flag).ok_or_else(|| StoreError::Corrupt(format!("bad flag '{flag}'")))?,
+                    r.text(1)?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Contacts awaiting a decision, most urgent first: level of need, then those needing a
+    /// manager, then those with urgent alerts, then the earliest due.
+    pub async fn worklist(&self, limit: i64) -> Result<Vec<WorklistItem>, StoreError> {
+        const SQL: &str = "SELECT c.id, c.reference, c.child_id, c.channel, c.source_code, c.narrative, c.received_at, c.recorded_by, c.owner_agency, c.seq, \
+                           ch.given_name, ch.family_name, a.call_type, a.level_of_need, a.manager_decision, a.decision_due_at, a.open_case, \
+                           (SELECT COUNT(*) FROM alerts al WHERE al.contact_id = c.id AND al.state IN ('open', 'acknowledged')), \
+                           (SELECT COUNT(*) FROM alerts al WHERE al.contact_id = c.id AND al.state IN ('open', 'acknowledged') AND al.urgent = 1), \
+                           (SELECT COUNT(*) FROM contacts p WHERE p.child_id = c.child_id AND p.received_at < c.received_at) \
+                           FROM contacts c JOIN assessments a ON a.contact_id = c.id JOIN children ch ON ch.id = c.child_id \
+                           LEFT JOIN decisions d ON d.contact_id = c.id WHERE d.contact_id IS NULL \
+                           ORDER BY a.level_of_need DESC, a.manager_decision DESC, 19 DESC, a.decision_due_at, c.seq LIMIT $1";
+        self.read()
+            .fetch_all(SQL, &vals![limit])
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(WorklistItem {
+                    contact: contact_from(r)?,
+                    given_name: r.text(10)?,
+                    family_name: r.text(11)?,
+                    call_type: r.text(12)?,
+                    level_of_need: u8::try_from(r.int(13)?).unwrap_or(1),
+                    manager_decision: r.int(14)? != 0,
+                    decision_due: from_micros(r.int(15)?),
+                    open_case: r.int(16)? != 0,
+                    open_alerts: r.int(17)?,
+                    urgent_alerts: r.int(18)?,
+                    prior_contacts: r.int(19)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Undecided contacts due before `now` that have no `decision_overdue` alert yet.
+    pub async fn overdue_decisions(&self, now: DateTime<Utc>) -> Result<Vec<OverdueContact>, StoreError> {
+        const SQL: &str = "SELECT c.id, c.child_id, c.reference, a.decision_due_at FROM assessments a \
+                           JOIN contacts c ON c.id = a.contact_id LEFT JOIN decisions d ON d.contact_id = a.contact_id \
+                           WHERE d.contact_id IS NULL AND a.decision_due_at < $1 \
+                           AND NOT EXISTS (SELECT 1 FROM alerts al WHERE al.contact_id = a.contact_id AND al.kind = 'decision_overdue') \
+                           ORDER BY a.decision_due_at LIMIT 500";
+        self.read()
+            .fetch_all(SQL, &vals![micros(now)])
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(OverdueContact {
+                    contact_id: parse(&r.text(0)?, "contact id")?,
+                    child_id: parse(&r.text(1)?, "child id")?,
+                    reference: r.text(2)?,
+                    decision_due: from_micros(r.int(3)?),
+                })
+            })
+            .collect()
+    }
 }

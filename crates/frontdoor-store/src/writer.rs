@@ -7,6 +7,7 @@ use crate::chain::{self, AccessRow, EventRow};
 use crate::db::{Pool, Tx, Val, vals};
 use crate::{AccessEntry, Committed, Expected, NewEvent, OutboxMessage, StoreError, micros};
 use frontdoor_core::Event;
+use frontdoor_core::triage::Signal;
 use tokio::sync::{mpsc, oneshot};
 
 /// How many waiting requests one transaction takes at most.
@@ -342,6 +343,7 @@ async fn project(
             narrative,
             received_at,
             owner_agency,
+            ..
         } => {
             let n = tx
                 .exec(
@@ -372,6 +374,125 @@ async fn project(
         }
         // Read back from the log itself (`Store::contact_screening`); no table of its own.
         Event::ContactScreened { .. } => {}
+        Event::ContactAssessed {
+            contact_id,
+            child_id,
+            call_type,
+            level_of_need,
+            manager_decision,
+            decision_due,
+            open_case,
+            signal,
+            ..
+        } => {
+            let value = match signal {
+                Some(Signal::SchoolAbsence { days_absent }) => Some(i64::from(*days_absent)),
+                _ => None,
+            };
+            tx.exec(
+                "INSERT INTO assessments (contact_id, child_id, call_type, level_of_need, manager_decision, decision_due_at, open_case, signal, signal_value) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                &vals![
+                    contact_id.to_string(),
+                    child_id.to_string(),
+                    call_type.as_str(),
+                    i64::from(*level_of_need),
+                    i64::from(*manager_decision),
+                    micros(*decision_due),
+                    i64::from(*open_case),
+                    signal.map(|s| s.as_str()),
+                    value
+                ],
+            )
+            .await?;
+        }
+        Event::ContactDecided { contact_id, child_id, outcome, reasons } => {
+            let n = tx
+                .exec(
+                    "INSERT INTO decisions (contact_id, outcome, reasons, decided_by, decided_at) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (contact_id) DO NOTHING",
+                    &vals![contact_id.to_string(), outcome.as_str(), reasons.as_str(), actor_user, at],
+                )
+                .await?;
+            if n == 0 {
+                return Err(StoreError::Duplicate { what: "a decision on this contact".into() });
+            }
+            child_event(tx, *child_id, seq, actor_agency, at).await?;
+        }
+        Event::AlertRaised { alert_id, alert_kind, child_id, contact_id, urgent, owner_role, due_at, reason } => {
+            tx.exec(
+                "INSERT INTO alerts (id, kind, child_id, contact_id, urgent, owner_role, state, raised_at, due_at, reason, escalated) \
+                 VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8, $9, 0)",
+                &vals![
+                    alert_id.to_string(),
+                    alert_kind.as_str(),
+                    child_id.to_string(),
+                    contact_id.map(|c| c.to_string()),
+                    i64::from(*urgent),
+                    owner_role.as_str(),
+                    at,
+                    micros(*due_at),
+                    reason.as_str()
+                ],
+            )
+            .await?;
+            child_event(tx, *child_id, seq, actor_agency, at).await?;
+        }
+        Event::AlertAcknowledged { alert_id, .. } => {
+            let n = tx
+                .exec(
+                    "UPDATE alerts SET state = 'acknowledged', updated_by = $2, updated_at = $3 WHERE id = $1 AND state = 'open'",
+                    &vals![alert_id.to_string(), actor_user, at],
+                )
+                .await?;
+            if n == 0 {
+                return Err(alert_moved(*alert_id));
+            }
+        }
+        Event::AlertActioned { alert_id, child_id, note: text }
+        | Event::AlertDismissed { alert_id, child_id, reason: text } => {
+            let state = if matches!(event, Event::AlertActioned { .. }) { "actioned" } else { "dismissed" };
+            let n = tx
+                .exec(
+                    "UPDATE alerts SET state = $2, resolution = $3, updated_by = $4, updated_at = $5 \
+                     WHERE id = $1 AND state = 'acknowledged'",
+                    &vals![alert_id.to_string(), state, text.as_str(), actor_user, at],
+                )
+                .await?;
+            if n == 0 {
+                return Err(alert_moved(*alert_id));
+            }
+            child_event(tx, *child_id, seq, actor_agency, at).await?;
+        }
+        Event::AlertEscalated { alert_id, child_id, .. } => {
+            let n = tx
+                .exec(
+                    "UPDATE alerts SET escalated = 1 WHERE id = $1 AND state = 'open' AND escalated = 0",
+                    &vals![alert_id.to_string()],
+                )
+                .await?;
+            if n == 0 {
+                return Err(alert_moved(*alert_id));
+            }
+            child_event(tx, *child_id, seq, actor_agency, at).await?;
+        }
+        Event::ChildFlagged { child_id, flag, set, note } => {
+            if *set {
+                tx.exec(
+                    "INSERT INTO child_flags (child_id, flag, note, set_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (child_id, flag) DO UPDATE SET note = excluded.note, set_at = excluded.set_at",
+                    &vals![child_id.to_string(), flag.as_str(), note.as_str(), at],
+                )
+                .await?;
+            } else {
+                tx.exec(
+                    "DELETE FROM child_flags WHERE child_id = $1 AND flag = $2",
+                    &vals![child_id.to_string(), flag.as_str()],
+                )
+                .await?;
+            }
+            child_event(tx, *child_id, seq, actor_agency, at).await?;
+        }
         Event::PersonRecordImported {
             source,
             record_id,
@@ -405,6 +526,27 @@ async fn project(
             .await?;
         }
     }
+    Ok(())
+}
+
+/// An alert transition found the alert in another state (someone else got there first).
+fn alert_moved(alert_id: frontdoor_core::AlertId) -> StoreError {
+    StoreError::Conflict { stream: format!("alert-{alert_id}"), expected: Expected::Any, actual: -1 }
+}
+
+/// Enter an event in the child's chronology.
+async fn child_event(
+    tx: &mut Tx,
+    child_id: frontdoor_core::ChildId,
+    seq: i64,
+    agency: Option<String>,
+    at: i64,
+) -> Result<(), StoreError> {
+    tx.exec(
+        "INSERT INTO child_events (child_id, seq, agency_id, occurred_at) VALUES ($1, $2, $3, $4)",
+        &vals![child_id.to_string(), seq, agency, at],
+    )
+    .await?;
     Ok(())
 }
 

@@ -72,6 +72,8 @@ fn contact(w: &World, child: ChildId, n: u64) -> Vec<NewEvent> {
             narrative: Narrative::parse(&format!("concern number {n}")).unwrap(),
             received_at: t(n as i64),
             owner_agency: w.agency,
+            anonymous: false,
+            reporter: None,
         },
         expected: Expected::NoStream,
         meta: Meta {
@@ -405,5 +407,9 @@ fn sqlite_and_postgres_schemas_are_equivalent() {
     let sqlite = shape(include_str!("../migrations/sqlite/0001_foundation.sql"));
     let pg = shape(include_str!("../migrations/postgres/0001_foundation.sql"));
     assert!(sqlite.len() >= 10);
+    assert_eq!(sqlite, pg);
+    let sqlite = shape(include_str!("../migrations/sqlite/0002_front_door.sql"));
+    let pg = shape(include_str!("../migrations/postgres/0002_front_door.sql"));
+    assert_eq!(sqlite.len(), 4);
     assert_eq!(sqlite, pg);
 }

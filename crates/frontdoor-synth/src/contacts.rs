@@ -152,6 +152,8 @@ pub(crate) fn generate(
             child: draft,
             narrative: text,
             received_at,
+            call_type: theme.call_type(),
+            anonymous,
         });
     }
     contacts.sort_by_key(|c| (c.received_at, c.entity_id));

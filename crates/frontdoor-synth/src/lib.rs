@@ -131,9 +131,36 @@ pub struct ContactSpec {
     pub child: ChildDraft,
     pub narrative: String,
     pub received_at: DateTime<Utc>,
+    /// The protocol an advisor would follow (`missing_child`, `cse_concern`, ...).
+    pub call_type: &'static str,
+    /// Through the anonymous line: no reporter identity.
+    pub anonymous: bool,
 }
 
 impl ContactSpec {
+    /// Answers to the required questions of the contact's protocol, as an advisor would give
+    /// them, varied by child (no randomness, so the borough stays the same for a seed).
+    pub fn answers(&self) -> serde_json::Value {
+        use serde_json::json;
+        let e = self.entity_id as usize;
+        match self.call_type {
+            "cse_concern" => json!({"disclosure": e.is_multiple_of(5)}),
+            "domestic_abuse" => json!({"child_present": e.is_multiple_of(2)}),
+            "missing_child" => json!({"police_category": "missing", "returned": !e.is_multiple_of(3)}),
+            "neglect" => {
+                let needs = [vec!["food"], vec!["hygiene", "supervision"], vec!["warmth"]];
+                json!({ "needs_not_met": needs[e % 3] })
+            }
+            "online_harm" => {
+                let harm = ["grooming", "sharing_nudes", "bullying"];
+                json!({ "harm_type": [harm[e % 3]] })
+            }
+            "physical_abuse" => json!({"injury_seen": e.is_multiple_of(2)}),
+            "school_absence" => json!({"days_unauthorised": 3 + (e * 7) % 15}),
+            _ => json!({}),
+        }
+    }
+
     /// The contact as a form or the API would send it, received when the spec says.
     pub fn draft(&self) -> frontdoor_core::ContactDraft {
         frontdoor_core::ContactDraft {
@@ -142,6 +169,10 @@ impl ContactSpec {
             child: self.child.clone(),
             narrative: self.narrative.clone(),
             received_at: Some(self.received_at.to_rfc3339()),
+            call_type: Some(self.call_type.to_owned()),
+            answers: Some(self.answers()),
+            anonymous: self.anonymous,
+            reporter: None,
         }
     }
 }
@@ -155,6 +186,8 @@ impl PartialEq for ContactSpec {
         self.entity_id == other.entity_id
             && self.recorded_by == other.recorded_by
             && self.channel == other.channel
+            && self.call_type == other.call_type
+            && self.anonymous == other.anonymous
             && self.source_code == other.source_code
             && *given_name == o.given_name
             && *family_name == o.family_name

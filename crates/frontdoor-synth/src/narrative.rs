@@ -22,6 +22,19 @@ pub(crate) enum Theme {
 }
 
 impl Theme {
+    /// The front door's protocol (call type) an advisor would follow for this concern.
+    pub(crate) fn call_type(self) -> &'static str {
+        match self {
+            Theme::Neglect | Theme::ParentalSubstance => "neglect",
+            Theme::DomesticAbuse => "domestic_abuse",
+            Theme::Missing => "missing_child",
+            Theme::SchoolAbsence => "school_absence",
+            Theme::Cse => "cse_concern",
+            Theme::OnlineHarm => "online_harm",
+            Theme::Injury => "physical_abuse",
+        }
+    }
+
     pub(crate) const ALL: [Theme; 8] = [
         Theme::Neglect,
         Theme::DomesticAbuse,

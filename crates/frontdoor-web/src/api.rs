@@ -13,10 +13,10 @@ use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Datelike, Utc};
-use frontdoor_core::contact::{ChildDraft, ContactDraft};
+use frontdoor_core::contact::{ChildDraft, ContactDraft, ReporterDraft};
 use frontdoor_core::policy::Scope;
-use frontdoor_core::{Action, ChildId, ContactId, IndicatorMention, Resource, SourceCode};
-use frontdoor_store::{ChronologyEntry, ContactRecord};
+use frontdoor_core::{Action, ChildId, ContactId, Event, IndicatorMention, Resource, SourceCode};
+use frontdoor_store::{AlertRecord, ChronologyEntry, ContactRecord, DecisionRecord, WorklistItem};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -91,6 +91,26 @@ pub struct ContactRequest {
     pub narrative: String,
     /// When the concern was raised (RFC 3339); defaults to now.
     pub received_at: Option<String>,
+    /// The protocol followed (see `GET /api/v1/protocols`); `general_advice` when absent.
+    pub call_type: Option<String>,
+    /// Answers to the protocol's questions, keyed by question id.
+    #[schema(value_type = Option<Object>)]
+    pub answers: Option<serde_json::Value>,
+    /// The reporter asked not to be identified; then `reporter` must be absent.
+    #[serde(default)]
+    pub anonymous: bool,
+    pub reporter: Option<ReporterRequest>,
+}
+
+#[derive(Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReporterRequest {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub relationship: String,
+    #[serde(default)]
+    pub phone: String,
 }
 
 impl From<ContactRequest> for ContactDraft {
@@ -107,6 +127,10 @@ impl From<ContactRequest> for ContactDraft {
             },
             narrative: r.narrative,
             received_at: r.received_at,
+            call_type: r.call_type,
+            answers: r.answers,
+            anonymous: r.anonymous,
+            reporter: r.reporter.map(|p| ReporterDraft { name: p.name, relationship: p.relationship, phone: p.phone }),
         }
     }
 }
@@ -115,6 +139,196 @@ impl From<ContactRequest> for ContactDraft {
 pub struct ContactCreated {
     pub id: String,
     pub reference: String,
+    pub child_id: String,
+    pub level_of_need: u8,
+    /// Alert kinds this contact raised.
+    pub alerts: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AlertView {
+    pub id: String,
+    /// repeat_contacts, missing_episode, repeat_missing, school_absence, sexual_health,
+    /// protection_flag, known_association, threshold_reached, decision_overdue,
+    /// police_notification, return_interview
+    pub kind: String,
+    /// open, acknowledged, actioned, dismissed
+    pub state: String,
+    pub urgent: bool,
+    /// The team that owns it (a role).
+    pub owner_role: String,
+    pub escalated: bool,
+    pub raised_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    pub reason: String,
+    pub contact_id: Option<String>,
+    pub child_id: String,
+    /// The note or reason it was actioned or dismissed with.
+    pub resolution: Option<String>,
+}
+
+impl From<&AlertRecord> for AlertView {
+    fn from(a: &AlertRecord) -> Self {
+        AlertView {
+            id: a.id.to_string(),
+            kind: a.kind.clone(),
+            state: a.state.as_str().to_owned(),
+            urgent: a.urgent,
+            owner_role: a.owner_role.clone(),
+            escalated: a.escalated,
+            raised_at: a.raised_at,
+            due_at: a.due_at,
+            reason: a.reason.clone(),
+            contact_id: a.contact_id.map(|c| c.to_string()),
+            child_id: a.child_id.to_string(),
+            resolution: a.resolution.clone(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DecisionView {
+    /// no_further_action, information_and_advice, early_help, referral_to_csc, cse_pathway,
+    /// multi_agency_enquiry
+    pub outcome: String,
+    pub label: String,
+    pub reasons: String,
+    pub decided_by: Option<String>,
+    pub decided_at: DateTime<Utc>,
+}
+
+impl From<DecisionRecord> for DecisionView {
+    fn from(d: DecisionRecord) -> Self {
+        DecisionView {
+            outcome: d.outcome.as_str().to_owned(),
+            label: d.outcome.label().to_owned(),
+            reasons: d.reasons,
+            decided_by: d.decided_by,
+            decided_at: d.decided_at,
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionRequest {
+    pub outcome: String,
+    pub reasons: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlertUpdateRequest {
+    /// acknowledge, action or dismiss
+    pub action: String,
+    /// What was done (action) or why not (dismiss).
+    #[serde(default)]
+    pub note: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FlagRequest {
+    /// child_protection_plan, looked_after, open_case, open_cse_case, flagged_association
+    pub flag: String,
+    /// true to set, false to clear
+    pub set: bool,
+    /// Where it comes from (plan, case or system reference); required to set.
+    #[serde(default)]
+    pub note: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FlagView {
+    pub flag: String,
+    pub label: String,
+    pub note: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WorklistEntry {
+    pub contact_id: String,
+    pub reference: String,
+    pub child_id: String,
+    pub child_name: String,
+    pub received_at: DateTime<Utc>,
+    pub call_type: String,
+    pub level_of_need: u8,
+    pub manager_decision: bool,
+    pub decision_due: DateTime<Utc>,
+    pub overdue: bool,
+    pub open_case: bool,
+    pub open_alerts: i64,
+    pub urgent_alerts: i64,
+    pub prior_contacts: i64,
+}
+
+impl WorklistEntry {
+    pub(crate) fn new(w: &WorklistItem, now: DateTime<Utc>) -> Self {
+        WorklistEntry {
+            contact_id: w.contact.id.to_string(),
+            reference: w.contact.reference.clone(),
+            child_id: w.contact.child_id.to_string(),
+            child_name: format!("{} {}", w.given_name, w.family_name),
+            received_at: w.contact.received_at,
+            call_type: w.call_type.clone(),
+            level_of_need: w.level_of_need,
+            manager_decision: w.manager_decision,
+            decision_due: w.decision_due,
+            overdue: w.decision_due < now,
+            open_case: w.open_case,
+            open_alerts: w.open_alerts,
+            urgent_alerts: w.urgent_alerts,
+            prior_contacts: w.prior_contacts,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct QuestionView {
+    pub id: String,
+    pub text: String,
+    /// yes_no, choice, multi_choice, number, date, text
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub options: Vec<String>,
+    pub required: bool,
+    pub help: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProtocolView {
+    /// The `call_type` of a contact.
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub questions: Vec<QuestionView>,
+}
+
+impl From<&frontdoor_screen::protocol::Protocol> for ProtocolView {
+    fn from(p: &frontdoor_screen::protocol::Protocol) -> Self {
+        use frontdoor_screen::protocol::QuestionKind;
+        ProtocolView {
+            id: p.id().to_owned(),
+            title: p.title().to_owned(),
+            description: p.description().to_owned(),
+            questions: p
+                .questions()
+                .iter()
+                .map(|q| QuestionView {
+                    id: q.id.clone(),
+                    text: q.text.clone(),
+                    kind: q.kind.name().to_owned(),
+                    options: match &q.kind {
+                        QuestionKind::Choice { options } | QuestionKind::MultiChoice { options } => options.clone(),
+                        _ => Vec::new(),
+                    },
+                    required: q.required,
+                    help: q.help.clone(),
+                })
+                .collect(),
+        }
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -131,6 +345,27 @@ pub struct ContactView {
     /// What indicator screening found in the narrative (negated and hypothetical mentions
     /// included, flagged; they carry no weight).
     pub indicators: Vec<IndicatorView>,
+    /// The protocol followed.
+    pub call_type: Option<String>,
+    #[schema(value_type = Object)]
+    pub answers: serde_json::Value,
+    /// 1 universal, 2 early help, 3 complex, 4 acute.
+    pub level_of_need: u8,
+    /// Indicator groups the protocol's rules added.
+    pub indicators_added: Vec<String>,
+    pub manager_decision: bool,
+    /// One line per rule that fired.
+    pub explanation: Vec<String>,
+    pub alerts: Vec<AlertView>,
+    pub decision_due: Option<DateTime<Utc>>,
+    pub decision: Option<DecisionView>,
+    /// About a child with an open case: recorded on that case, not counted as a referral.
+    pub open_case: bool,
+    pub anonymous: bool,
+    /// Absent for anonymous contacts, which never hold the reporter's identity.
+    pub reporter: Option<ReporterRequest>,
+    /// Flags on the child's record (child-protection plan, looked after, ...).
+    pub child_flags: Vec<FlagView>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -162,6 +397,58 @@ impl From<IndicatorMention> for IndicatorView {
 }
 
 impl ContactView {
+    /// Everything the contact page and the API show about one contact (the caller has checked
+    /// the user may see it).
+    pub(crate) async fn load(state: &AppState, c: &ContactRecord) -> Result<Self, AppError> {
+        let mut view = ContactView::new(c, Vec::new());
+        for event in state.store.contact_events(c.id).await? {
+            match event {
+                Event::ContactReceived { anonymous, reporter, .. } => {
+                    view.anonymous = anonymous;
+                    view.reporter = reporter.map(|r| ReporterRequest {
+                        name: r.name,
+                        relationship: r.relationship,
+                        phone: r.phone,
+                    });
+                }
+                Event::ContactScreened { indicators, .. } => {
+                    view.indicators = indicators.into_iter().map(IndicatorView::from).collect();
+                }
+                Event::ContactAssessed {
+                    call_type,
+                    answers,
+                    level_of_need,
+                    indicators_added,
+                    manager_decision,
+                    explanation,
+                    decision_due,
+                    open_case,
+                    ..
+                } => {
+                    view.call_type = Some(call_type);
+                    view.answers = answers;
+                    view.level_of_need = level_of_need;
+                    view.indicators_added = indicators_added;
+                    view.manager_decision = manager_decision;
+                    view.explanation = explanation;
+                    view.decision_due = Some(decision_due);
+                    view.open_case = open_case;
+                }
+                _ => {}
+            }
+        }
+        view.alerts = state.store.alerts_for_contact(c.id).await?.iter().map(AlertView::from).collect();
+        view.decision = state.store.decision(c.id).await?.map(DecisionView::from);
+        view.child_flags = state
+            .store
+            .child_flags(c.child_id)
+            .await?
+            .into_iter()
+            .map(|(f, note)| FlagView { flag: f.as_str().to_owned(), label: f.label().to_owned(), note })
+            .collect();
+        Ok(view)
+    }
+
     pub(crate) fn new(c: &ContactRecord, indicators: Vec<IndicatorMention>) -> Self {
         ContactView {
             id: c.id.to_string(),
@@ -174,6 +461,19 @@ impl ContactView {
             received_at: c.received_at,
             owner_agency: c.owner_agency.to_string(),
             indicators: indicators.into_iter().map(IndicatorView::from).collect(),
+            call_type: None,
+            answers: serde_json::json!({}),
+            level_of_need: 1,
+            indicators_added: Vec::new(),
+            manager_decision: false,
+            explanation: Vec::new(),
+            alerts: Vec::new(),
+            decision_due: None,
+            decision: None,
+            open_case: false,
+            anonymous: false,
+            reporter: None,
+            child_flags: Vec::new(),
         }
     }
 }
@@ -253,6 +553,11 @@ pub struct StatsView {
     pub children: i64,
     pub by_source: Vec<CountView>,
     pub by_month: Vec<CountView>,
+    /// Decisions by outcome. Contacts about a child with an open case are recorded on the case
+    /// and are not counted here (Rec 24): `referral_to_csc` is the referral count.
+    pub by_decision: Vec<CountView>,
+    /// Contacts about children with an open case (not referrals).
+    pub open_case_contacts: Option<i64>,
 }
 
 // ---- handlers -------------------------------------------------------------------------------
@@ -322,7 +627,13 @@ pub(crate) async fn create_contact(
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, location)],
-        Json(ContactCreated { id: recorded.contact_id.to_string(), reference: recorded.reference }),
+        Json(ContactCreated {
+            id: recorded.contact_id.to_string(),
+            reference: recorded.reference,
+            child_id: recorded.child_id.to_string(),
+            level_of_need: recorded.level_of_need,
+            alerts: recorded.alerts,
+        }),
     )
         .into_response())
 }
@@ -346,8 +657,7 @@ pub(crate) async fn contact(
     Path(id): Path<String>,
 ) -> Result<Json<ContactView>, AppError> {
     let c = load_contact(&state, &user, &id).await?;
-    let indicators = state.store.contact_screening(c.id).await?.unwrap_or_default();
-    Ok(Json(ContactView::new(&c, indicators)))
+    Ok(Json(ContactView::load(&state, &c).await?))
 }
 
 pub(crate) struct Chronology {
@@ -474,10 +784,276 @@ pub(crate) async fn stats(state: &AppState) -> Result<StatsView, AppError> {
         *months.entry(format!("{:04}-{:02}", t.year(), t.month())).or_default() += 1;
     }
     let by_month = months.into_iter().map(|(m, n)| count(m.clone(), m, n)).collect();
-    Ok(StatsView { contacts: s.contacts, children: s.children, by_source, by_month })
+    let by_decision = s
+        .decisions
+        .into_iter()
+        .map(|(o, n)| {
+            let label = frontdoor_core::DecisionOutcome::parse(&o).map(|d| d.label()).unwrap_or("").to_owned();
+            count(o, label, n)
+        })
+        .collect();
+    let open = count(String::new(), String::new(), s.open_case_contacts);
+    Ok(StatsView {
+        contacts: s.contacts,
+        children: s.children,
+        by_source,
+        by_month,
+        by_decision,
+        open_case_contacts: open.count,
+    })
 }
 
 #[utoipa::path(get, path = "/api/v1/stats/contacts", responses((status = 200, body = StatsView)), security(("bearer" = [])))]
 pub(crate) async fn contact_stats(State(state): State<AppState>) -> Result<Json<StatsView>, AppError> {
     Ok(Json(stats(&state).await?))
+}
+
+// ---- triage: protocols, worklist, decisions, alerts, flags --------------------------------------
+
+#[utoipa::path(get, path = "/api/v1/protocols", responses((status = 200, body = Vec<ProtocolView>)), security(("bearer" = [])))]
+pub(crate) async fn protocols(State(state): State<AppState>) -> Json<Vec<ProtocolView>> {
+    Json(state.screening.protocols().iter().map(ProtocolView::from).collect())
+}
+
+/// The worklist (logged: it shows children's names).
+pub(crate) async fn load_worklist(state: &AppState, user: &CurrentUser) -> Result<Vec<WorklistItem>, AppError> {
+    let items = state.store.worklist(200).await?;
+    authorize_record(
+        state,
+        user,
+        Action::ViewWorklist,
+        "worklist",
+        &format!("{} contacts", items.len()),
+        Some(Resource::Service),
+    )
+    .await?;
+    Ok(items)
+}
+
+#[utoipa::path(get, path = "/api/v1/worklist", responses((status = 200, body = Vec<WorklistEntry>, description = "contacts awaiting a decision, most urgent first")), security(("bearer" = [])))]
+pub(crate) async fn worklist(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+) -> Result<Json<Vec<WorklistEntry>>, AppError> {
+    let now = Utc::now();
+    Ok(Json(load_worklist(&state, &user).await?.iter().map(|w| WorklistEntry::new(w, now)).collect()))
+}
+
+/// Authorise an action on a contact (decide), answering 404 for anything not the user's.
+pub(crate) async fn contact_for(
+    state: &AppState,
+    user: &CurrentUser,
+    action: Action,
+    id: &str,
+) -> Result<ContactRecord, AppError> {
+    let record = match id.parse::<ContactId>() {
+        Ok(cid) => state.store.contact(cid).await?,
+        Err(_) => None,
+    };
+    let resource = record.as_ref().map(|c| Resource::Contact { owner_agency: c.owner_agency });
+    authorize_record(state, user, action, "contact", id, resource).await?;
+    record.ok_or(AppError::NotFound)
+}
+
+#[utoipa::path(post, path = "/api/v1/contacts/{id}/decision", params(("id" = String, Path)), request_body = DecisionRequest,
+    responses((status = 201, body = DecisionView), (status = 404, description = "no such contact"), (status = 409, description = "already decided"),
+              (status = 422, description = "bad outcome or missing reasons")), security(("bearer" = [])))]
+pub(crate) async fn decide(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<DecisionRequest>,
+) -> Result<Response, AppError> {
+    let c = contact_for(&state, &user, Action::DecideContact, &id).await?;
+    crate::intake::decide_contact(&state.store, &user.actor, c.id, &body.outcome, &body.reasons, Utc::now()).await?;
+    let view = state.store.decision(c.id).await?.map(DecisionView::from).ok_or(AppError::NotFound)?;
+    Ok((StatusCode::CREATED, Json(view)).into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/alerts", responses((status = 200, body = Vec<AlertView>, description = "open and acknowledged alerts, urgent first")), security(("bearer" = [])))]
+pub(crate) async fn alerts(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+) -> Result<Json<Vec<AlertView>>, AppError> {
+    let alerts = state.store.unresolved_alerts(500).await?;
+    authorize_record(
+        &state,
+        &user,
+        Action::ViewWorklist,
+        "alerts",
+        &format!("{} alerts", alerts.len()),
+        Some(Resource::Service),
+    )
+    .await?;
+    Ok(Json(alerts.iter().map(AlertView::from).collect()))
+}
+
+/// Authorise work on an alert (through its child), answering 404 for anything not the user's.
+pub(crate) async fn alert_for(state: &AppState, user: &CurrentUser, id: &str) -> Result<AlertRecord, AppError> {
+    let alert = match id.parse::<frontdoor_core::AlertId>() {
+        Ok(aid) => state.store.alert(aid).await?,
+        Err(_) => None,
+    };
+    let resource = match &alert {
+        Some(a) => Some(Resource::Child { contributing_agencies: state.store.child_agencies(a.child_id).await? }),
+        None => None,
+    };
+    authorize_record(state, user, Action::ManageAlerts, "alert", id, resource).await?;
+    alert.ok_or(AppError::NotFound)
+}
+
+#[utoipa::path(post, path = "/api/v1/alerts/{id}", params(("id" = String, Path)), request_body = AlertUpdateRequest,
+    responses((status = 200, body = AlertView), (status = 404, description = "no such alert"), (status = 409, description = "already moved on"),
+              (status = 422, description = "unknown action, or a missing note")), security(("bearer" = [])))]
+pub(crate) async fn update_alert(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<AlertUpdateRequest>,
+) -> Result<Json<AlertView>, AppError> {
+    let alert = alert_for(&state, &user, &id).await?;
+    let action = crate::intake::AlertAction::parse(&body.action, &body.note)?;
+    crate::intake::update_alert(&state.store, &user.actor, &alert, action, Utc::now()).await?;
+    let alert = state.store.alert(alert.id).await?.ok_or(AppError::NotFound)?;
+    Ok(Json(AlertView::from(&alert)))
+}
+
+/// Authorise flagging a child, answering 404 for anything not the user's.
+pub(crate) async fn child_for(
+    state: &AppState,
+    user: &CurrentUser,
+    action: Action,
+    id: &str,
+) -> Result<frontdoor_store::ChildRecord, AppError> {
+    let child = match id.parse::<ChildId>() {
+        Ok(cid) => state.store.child(cid).await?,
+        Err(_) => None,
+    };
+    let resource = match &child {
+        Some(c) => Some(Resource::Child { contributing_agencies: state.store.child_agencies(c.id).await? }),
+        None => None,
+    };
+    authorize_record(state, user, action, "child", id, resource).await?;
+    child.ok_or(AppError::NotFound)
+}
+
+#[utoipa::path(post, path = "/api/v1/children/{id}/flags", params(("id" = String, Path)), request_body = FlagRequest,
+    responses((status = 200, body = Vec<FlagView>, description = "the child's flags now"), (status = 404, description = "no such child"),
+              (status = 422, description = "unknown flag, or no note")), security(("bearer" = [])))]
+pub(crate) async fn flag_child(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<FlagRequest>,
+) -> Result<Json<Vec<FlagView>>, AppError> {
+    let child = child_for(&state, &user, Action::FlagChild, &id).await?;
+    crate::intake::flag_child(&state.store, &user.actor, child.id, &body.flag, body.set, &body.note, Utc::now())
+        .await?;
+    Ok(Json(
+        state
+            .store
+            .child_flags(child.id)
+            .await?
+            .into_iter()
+            .map(|(f, note)| FlagView { flag: f.as_str().to_owned(), label: f.label().to_owned(), note })
+            .collect(),
+    ))
+}
+
+// ---- machine feeds ------------------------------------------------------------------------------
+
+#[derive(Serialize, ToSchema)]
+pub struct FeedContact {
+    /// The line of the file the row started on.
+    pub line: usize,
+    pub id: String,
+    pub reference: String,
+    pub level_of_need: u8,
+    pub alerts: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FeedImported {
+    pub kind: String,
+    pub imported: usize,
+    pub contacts: Vec<FeedContact>,
+}
+
+fn feed_contacts(written: Vec<(usize, service::RecordedContact)>) -> Vec<FeedContact> {
+    written
+        .into_iter()
+        .map(|(line, r)| FeedContact {
+            line,
+            id: r.contact_id.to_string(),
+            reference: r.reference,
+            level_of_need: r.level_of_need,
+            alerts: r.alerts,
+        })
+        .collect()
+}
+
+/// A feed rejection as a field error: `line 3, column date_of_birth`.
+pub(crate) fn rejection_fields(
+    rejections: Vec<crate::feeds::FeedRejection>,
+) -> Vec<frontdoor_core::contact::FieldError> {
+    rejections
+        .into_iter()
+        .map(|r| frontdoor_core::contact::FieldError {
+            field: if r.column.is_empty() {
+                format!("line {}", r.line)
+            } else {
+                format!("line {}, column {}", r.line, r.column)
+            },
+            message: r.message,
+        })
+        .collect()
+}
+
+#[utoipa::path(post, path = "/api/v1/feeds/{kind}", params(("kind" = String, Path, description = "police_missing, school_absence, helpline or sexual_health")),
+    request_body(content = String, content_type = "text/csv", description = "the feed file (docs/feeds.md)"),
+    responses((status = 201, body = FeedImported, description = "every row recorded, in file order"),
+              (status = 404, description = "no such feed"),
+              (status = 422, description = "bad rows: nothing was written; each problem named by line and column"),
+              (status = 503, description = "the store failed part-way: the body says which lines were recorded")),
+    security(("bearer" = [])))]
+pub(crate) async fn import_feed(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    Path(kind): Path<String>,
+    headers: axum::http::HeaderMap,
+    body: String,
+) -> Result<Response, AppError> {
+    let kind = crate::feeds::FeedKind::parse(&kind).ok_or(AppError::NotFound)?;
+    let is_csv = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("text/csv")));
+    if !is_csv {
+        return Err(AppError::BadRequest { field: None, message: "send the feed file as text/csv".into() });
+    }
+    let purpose = purpose_for(&user, Action::ImportFeed);
+    match crate::intake::import_feed(&state.store, &state.screening, &user.actor, purpose, kind, &body, Utc::now())
+        .await
+    {
+        Ok(written) => {
+            ::metrics::counter!("frontdoor_contacts_recorded_total").increment(written.len() as u64);
+            let contacts = feed_contacts(written);
+            Ok((
+                StatusCode::CREATED,
+                Json(FeedImported { kind: kind.as_str().to_owned(), imported: contacts.len(), contacts }),
+            )
+                .into_response())
+        }
+        Err(crate::intake::FeedImportError::Rejected(r)) => Err(AppError::Invalid(rejection_fields(r))),
+        Err(crate::intake::FeedImportError::Interrupted { written, error }) => {
+            tracing::error!(error = %error, recorded = written.len(), "feed import interrupted");
+            let contacts = feed_contacts(written);
+            let body = serde_json::json!({
+                "error": "interrupted",
+                "message": format!("the store failed after {} rows; those are recorded; send the remaining rows again", contacts.len()),
+                "recorded": contacts,
+            });
+            Ok((StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response())
+        }
+    }
 }

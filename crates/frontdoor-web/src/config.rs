@@ -40,6 +40,35 @@ pub struct Config {
     /// Argon2id cost. Defaults are OWASP's minimum (19 MiB, 2 passes).
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
+    /// The directory of protocol files (one `CALL_TYPE.toml` each); empty for the shipped set.
+    pub protocols_dir: String,
+    /// The address users reach Frontdoor at, for links in e-mails (`https://frontdoor.example`).
+    pub public_url: String,
+    /// SMTP server for e-mail notifications: `smtp://host:port` (plain, for a relay on the
+    /// local network) or `smtps://host:port` / `smtp+starttls://host:port`; empty turns e-mail off
+    /// (notifications wait in the outbox until it is set).
+    pub smtp_url: String,
+    /// The From address of notification e-mails.
+    pub mail_from: String,
+    /// Team mailbox of the safeguarding advisors (threshold reached, urgent alerts).
+    pub notify_safeguarding_email: String,
+    /// Team mailbox of the front-door managers (escalations, overdue decisions).
+    pub notify_managers_email: String,
+    /// Alert rules (F4): the third contact about one child within this many days.
+    pub repeat_contacts_threshold: u32,
+    pub repeat_contacts_window_days: u32,
+    /// Repeated missing episodes: this many within this many days escalates.
+    pub repeat_missing_threshold: u32,
+    pub repeat_missing_window_days: u32,
+    /// School absence notifications alert at this many days absent.
+    pub school_absence_days: u32,
+    /// Sexual-health feeds: a second emergency contraception within this many days, or this many
+    /// condom-card uses within the same window, alert.
+    pub sexual_health_window_days: u32,
+    pub emergency_contraception_repeat: u32,
+    pub condom_card_uses: u32,
+    /// An urgent alert nobody has acknowledged escalates to the managers after this long.
+    pub escalate_after_minutes: u32,
 }
 
 impl Default for Config {
@@ -56,6 +85,21 @@ impl Default for Config {
             lexicon_file: String::new(),
             argon2_memory_kib: 19 * 1024,
             argon2_iterations: 2,
+            protocols_dir: String::new(),
+            public_url: "http://127.0.0.1:8080".into(),
+            smtp_url: String::new(),
+            mail_from: "frontdoor@localhost".into(),
+            notify_safeguarding_email: String::new(),
+            notify_managers_email: String::new(),
+            repeat_contacts_threshold: 3,
+            repeat_contacts_window_days: 365,
+            repeat_missing_threshold: 3,
+            repeat_missing_window_days: 90,
+            school_absence_days: 10,
+            sexual_health_window_days: 365,
+            emergency_contraception_repeat: 2,
+            condom_card_uses: 5,
+            escalate_after_minutes: 60,
         }
     }
 }
@@ -86,7 +130,8 @@ impl Config {
         })
     }
 
-    /// `FRONTDOOR_LISTEN`, `FRONTDOOR_DATA_DIR`, `FRONTDOOR_DATABASE_URL`, `FRONTDOOR_TLS`.
+    /// `FRONTDOOR_LISTEN`, `FRONTDOOR_DATA_DIR`, `FRONTDOOR_DATABASE_URL`, `FRONTDOOR_TLS`,
+    /// `FRONTDOOR_SMTP_URL`, `FRONTDOOR_PUBLIC_URL`.
     pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
         if let Some(v) = get("FRONTDOOR_LISTEN") {
             self.listen = v.parse().map_err(|_| ConfigError::Env {
@@ -99,6 +144,12 @@ impl Config {
         }
         if let Some(v) = get("FRONTDOOR_DATABASE_URL") {
             self.database_url = v;
+        }
+        if let Some(v) = get("FRONTDOOR_SMTP_URL") {
+            self.smtp_url = v;
+        }
+        if let Some(v) = get("FRONTDOOR_PUBLIC_URL") {
+            self.public_url = v;
         }
         if let Some(v) = get("FRONTDOOR_TLS") {
             self.tls = match v.as_str() {

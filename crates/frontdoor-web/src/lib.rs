@@ -10,7 +10,10 @@ mod api;
 mod auth;
 pub mod config;
 mod error;
+pub mod feeds;
+pub mod intake;
 mod metrics;
+pub mod notify;
 mod openapi;
 mod pages;
 pub mod passwords;
@@ -52,6 +55,8 @@ impl Application {
     pub async fn build(cfg: Config, store: Store) -> anyhow::Result<Application> {
         let passwords = Passwords::new(&cfg).map_err(anyhow::Error::msg)?;
         let screening = screening::Screening::load(&cfg).map_err(anyhow::Error::msg)?;
+        // A bad SMTP setting stops start-up rather than silently holding every e-mail.
+        notify::Mailer::from_config(&cfg).map_err(anyhow::Error::msg)?;
         let listener =
             TcpListener::bind(cfg.listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", cfg.listen))?;
         let addr = listener.local_addr()?;
@@ -76,11 +81,31 @@ impl Application {
     /// Serve until `signal` completes, then finish in-flight requests.
     pub async fn run_with_shutdown(self, signal: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
+        let sweeper = tokio::spawn(sweeper(self.state.clone()));
+        let mailer = tokio::spawn(notify::run_dispatcher(self.state.store.clone(), self.state.cfg.clone()));
         let served = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(signal)
             .await;
         housekeeping.abort();
+        sweeper.abort();
+        mailer.abort();
         served
+    }
+}
+
+/// Every minute: escalate urgent alerts nobody acknowledged, and raise `decision_overdue` on
+/// contacts past their decision time (`intake::sweep`; idempotent across servers).
+async fn sweeper(state: AppState) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        match intake::sweep(&state.store, &state.screening, chrono::Utc::now()).await {
+            Ok(r) if r.escalated + r.overdue > 0 => {
+                tracing::info!(escalated = r.escalated, overdue = r.overdue, "alert sweep");
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "alert sweep failed; will retry"),
+        }
     }
 }
 

@@ -7,10 +7,13 @@ use utoipa::{Modify, OpenApi};
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Frontdoor API", description = "The multi-agency children's front door. Every read of personal data is written to the access log."),
-    paths(api::token, api::logout, api::me, api::create_contact, api::contact, api::chronology, api::users, api::audit_verify, api::contact_stats),
+    paths(api::token, api::logout, api::me, api::create_contact, api::contact, api::chronology, api::users, api::audit_verify, api::contact_stats,
+        api::protocols, api::worklist, api::decide, api::alerts, api::update_alert, api::flag_child, api::import_feed),
     components(schemas(
         api::TokenRequest, api::TokenResponse, api::ContactRequest, api::ChildRequest, api::ContactCreated, api::ContactView, api::IndicatorView,
-        api::ChronologyView, api::ChronologyItem, api::ChildView, api::MeView, api::UserView, api::VerifyView, api::StatsView, api::CountView
+        api::ChronologyView, api::ChronologyItem, api::ChildView, api::MeView, api::UserView, api::VerifyView, api::StatsView, api::CountView,
+        api::ReporterRequest, api::AlertView, api::DecisionView, api::DecisionRequest, api::AlertUpdateRequest, api::FlagRequest,
+        api::FlagView, api::WorklistEntry, api::QuestionView, api::ProtocolView, api::FeedContact, api::FeedImported
     )),
     modifiers(&BearerAuth)
 )]

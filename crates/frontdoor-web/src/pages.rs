@@ -2,7 +2,7 @@
 //! carries the session's CSRF token, checked by the route guard before the handler runs.
 
 use crate::AppState;
-use crate::access::{authorize_service, purpose_for};
+use crate::access::{authorize_record, authorize_service, purpose_for};
 use crate::api::{self, ChronologyItem, StatsView};
 use crate::auth::{self, CurrentUser};
 use crate::error::AppError;
@@ -14,8 +14,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
 use chrono::{DateTime, Utc};
-use frontdoor_core::contact::{ChildDraft, ContactDraft, FieldError};
-use frontdoor_core::{Action, AgencyId, Channel, Resource, Role, SourceCode, UserId, decide};
+use frontdoor_core::contact::{ChildDraft, ContactDraft, FieldError, ReporterDraft};
+use frontdoor_core::{
+    Action, AgencyId, AgencyKind, Channel, ChildFlag, DecisionOutcome, Purpose, Resource, Role, SourceCode, UserId,
+    decide,
+};
 use frontdoor_store::AccessEntry;
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -106,9 +109,13 @@ impl Layout {
 
     /// The menu holds exactly the places the policy lets this user go.
     fn for_user(title: &str, user: &CurrentUser) -> Layout {
+        let front_door = authorize_service(user, Action::ViewWorklist).is_ok();
         let places = [
             ("/", "Home", Action::ViewHome),
+            ("/worklist", "Worklist", Action::ViewWorklist),
+            ("/alerts", "Alerts", Action::ViewWorklist),
             ("/contacts/new", "Log a contact", Action::CreateContact),
+            ("/refer", "Make a referral", Action::CreateContact),
             ("/admin/users", "Users", Action::ManageUsers),
             ("/audit", "Audit trail", Action::ViewAuditTrail),
             ("/stats", "Figures", Action::ViewAggregates),
@@ -123,6 +130,12 @@ impl Layout {
             nav: places
                 .into_iter()
                 .filter(|(_, _, a)| authorize_service(user, *a).is_ok())
+                // The front-door team logs contacts; partner agencies refer.
+                .filter(|(href, _, _)| match *href {
+                    "/contacts/new" => front_door,
+                    "/refer" => !front_door,
+                    _ => true,
+                })
                 .map(|(href, label, _)| NavItem { href, label })
                 .collect(),
         }
@@ -331,29 +344,125 @@ pub(crate) async fn home(
 
 // ---- contacts -------------------------------------------------------------------------------
 
-#[derive(Deserialize, Default, Clone)]
+/// The contact form's fields. Read from the raw pairs so multi-choice answers (one pair per
+/// ticked option) survive; protocol answers arrive as `a.QUESTION_ID`.
+#[derive(Default, Clone)]
 pub(crate) struct ContactForm {
-    #[serde(default)]
     channel: String,
-    #[serde(default)]
     source_code: String,
-    #[serde(default)]
     given_name: String,
-    #[serde(default)]
     family_name: String,
-    #[serde(default)]
     date_of_birth: String,
-    #[serde(default)]
     sex: String,
-    #[serde(default)]
     postcode: String,
-    #[serde(default)]
     narrative: String,
+    call_type: String,
+    anonymous: bool,
+    reporter_name: String,
+    reporter_relationship: String,
+    reporter_phone: String,
+    /// Question id → the values given (several for multi-choice).
+    answers: HashMap<String, Vec<String>>,
+}
+
+impl ContactForm {
+    fn from_pairs(pairs: Vec<(String, String)>) -> ContactForm {
+        let mut f = ContactForm::default();
+        for (k, v) in pairs {
+            match k.as_str() {
+                "channel" => f.channel = v,
+                "source_code" => f.source_code = v,
+                "given_name" => f.given_name = v,
+                "family_name" => f.family_name = v,
+                "date_of_birth" => f.date_of_birth = v,
+                "sex" => f.sex = v,
+                "postcode" => f.postcode = v,
+                "narrative" => f.narrative = v,
+                "call_type" => f.call_type = v,
+                "anonymous" => f.anonymous = !v.is_empty(),
+                "reporter_name" => f.reporter_name = v,
+                "reporter_relationship" => f.reporter_relationship = v,
+                "reporter_phone" => f.reporter_phone = v,
+                other => {
+                    if let Some(q) = other.strip_prefix("a.") {
+                        f.answers.entry(q.to_owned()).or_default().push(v);
+                    }
+                }
+            }
+        }
+        f
+    }
+
+    /// The answers as the contact API takes them: a list for multi-choice, a string otherwise.
+    fn answers_json(&self, protocol: Option<&frontdoor_screen::protocol::Protocol>) -> serde_json::Value {
+        use frontdoor_screen::protocol::QuestionKind;
+        let mut out = serde_json::Map::new();
+        for (id, values) in &self.answers {
+            let values: Vec<&String> = values.iter().filter(|v| !v.trim().is_empty()).collect();
+            if values.is_empty() {
+                continue;
+            }
+            let multi = protocol
+                .and_then(|p| p.question(id))
+                .is_some_and(|q| matches!(q.kind, QuestionKind::MultiChoice { .. }));
+            let value = if multi {
+                serde_json::Value::from(values.iter().map(|v| v.to_string()).collect::<Vec<_>>())
+            } else {
+                serde_json::Value::from(values[0].clone())
+            };
+            out.insert(id.clone(), value);
+        }
+        serde_json::Value::Object(out)
+    }
+
+    fn answered(&self, id: &str, value: &str) -> bool {
+        self.answers.get(id).is_some_and(|v| v.iter().any(|x| x == value))
+    }
+
+    fn answer(&self, id: &str) -> String {
+        self.answers.get(id).and_then(|v| v.first()).cloned().unwrap_or_default()
+    }
+
+    fn draft(&self, protocol: Option<&frontdoor_screen::protocol::Protocol>) -> ContactDraft {
+        let opt = |s: &str| (!s.trim().is_empty()).then(|| s.to_owned());
+        ContactDraft {
+            channel: self.channel.clone(),
+            source_code: self.source_code.clone(),
+            child: ChildDraft {
+                given_name: self.given_name.clone(),
+                family_name: self.family_name.clone(),
+                date_of_birth: opt(&self.date_of_birth),
+                sex: opt(&self.sex),
+                postcode: opt(&self.postcode),
+            },
+            narrative: self.narrative.clone(),
+            received_at: None,
+            call_type: opt(&self.call_type),
+            answers: Some(self.answers_json(protocol)),
+            anonymous: self.anonymous,
+            reporter: Some(ReporterDraft {
+                name: self.reporter_name.clone(),
+                relationship: self.reporter_relationship.clone(),
+                phone: self.reporter_phone.clone(),
+            }),
+        }
+    }
 }
 
 pub struct Choice {
     pub value: &'static str,
     pub label: String,
+}
+
+/// A protocol question as the form shows it.
+pub struct QuestionField {
+    pub id: String,
+    pub text: String,
+    pub help: String,
+    /// yes_no, choice, multi_choice, number, date, text
+    pub kind: &'static str,
+    pub options: Vec<String>,
+    pub required: bool,
 }
 
 #[derive(Template)]
@@ -365,62 +474,151 @@ struct ContactFormPage {
     field_errors: HashMap<String, String>,
     channels: Vec<Choice>,
     sources: Vec<Choice>,
+    call_types: Vec<(String, String)>,
+    protocol_title: String,
+    protocol_description: String,
+    questions: Vec<QuestionField>,
+    /// A partner agency's professional referral: channel and source are known from the user.
+    referral: bool,
+    action: &'static str,
 }
 
 fn contact_form_page(
+    state: &AppState,
     user: &CurrentUser,
     form: ContactForm,
     errors: Vec<FieldError>,
+    referral: bool,
     status: StatusCode,
 ) -> Result<Response, PageError> {
-    let field_errors =
-        errors.iter().map(|e| (e.field.trim_start_matches("child.").to_owned(), e.message.clone())).collect();
+    use frontdoor_screen::protocol::QuestionKind;
+    let field_errors = errors
+        .iter()
+        .map(|e| {
+            let f =
+                e.field.trim_start_matches("child.").replacen("answers.", "a.", 1).replace("reporter.", "reporter_");
+            (f, e.message.clone())
+        })
+        .collect();
+    let protocols = state.screening.protocols();
+    let protocol = protocols.get(&form.call_type).or_else(|| protocols.get(crate::screening::DEFAULT_CALL_TYPE));
+    let questions = protocol
+        .map(|p| {
+            p.questions()
+                .iter()
+                .map(|q| QuestionField {
+                    id: q.id.clone(),
+                    text: q.text.clone(),
+                    help: q.help.clone().unwrap_or_default(),
+                    kind: q.kind.name(),
+                    options: match &q.kind {
+                        QuestionKind::Choice { options } | QuestionKind::MultiChoice { options } => options.clone(),
+                        _ => Vec::new(),
+                    },
+                    required: q.required,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     let page = ContactFormPage {
-        layout: Layout::for_user("Log a contact", user),
+        layout: Layout::for_user(if referral { "Make a referral" } else { "Log a contact" }, user),
+        call_types: protocols.iter().map(|p| (p.id().to_owned(), p.title().to_owned())).collect(),
+        protocol_title: protocol.map(|p| p.title().to_owned()).unwrap_or_default(),
+        protocol_description: protocol.map(|p| p.description().to_owned()).unwrap_or_default(),
+        questions,
         form,
         errors,
         field_errors,
         channels: Channel::ALL.iter().map(|c| Choice { value: c.as_str(), label: c.label().to_owned() }).collect(),
         sources: SourceCode::ALL.iter().map(|(c, l)| Choice { value: c, label: format!("{c} – {l}") }).collect(),
+        referral,
+        action: if referral { "/refer" } else { "/contacts" },
     };
     render(page, status)
 }
 
-pub(crate) async fn contact_form(Extension(user): Extension<CurrentUser>) -> Result<Response, PageError> {
-    let form = ContactForm { channel: "phone".into(), ..Default::default() };
-    contact_form_page(&user, form, Vec::new(), StatusCode::OK)
+#[derive(Deserialize)]
+pub(crate) struct CallTypeQuery {
+    call_type: Option<String>,
+}
+
+pub(crate) async fn contact_form(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    axum::extract::Query(q): axum::extract::Query<CallTypeQuery>,
+) -> Result<Response, PageError> {
+    let call_type = q.call_type.unwrap_or_else(|| crate::screening::DEFAULT_CALL_TYPE.to_owned());
+    let form = ContactForm { channel: "phone".into(), call_type, ..Default::default() };
+    contact_form_page(&state, &user, form, Vec::new(), false, StatusCode::OK)
 }
 
 pub(crate) async fn create_contact(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,
-    Form(form): Form<ContactForm>,
+    Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let opt = |s: &str| (!s.trim().is_empty()).then(|| s.to_owned());
-    let draft = ContactDraft {
-        channel: form.channel.clone(),
-        source_code: form.source_code.clone(),
-        child: ChildDraft {
-            given_name: form.given_name.clone(),
-            family_name: form.family_name.clone(),
-            date_of_birth: opt(&form.date_of_birth),
-            sex: opt(&form.sex),
-            postcode: opt(&form.postcode),
-        },
-        narrative: form.narrative.clone(),
-        received_at: None,
-    };
-    let purpose = purpose_for(&user, Action::CreateContact);
+    record_from_form(&state, &user, ContactForm::from_pairs(pairs), false).await
+}
+
+async fn record_from_form(
+    state: &AppState,
+    user: &CurrentUser,
+    form: ContactForm,
+    referral: bool,
+) -> Result<Response, PageError> {
+    let draft = form.draft(state.screening.protocol(&form.call_type));
+    let purpose = purpose_for(user, Action::CreateContact);
     match service::record_contact(&state.store, &state.screening, &user.actor, purpose, &draft, Utc::now()).await {
         Ok(r) => {
             ::metrics::counter!("frontdoor_contacts_recorded_total").increment(1);
             Ok(Redirect::to(&format!("/contacts/{}?recorded=1", r.contact_id)).into_response())
         }
         Err(service::ServiceError::Invalid(errors)) => {
-            contact_form_page(&user, form, errors, StatusCode::UNPROCESSABLE_ENTITY)
+            contact_form_page(state, user, form, errors, referral, StatusCode::UNPROCESSABLE_ENTITY)
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The DfE source code a partner agency's referral carries.
+fn source_of(kind: AgencyKind) -> &'static str {
+    match kind {
+        AgencyKind::Police => "6",
+        AgencyKind::Health => "3F",
+        AgencyKind::School => "2A",
+        AgencyKind::Education => "2B",
+        AgencyKind::Housing => "4",
+        AgencyKind::ChildrensServices => "5A",
+        AgencyKind::Probation | AgencyKind::Licensing => "7",
+        AgencyKind::Voluntary | AgencyKind::Other => "8",
+    }
+}
+
+/// A partner agency's professional referral: the referrer is the signed-in user, so the form
+/// asks only about the child and the concern.
+pub(crate) async fn referral_form(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    axum::extract::Query(q): axum::extract::Query<CallTypeQuery>,
+) -> Result<Response, PageError> {
+    let call_type = q.call_type.unwrap_or_else(|| crate::screening::DEFAULT_CALL_TYPE.to_owned());
+    let form = ContactForm { call_type, ..Default::default() };
+    contact_form_page(&state, &user, form, Vec::new(), true, StatusCode::OK)
+}
+
+pub(crate) async fn create_referral(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let mut form = ContactForm::from_pairs(pairs);
+    form.channel = Channel::ProfessionalReferral.as_str().to_owned();
+    form.source_code = source_of(user.user.agency.kind).to_owned();
+    form.anonymous = false;
+    form.reporter_name = format!("{} ({})", user.user.display_name, user.user.agency.name);
+    form.reporter_relationship = "professional".into();
+    form.reporter_phone.clear();
+    record_from_form(&state, &user, form, true).await
 }
 
 /// A run of narrative text, highlighted when it is an indicator mention.
@@ -480,6 +678,51 @@ struct ContactPage {
     child_name: String,
     recorded_by: String,
     just_recorded: bool,
+    level_name: &'static str,
+    call_type_title: String,
+    decision_due: String,
+    overdue: bool,
+    can_decide: bool,
+    can_manage_alerts: bool,
+    outcomes: Vec<Choice>,
+    alerts: Vec<AlertRow>,
+    /// Decision form values and errors, when a decision was refused.
+    decision_form: DecisionForm,
+    decision_errors: Vec<FieldError>,
+    show_context: bool,
+}
+
+/// An alert as a table row, with what the viewer may do to it.
+pub struct AlertRow {
+    pub alert: api::AlertView,
+    pub kind_label: String,
+    pub raised: String,
+    pub due: String,
+    pub overdue: bool,
+    pub reference: String,
+    pub child_name: String,
+}
+
+impl AlertRow {
+    fn new(a: &frontdoor_store::AlertRecord, now: DateTime<Utc>) -> AlertRow {
+        AlertRow {
+            alert: api::AlertView::from(a),
+            kind_label: a.kind.replace('_', " "),
+            raised: local(a.raised_at),
+            due: local(a.due_at),
+            overdue: a.due_at < now && !a.state.is_closed(),
+            reference: String::new(),
+            child_name: String::new(),
+        }
+    }
+}
+
+#[derive(Deserialize, Default, Clone)]
+pub(crate) struct DecisionForm {
+    #[serde(default)]
+    outcome: String,
+    #[serde(default)]
+    reasons: String,
 }
 
 #[derive(Deserialize)]
@@ -494,12 +737,24 @@ pub(crate) async fn contact(
     axum::extract::Query(q): axum::extract::Query<ContactQuery>,
 ) -> Result<Response, PageError> {
     let c = api::load_contact(&state, &user, &id).await?;
+    contact_page(&state, &user, c, q.recorded.is_some(), DecisionForm::default(), Vec::new(), StatusCode::OK).await
+}
+
+async fn contact_page(
+    state: &AppState,
+    user: &CurrentUser,
+    c: frontdoor_store::ContactRecord,
+    just_recorded: bool,
+    decision_form: DecisionForm,
+    decision_errors: Vec<FieldError>,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let now = Utc::now();
     let child_name = match state.store.child(c.child_id).await? {
         Some(ch) => format!("{} {}", ch.given_name, ch.family_name),
         None => String::new(),
     };
-    let indicators = state.store.contact_screening(c.id).await?.unwrap_or_default();
-    let contact = api::ContactView::new(&c, indicators);
+    let contact = api::ContactView::load(state, &c).await?;
     let segments = segments(&contact.narrative, &contact.indicators);
     let recorded_by = match c.recorded_by {
         Some(u) => {
@@ -507,17 +762,174 @@ pub(crate) async fn contact(
         }
         None => "system".into(),
     };
+    let a = &user.actor;
+    let can_decide = contact.decision.is_none()
+        && decide(a, Action::DecideContact, &Resource::Contact { owner_agency: c.owner_agency }, Purpose::Triage)
+            .allowed;
+    let child_resource = Resource::Child { contributing_agencies: state.store.child_agencies(c.child_id).await? };
+    let can_manage_alerts = decide(a, Action::ManageAlerts, &child_resource, Purpose::Triage).allowed;
+    let alerts = state.store.alerts_for_contact(c.id).await?.iter().map(|al| AlertRow::new(al, now)).collect();
     let page = ContactPage {
-        layout: Layout::for_user(&format!("Contact {}", c.reference), &user),
+        layout: Layout::for_user(&format!("Contact {}", c.reference), user),
         received: local(c.received_at),
         channel: Channel::parse(&c.channel).map(|ch| ch.label()).unwrap_or("").to_owned(),
+        level_name: frontdoor_screen::protocol::level_name(contact.level_of_need),
+        call_type_title: contact
+            .call_type
+            .as_deref()
+            .map(|t| state.screening.protocol(t).map(|p| p.title().to_owned()).unwrap_or_else(|| t.to_owned()))
+            .unwrap_or_default(),
+        decision_due: contact.decision_due.map(local).unwrap_or_default(),
+        overdue: contact.decision.is_none() && contact.decision_due.is_some_and(|d| d < now),
         contact,
         segments,
         child_name,
         recorded_by,
-        just_recorded: q.recorded.is_some(),
+        just_recorded,
+        can_decide,
+        can_manage_alerts,
+        outcomes: DecisionOutcome::ALL
+            .iter()
+            .map(|o| Choice { value: o.as_str(), label: o.label().to_owned() })
+            .collect(),
+        alerts,
+        decision_form,
+        decision_errors,
+        show_context: false,
     };
-    render(page, StatusCode::OK)
+    render(page, status)
+}
+
+pub(crate) async fn decide_contact(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    Path(id): Path<String>,
+    Form(form): Form<DecisionForm>,
+) -> Result<Response, PageError> {
+    let c = api::contact_for(&state, &user, Action::DecideContact, &id).await?;
+    match crate::intake::decide_contact(&state.store, &user.actor, c.id, &form.outcome, &form.reasons, Utc::now()).await
+    {
+        Ok(_) => Ok(Redirect::to(&format!("/contacts/{}", c.id)).into_response()),
+        Err(service::ServiceError::Invalid(errors)) => {
+            contact_page(&state, &user, c, false, form, errors, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(service::ServiceError::Conflict(m)) => {
+            let errors = vec![FieldError { field: "outcome".into(), message: m }];
+            contact_page(&state, &user, c, false, form, errors, StatusCode::CONFLICT).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct AlertForm {
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    note: String,
+    /// Where to go back to: the contact page or the alerts page.
+    #[serde(default)]
+    back: String,
+}
+
+pub(crate) async fn update_alert(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    Path(id): Path<String>,
+    Form(form): Form<AlertForm>,
+) -> Result<Response, PageError> {
+    let alert = api::alert_for(&state, &user, &id).await?;
+    let action = crate::intake::AlertAction::parse(&form.action, &form.note)?;
+    crate::intake::update_alert(&state.store, &user.actor, &alert, action, Utc::now()).await?;
+    // Only our own pages are places to return to.
+    let back = match (form.back.as_str(), alert.contact_id) {
+        ("contact", Some(c)) => format!("/contacts/{c}"),
+        _ => "/alerts".to_owned(),
+    };
+    Ok(Redirect::to(&back).into_response())
+}
+
+// ---- worklist and alerts ---------------------------------------------------------------------
+
+pub struct WorklistRow {
+    pub entry: api::WorklistEntry,
+    pub received: String,
+    pub due: String,
+    pub level_name: &'static str,
+    pub call_type_title: String,
+}
+
+#[derive(Template)]
+#[template(path = "worklist.html")]
+struct WorklistPage {
+    layout: Layout,
+    rows: Vec<WorklistRow>,
+    overdue: usize,
+}
+
+pub(crate) async fn worklist(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+) -> Result<Response, PageError> {
+    let now = Utc::now();
+    let items = api::load_worklist(&state, &user).await?;
+    let rows: Vec<WorklistRow> = items
+        .iter()
+        .map(|w| WorklistRow {
+            entry: api::WorklistEntry::new(w, now),
+            received: local(w.contact.received_at),
+            due: local(w.decision_due),
+            level_name: frontdoor_screen::protocol::level_name(w.level_of_need),
+            call_type_title: state.screening.protocol(&w.call_type).map(|p| p.title().to_owned()).unwrap_or_default(),
+        })
+        .collect();
+    let overdue = rows.iter().filter(|r| r.entry.overdue).count();
+    render(WorklistPage { layout: Layout::for_user("Worklist", &user), rows, overdue }, StatusCode::OK)
+}
+
+#[derive(Template)]
+#[template(path = "alerts.html")]
+struct AlertsPage {
+    layout: Layout,
+    alerts: Vec<AlertRow>,
+    can_manage_alerts: bool,
+    show_context: bool,
+}
+
+pub(crate) async fn alerts(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+) -> Result<Response, PageError> {
+    let now = Utc::now();
+    let alerts = state.store.unresolved_alerts(500).await?;
+    authorize_record(
+        &state,
+        &user,
+        Action::ViewWorklist,
+        "alerts",
+        &format!("{} alerts", alerts.len()),
+        Some(Resource::Service),
+    )
+    .await?;
+    let mut rows = Vec::with_capacity(alerts.len());
+    for a in &alerts {
+        let mut row = AlertRow::new(a, now);
+        if let Some(c) = a.contact_id
+            && let Some(c) = state.store.contact(c).await?
+        {
+            row.reference = c.reference;
+        }
+        if let Some(ch) = state.store.child(a.child_id).await? {
+            row.child_name = format!("{} {}", ch.given_name, ch.family_name);
+        }
+        rows.push(row);
+    }
+    let any_child = Resource::Child { contributing_agencies: Vec::new() };
+    let can_manage_alerts = decide(&user.actor, Action::ManageAlerts, &any_child, Purpose::Triage).allowed;
+    render(
+        AlertsPage { layout: Layout::for_user("Alerts", &user), alerts: rows, can_manage_alerts, show_context: true },
+        StatusCode::OK,
+    )
 }
 
 #[derive(Template)]
@@ -528,6 +940,10 @@ struct ChildPage {
     own_agency_only: bool,
     more_held_elsewhere: bool,
     entries: Vec<(String, ChronologyItem)>,
+    flags: Vec<api::FlagView>,
+    can_flag: bool,
+    all_flags: Vec<Choice>,
+    flag_errors: Vec<FieldError>,
 }
 
 pub(crate) async fn chronology(
@@ -535,15 +951,66 @@ pub(crate) async fn chronology(
     Extension(user): Extension<CurrentUser>,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let c = api::load_chronology(&state, &user, &id).await?;
+    child_page(&state, &user, &id, Vec::new(), StatusCode::OK).await
+}
+
+async fn child_page(
+    state: &AppState,
+    user: &CurrentUser,
+    id: &str,
+    flag_errors: Vec<FieldError>,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let c = api::load_chronology(state, user, id).await?;
+    let resource = Resource::Child { contributing_agencies: state.store.child_agencies(c.child.id).await? };
+    let flags = state
+        .store
+        .child_flags(c.child.id)
+        .await?
+        .into_iter()
+        .map(|(f, note)| api::FlagView { flag: f.as_str().to_owned(), label: f.label().to_owned(), note })
+        .collect();
     let page = ChildPage {
-        layout: Layout::for_user(&format!("{} {}", c.child.given_name, c.child.family_name), &user),
+        layout: Layout::for_user(&format!("{} {}", c.child.given_name, c.child.family_name), user),
         own_agency_only: c.scope == frontdoor_core::policy::Scope::OwnAgency,
         more_held_elsewhere: c.more_held_elsewhere,
         entries: c.entries.iter().map(|e| (local(e.occurred_at), api::chronology_item(e))).collect(),
         child: c.child,
+        flags,
+        can_flag: decide(&user.actor, Action::FlagChild, &resource, Purpose::Triage).allowed,
+        all_flags: ChildFlag::ALL.iter().map(|f| Choice { value: f.as_str(), label: f.label().to_owned() }).collect(),
+        flag_errors,
     };
-    render(page, StatusCode::OK)
+    render(page, status)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct FlagForm {
+    #[serde(default)]
+    flag: String,
+    /// "set" or "clear"
+    #[serde(default)]
+    change: String,
+    #[serde(default)]
+    note: String,
+}
+
+pub(crate) async fn flag_child(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    Path(id): Path<String>,
+    Form(form): Form<FlagForm>,
+) -> Result<Response, PageError> {
+    let child = api::child_for(&state, &user, Action::FlagChild, &id).await?;
+    let set = form.change != "clear";
+    match crate::intake::flag_child(&state.store, &user.actor, child.id, &form.flag, set, &form.note, Utc::now()).await
+    {
+        Ok(_) => Ok(Redirect::to(&format!("/children/{}", child.id)).into_response()),
+        Err(service::ServiceError::Invalid(errors)) => {
+            child_page(&state, &user, &id, errors, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 // ---- administration -------------------------------------------------------------------------

@@ -62,6 +62,13 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         (spec("GET", "/contacts/new", Signed(Action::CreateContact)), get(pages::contact_form)),
         (spec("POST", "/contacts", Signed(Action::CreateContact)), post(pages::create_contact)),
         (spec("GET", "/contacts/{id}", Signed(Action::ViewContact)), get(pages::contact)),
+        (spec("POST", "/contacts/{id}/decision", Signed(Action::DecideContact)), post(pages::decide_contact)),
+        (spec("GET", "/refer", Signed(Action::CreateContact)), get(pages::referral_form)),
+        (spec("POST", "/refer", Signed(Action::CreateContact)), post(pages::create_referral)),
+        (spec("GET", "/worklist", Signed(Action::ViewWorklist)), get(pages::worklist)),
+        (spec("GET", "/alerts", Signed(Action::ViewWorklist)), get(pages::alerts)),
+        (spec("POST", "/alerts/{id}", Signed(Action::ManageAlerts)), post(pages::update_alert)),
+        (spec("POST", "/children/{id}/flags", Signed(Action::FlagChild)), post(pages::flag_child)),
         (spec("GET", "/children/{id}", Signed(Action::ViewChronology)), get(pages::chronology)),
         (spec("GET", "/admin/users", Signed(Action::ManageUsers)), get(pages::users)),
         (spec("POST", "/admin/users", Signed(Action::ManageUsers)), post(pages::add_user)),
@@ -76,6 +83,13 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         (spec("GET", "/api/v1/users", Signed(Action::ManageUsers)), get(api::users)),
         (spec("GET", "/api/v1/audit/verify", Signed(Action::ViewAuditTrail)), get(api::audit_verify)),
         (spec("GET", "/api/v1/stats/contacts", Signed(Action::ViewAggregates)), get(api::contact_stats)),
+        (spec("GET", "/api/v1/protocols", Signed(Action::CreateContact)), get(api::protocols)),
+        (spec("GET", "/api/v1/worklist", Signed(Action::ViewWorklist)), get(api::worklist)),
+        (spec("POST", "/api/v1/contacts/{id}/decision", Signed(Action::DecideContact)), post(api::decide)),
+        (spec("GET", "/api/v1/alerts", Signed(Action::ViewWorklist)), get(api::alerts)),
+        (spec("POST", "/api/v1/alerts/{id}", Signed(Action::ManageAlerts)), post(api::update_alert)),
+        (spec("POST", "/api/v1/children/{id}/flags", Signed(Action::FlagChild)), post(api::flag_child)),
+        (spec("POST", "/api/v1/feeds/{kind}", Signed(Action::ImportFeed)), post(api::import_feed)),
     ]
 }
 
@@ -130,7 +144,10 @@ async fn guard(State((state, spec)): State<(AppState, RouteSpec)>, req: Request,
             "the form's security token is missing or out of date; reload the page and try again".into(),
         ));
     }
-    let record_level = matches!(action, Action::ViewContact | Action::ViewChronology);
+    let record_level = matches!(
+        action,
+        Action::ViewContact | Action::ViewChronology | Action::DecideContact | Action::ManageAlerts | Action::FlagChild
+    );
     if !record_level && let Err(e) = crate::access::authorize_service(&user, action) {
         return fail(e);
     }

@@ -1,13 +1,11 @@
 //! Application services: what a user can do, independent of how they asked (page, API or the
 //! command line). Knows no HTTP; every access decision is made by the caller via `policy`.
 
+pub use crate::intake::{RecordedContact, record_contact};
 use crate::passwords::Passwords;
-use crate::screening::Screening;
 use chrono::{DateTime, Duration, Utc};
-use frontdoor_core::contact::{FieldError, reference_from_random};
-use frontdoor_core::{
-    Actor, AgencyId, AgencyKind, ChildId, ContactDraft, ContactId, Event, Purpose, Role, UserId, Username,
-};
+use frontdoor_core::contact::FieldError;
+use frontdoor_core::{Actor, AgencyId, AgencyKind, Event, Purpose, Role, UserId, Username};
 use frontdoor_store::{Expected, Meta, NewEvent, Store, StoreError, UserRecord};
 use thiserror::Error;
 
@@ -35,7 +33,7 @@ impl ServiceError {
     }
 }
 
-fn map_conflicts(e: StoreError) -> ServiceError {
+pub(crate) fn map_conflicts(e: StoreError) -> ServiceError {
     match e {
         StoreError::Duplicate { what } => ServiceError::Conflict(format!("{what} already exists")),
         StoreError::Conflict { .. } => {
@@ -50,7 +48,7 @@ pub fn actor_of(user: &UserRecord) -> Actor {
     Actor { user_id: user.id, agency_id: user.agency.id, agency_kind: user.agency.kind, roles: user.roles.clone() }
 }
 
-fn meta(actor: Option<&Actor>, purpose: &str, at: DateTime<Utc>) -> Meta {
+pub(crate) fn meta(actor: Option<&Actor>, purpose: &str, at: DateTime<Utc>) -> Meta {
     Meta {
         actor_user: actor.map(|a| a.user_id),
         actor_agency: actor.map(|a| a.agency_id),
@@ -217,65 +215,4 @@ pub async fn authenticate(
             Err(ServiceError::BadCredentials)
         }
     }
-}
-
-#[derive(Debug, Clone)]
-pub struct RecordedContact {
-    pub contact_id: ContactId,
-    pub reference: String,
-    pub child_id: ChildId,
-    pub new_child: bool,
-}
-
-/// Record a contact and what screening found in its narrative, atomically. Returns only after
-/// the events are durably committed.
-pub async fn record_contact(
-    store: &Store,
-    screening: &Screening,
-    actor: &Actor,
-    purpose: Purpose,
-    draft: &ContactDraft,
-    now: DateTime<Utc>,
-) -> Result<RecordedContact, ServiceError> {
-    let contact = draft.parse(now).map_err(|e| ServiceError::Invalid(e.0))?;
-    let key = contact.child.match_key();
-    let m = meta(Some(actor), purpose.as_str(), now);
-    let mut events = Vec::with_capacity(2);
-    // Exact identity until the probabilistic record check (F5) links children properly.
-    let (child_id, new_child) = match store.child_by_match_key(&key).await? {
-        Some(id) => (id, false),
-        None => {
-            let child_id = ChildId::new();
-            events.push(NewEvent {
-                event: Event::ChildRecorded { child_id, subject: contact.child.clone() },
-                expected: Expected::NoStream,
-                meta: m.clone(),
-            });
-            (child_id, true)
-        }
-    };
-    let contact_id = ContactId::new();
-    let reference = reference_from_random(rand::random::<u64>());
-    let indicators = screening.screen(contact.narrative.as_str());
-    events.push(NewEvent {
-        event: Event::ContactReceived {
-            contact_id,
-            reference: reference.clone(),
-            child_id,
-            channel: contact.channel,
-            source_code: contact.source_code,
-            narrative: contact.narrative,
-            received_at: contact.received_at,
-            owner_agency: actor.agency_id,
-        },
-        expected: Expected::NoStream,
-        meta: m.clone(),
-    });
-    events.push(NewEvent {
-        event: Event::ContactScreened { contact_id, lexicon_version: screening.version().to_owned(), indicators },
-        expected: Expected::Any,
-        meta: m,
-    });
-    store.append(events, vec![], vec![]).await.map_err(map_conflicts)?;
-    Ok(RecordedContact { contact_id, reference, child_id, new_child })
 }

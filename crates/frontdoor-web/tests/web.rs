@@ -119,6 +119,30 @@ impl TestApp {
         &self.users[username]
     }
 
+    /// Who records a contact "owned" by `owner`: them if they may record, else the advisor.
+    fn maker<'a>(&self, owner: &'a str) -> &'a str {
+        if self.actor(owner).roles.iter().any(|r| matches!(r, Role::AgencyPractitioner | Role::FrontDoorAdvisor)) {
+            owner
+        } else {
+            "advisor"
+        }
+    }
+
+    /// A missing-child contact by `username`, which raises a `missing_episode` alert: (alert id, contact id).
+    async fn alert_by(&self, username: &str, given: &str) -> (String, String) {
+        let mut draft = draft(given);
+        draft.call_type = Some("missing_child".into());
+        draft.answers = Some(json!({"police_category": "missing", "returned": true}));
+        let purpose = default_purpose(Action::CreateContact, self.actor(username));
+        let r =
+            service::record_contact(&self.store, &self.screening, self.actor(username), purpose, &draft, Utc::now())
+                .await
+                .unwrap();
+        let alerts = self.store.alerts_for_contact(r.contact_id).await.unwrap();
+        let alert = alerts.iter().find(|a| a.kind == "missing_episode").expect("a missing_episode alert");
+        (alert.id.to_string(), r.contact_id.to_string())
+    }
+
     async fn contact_by(&self, username: &str, given: &str) -> (String, String) {
         let draft = draft(given);
         let purpose = default_purpose(Action::CreateContact, self.actor(username));
@@ -171,6 +195,7 @@ enum Body {
     None,
     Json(Value),
     Form(Vec<(&'static str, String)>),
+    Csv(String),
 }
 
 struct Case {
@@ -295,6 +320,79 @@ async fn case_for(app: &TestApp, spec: &RouteSpec, role_user: &str, own: bool) -
             Case { path: spec.path.into(), body: Body::None, ok: 200, resource: svc }
         }
         ("GET", "/api/v1/me") => Case { path: spec.path.into(), body: Body::None, ok: 200, resource: svc },
+        ("GET", "/api/v1/protocols")
+        | ("GET", "/refer")
+        | ("GET", "/worklist")
+        | ("GET", "/api/v1/worklist")
+        | ("GET", "/alerts")
+        | ("GET", "/api/v1/alerts") => Case { path: spec.path.into(), body: Body::None, ok: 200, resource: svc },
+        ("POST", "/api/v1/feeds/{kind}") => Case {
+            path: "/api/v1/feeds/police_missing".into(),
+            body: Body::Csv(format!(
+                "given_name,family_name,date_of_birth,missing_from,police_reference\nFeed{uniq},Child,2011-04-05,2026-11-20 21:00,PM/1\n"
+            )),
+            ok: 201,
+            resource: svc,
+        },
+        ("POST", "/refer") => Case {
+            path: spec.path.into(),
+            body: Body::Form(vec![
+                ("given_name", format!("Referred{uniq}")),
+                ("family_name", "Child".into()),
+                ("narrative", "A concern.".into()),
+            ]),
+            ok: 303,
+            resource: svc,
+        },
+        ("POST", "/contacts/{id}/decision") | ("POST", "/api/v1/contacts/{id}/decision") => {
+            let maker = app.maker(owner);
+            let (contact, _) = app.contact_by(maker, &format!("Decide{uniq}")).await;
+            let api = spec.is_api();
+            Case {
+                path: spec.path.replace("{id}", &contact),
+                body: if api {
+                    Body::Json(json!({"outcome": "early_help", "reasons": "support at school"}))
+                } else {
+                    Body::Form(vec![("outcome", "early_help".into()), ("reasons", "support at school".into())])
+                },
+                ok: if api { 201 } else { 303 },
+                resource: Resource::Contact { owner_agency: app.actor(maker).agency_id },
+            }
+        }
+        ("POST", "/alerts/{id}") | ("POST", "/api/v1/alerts/{id}") => {
+            let maker = app.maker(owner);
+            let (alert, _) = app.alert_by(maker, &format!("Alert{uniq}")).await;
+            let api = spec.is_api();
+            Case {
+                path: spec.path.replace("{id}", &alert),
+                body: if api {
+                    Body::Json(json!({"action": "acknowledge"}))
+                } else {
+                    Body::Form(vec![("action", "acknowledge".into())])
+                },
+                ok: if api { 200 } else { 303 },
+                resource: Resource::Child { contributing_agencies: vec![app.actor(maker).agency_id] },
+            }
+        }
+        ("POST", "/children/{id}/flags") | ("POST", "/api/v1/children/{id}/flags") => {
+            let maker = app.maker(owner);
+            let (_, child) = app.contact_by(maker, &format!("Flag{uniq}")).await;
+            let api = spec.is_api();
+            Case {
+                path: spec.path.replace("{id}", &child),
+                body: if api {
+                    Body::Json(json!({"flag": "looked_after", "set": true, "note": "LAC ref 123"}))
+                } else {
+                    Body::Form(vec![
+                        ("flag", "looked_after".into()),
+                        ("change", "set".into()),
+                        ("note", "LAC ref 123".into()),
+                    ])
+                },
+                ok: if api { 200 } else { 303 },
+                resource: Resource::Child { contributing_agencies: vec![app.actor(maker).agency_id] },
+            }
+        }
         (m, p) => panic!("route {m} {p} is not in the authorization matrix: add a case for it in tests/web.rs"),
     }
 }
@@ -321,6 +419,7 @@ async fn send(app: &TestApp, method: &str, path: &str, body: &Body, token: Optio
         Body::None => req,
         Body::Json(v) => req.json(v),
         Body::Form(f) => req.form(f),
+        Body::Csv(text) => req.header("content-type", "text/csv").body(text.clone()),
     };
     req.send().await.unwrap()
 }
@@ -342,7 +441,14 @@ async fn authorization_matrix_every_route_every_role_own_and_other_agency() {
                 assert_eq!(r.status(), 303, "{} {} anonymous", spec.method, spec.path);
                 assert_eq!(r.headers()["location"], "/login");
             }
-            let record_level = matches!(action, Action::ViewContact | Action::ViewChronology);
+            let record_level = matches!(
+                action,
+                Action::ViewContact
+                    | Action::ViewChronology
+                    | Action::DecideContact
+                    | Action::ManageAlerts
+                    | Action::FlagChild
+            );
             for (username, _, _) in PEOPLE {
                 for own in if record_level { vec![true, false] } else { vec![true] } {
                     let case = case_for(&app, spec, username, own).await;
@@ -865,4 +971,227 @@ async fn a_bad_lexicon_file_stops_the_server_naming_file_and_line() {
     let err = Application::build(cfg, ts.store.clone()).await.err().expect("must refuse to start").to_string();
     assert!(err.contains(&format!("lexicon.toml:{group_line}:")) && err.contains("no_such_group"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+// ---- the front door: protocols, alerts, decisions, referrals (issue 3) -----------------------
+
+async fn post_json(app: &TestApp, token: &str, path: &str, body: Value) -> (u16, Value) {
+    let r = app.client().post(format!("{}{path}", app.base)).bearer_auth(token).json(&body).send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn get_json(app: &TestApp, token: &str, path: &str) -> Value {
+    let r = app.client().get(format!("{}{path}", app.base)).bearer_auth(token).send().await.unwrap();
+    assert_eq!(r.status(), 200, "GET {path}");
+    r.json().await.unwrap()
+}
+
+async fn get_page(app: &TestApp, token: &str, path: &str) -> String {
+    let r = app.client().get(format!("{}{path}", app.base)).bearer_auth(token).send().await.unwrap();
+    assert_eq!(r.status(), 200, "GET {path}");
+    r.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_contact_carries_its_level_indicators_alerts_and_explanation() {
+    each_backend(|app| async move {
+        let token = app.token("advisor").await;
+        let mut body = contact_body("Pinned");
+        body["narrative"] =
+            json!("No concerns about an older boyfriend. She went missing overnight and came back drunk.");
+        body["call_type"] = json!("missing_child");
+        body["answers"] = json!({"police_category": "missing", "returned": true, "overnight": true});
+        let (status, created) = post_json(&app, &token, "/api/v1/contacts", body).await;
+        assert_eq!(status, 201, "{created}");
+        assert!(created["alerts"].as_array().unwrap().iter().any(|a| a == "missing_episode"));
+        let id = created["id"].as_str().unwrap();
+        let v = get_json(&app, &token, &format!("/api/v1/contacts/{id}")).await;
+        let level = v["level_of_need"].as_u64().unwrap();
+        assert!((1..=4).contains(&level));
+        let narrative = v["narrative"].as_str().unwrap();
+        let indicators = v["indicators"].as_array().unwrap();
+        for i in indicators {
+            for key in ["term", "group", "negated", "start", "end"] {
+                assert!(!i[key].is_null(), "indicator lacks {key}: {i}");
+            }
+            let (s, e) = (i["start"].as_u64().unwrap() as usize, i["end"].as_u64().unwrap() as usize);
+            assert!(narrative.get(s..e).is_some(), "byte offsets into the narrative");
+        }
+        let boyfriend = indicators.iter().find(|i| i["group"] == "older_associate").expect("older boyfriend mention");
+        assert_eq!(boyfriend["negated"], true);
+        assert!(indicators.iter().any(|i| i["group"] == "missing" && i["negated"] == false));
+        let alerts = v["alerts"].as_array().unwrap();
+        assert!(alerts.iter().any(|a| a["kind"] == "missing_episode" && a["state"] == "open"), "{alerts:?}");
+        let explanation = v["explanation"].as_array().unwrap();
+        assert!(!explanation.is_empty() && explanation.iter().all(|l| l.is_string()));
+        assert_eq!(v["call_type"], "missing_child");
+        assert_eq!(v["answers"]["returned"], true);
+        assert!(v["decision"].is_null());
+
+        // The protocol's questions are published for scripts and forms.
+        let protocols = get_json(&app, &token, "/api/v1/protocols").await;
+        let missing = protocols.as_array().unwrap().iter().find(|p| p["id"] == "missing_child").unwrap();
+        assert!(
+            missing["questions"].as_array().unwrap().iter().any(|q| q["id"] == "returned" && q["type"] == "yes_no")
+        );
+
+        // Bad protocol input: named, nothing written.
+        let before = app.store.event_count().await.unwrap();
+        let mut bad = contact_body("BadType");
+        bad["call_type"] = json!("missing_child");
+        bad["answers"] = json!({"police_category": "missing", "returned": "sometimes"});
+        let (status, err) = post_json(&app, &token, "/api/v1/contacts", bad).await;
+        assert_eq!(status, 422);
+        assert!(err.to_string().contains("answers.returned"), "{err}");
+        let mut bad = contact_body("BadCall");
+        bad["call_type"] = json!("horoscope");
+        let (status, err) = post_json(&app, &token, "/api/v1/contacts", bad).await;
+        assert_eq!(status, 422);
+        assert!(err.to_string().contains("call_type"), "{err}");
+        assert_eq!(app.store.event_count().await.unwrap(), before);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn anonymous_contacts_never_hold_the_reporter_and_named_ones_do() {
+    each_backend(|app| async move {
+        let token = app.token("advisor").await;
+        let mut body = contact_body("Anon");
+        body["anonymous"] = json!(true);
+        body["reporter"] = json!({"name": "Nosy Neighbour", "phone": "07700 900000"});
+        let (status, err) = post_json(&app, &token, "/api/v1/contacts", body.clone()).await;
+        assert_eq!(status, 422);
+        assert!(err.to_string().contains("reporter"), "{err}");
+        body.as_object_mut().unwrap().remove("reporter");
+        let (status, created) = post_json(&app, &token, "/api/v1/contacts", body).await;
+        assert_eq!(status, 201);
+        let id = created["id"].as_str().unwrap();
+        let v = get_json(&app, &token, &format!("/api/v1/contacts/{id}")).await;
+        assert_eq!(v["anonymous"], true);
+        assert!(v["reporter"].is_null());
+        let events = app.store.contact_events(id.parse().unwrap()).await.unwrap();
+        let payload = serde_json::to_string(&events).unwrap();
+        assert!(!payload.contains("reporter"), "nothing about the reporter is stored: {payload}");
+
+        let mut body = contact_body("Named");
+        body["reporter"] = json!({"name": "Aunt Jo", "relationship": "aunt"});
+        let (_, created) = post_json(&app, &token, "/api/v1/contacts", body).await;
+        let v = get_json(&app, &token, &format!("/api/v1/contacts/{}", created["id"].as_str().unwrap())).await;
+        assert_eq!(v["reporter"]["name"], "Aunt Jo");
+        assert_eq!(v["anonymous"], false);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_worklist_decisions_alerts_and_referral_pages_work() {
+    each_backend(|app| async move {
+        let advisor = app.token("advisor").await;
+        // A partner's referral through its own form: channel and source come from the user.
+        let police = app.token("police").await;
+        let form = get_page(&app, &police, "/refer?call_type=missing_child").await;
+        assert!(form.contains("name=\"a.returned\""), "the protocol's questions are on the form");
+        let r = app
+            .client()
+            .post(format!("{}/refer", app.base))
+            .bearer_auth(&police)
+            .form(&[
+                ("call_type", "missing_child"),
+                ("given_name", "Referred"),
+                ("family_name", "Bypolice"),
+                ("narrative", "Found at a party with older men after being missing overnight."),
+                ("a.police_category", "missing"),
+                ("a.returned", "yes"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+        let location = r.headers()["location"].to_str().unwrap().to_owned();
+        let contact_id = location.trim_start_matches("/contacts/").split('?').next().unwrap().to_owned();
+        let v = get_json(&app, &advisor, &format!("/api/v1/contacts/{contact_id}")).await;
+        assert_eq!(v["channel"], "professional_referral");
+        assert_eq!(v["source_code"], "6");
+        assert!(v["reporter"]["name"].as_str().unwrap().contains("police user"));
+        // A required answer left out: the form comes back naming it.
+        let r = app
+            .client()
+            .post(format!("{}/refer", app.base))
+            .bearer_auth(&police)
+            .form(&[("call_type", "missing_child"), ("given_name", "A"), ("family_name", "B"), ("narrative", "x")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 422);
+        assert!(r.text().await.unwrap().contains("href=\"#a.returned\""));
+
+        // The worklist shows it, by urgency; the alerts page lists its alert.
+        let page = get_page(&app, &advisor, "/worklist").await;
+        let reference = v["reference"].as_str().unwrap();
+        assert!(page.contains(reference), "worklist lists the new contact");
+        let alerts = get_page(&app, &advisor, "/alerts").await;
+        assert!(alerts.contains("missing episode"));
+        let list = get_json(&app, &advisor, "/api/v1/worklist").await;
+        let levels: Vec<u64> = list.as_array().unwrap().iter().map(|e| e["level_of_need"].as_u64().unwrap()).collect();
+        assert!(levels.windows(2).all(|w| w[0] >= w[1]), "most urgent first: {levels:?}");
+
+        // Acknowledge the alert from the page, then decide on the contact from the page.
+        let alert = v["alerts"].as_array().unwrap().iter().find(|a| a["kind"] == "missing_episode").unwrap().clone();
+        let r = app
+            .client()
+            .post(format!("{}/alerts/{}", app.base, alert["id"].as_str().unwrap()))
+            .bearer_auth(&advisor)
+            .form(&[("action", "acknowledge"), ("back", "contact")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        assert_eq!(r.headers()["location"].to_str().unwrap(), format!("/contacts/{contact_id}"));
+        let page = get_page(&app, &advisor, &format!("/contacts/{contact_id}")).await;
+        assert!(page.contains("Record the decision") && page.contains("acknowledged"));
+        let decide = |outcome: &'static str, reasons: &'static str| {
+            app.client()
+                .post(format!("{}/contacts/{contact_id}/decision", app.base))
+                .bearer_auth(&advisor)
+                .form(&[("outcome", outcome), ("reasons", reasons)])
+                .send()
+        };
+        let r = decide("early_help", "").await.unwrap();
+        assert_eq!(r.status(), 422);
+        assert!(r.text().await.unwrap().contains("reasons"));
+        let r = decide("multi_agency_enquiry", "Older men; check with police and health.").await.unwrap();
+        assert_eq!(r.status(), 303);
+        let page = get_page(&app, &advisor, &format!("/contacts/{contact_id}")).await;
+        assert!(page.contains("Open a multi-agency enquiry") && !page.contains("Record the decision"));
+        let r = decide("early_help", "again").await.unwrap();
+        assert_eq!(r.status(), 409);
+        let page = get_page(&app, &advisor, "/worklist").await;
+        assert!(!page.contains(reference), "decided contacts leave the worklist");
+        let v = get_json(&app, &advisor, &format!("/api/v1/contacts/{contact_id}")).await;
+        assert_eq!(v["decision"]["outcome"], "multi_agency_enquiry");
+        assert_eq!(v["decision"]["decided_by"], "advisor");
+
+        // Flags: set on the child page; health users see them on their own contacts.
+        let health = app.token("health").await;
+        let (status, created) = post_json(&app, &health, "/api/v1/contacts", contact_body("Flagme")).await;
+        assert_eq!(status, 201);
+        let child = created["child_id"].as_str().unwrap();
+        let r = app
+            .client()
+            .post(format!("{}/children/{child}/flags", app.base))
+            .bearer_auth(&advisor)
+            .form(&[("flag", "child_protection_plan"), ("change", "set"), ("note", "CP plan since 2026-01")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        let (status, created) = post_json(&app, &health, "/api/v1/contacts", contact_body("Flagme")).await;
+        assert_eq!(status, 201);
+        assert!(created["alerts"].as_array().unwrap().iter().any(|a| a == "protection_flag"));
+        let page = get_page(&app, &health, &format!("/contacts/{}", created["id"].as_str().unwrap())).await;
+        assert!(page.contains("Child-protection plan"), "health users see the flag");
+    })
+    .await;
 }

@@ -117,24 +117,44 @@ async fn intake(clients: usize, seconds: u64, data_dir: Option<PathBuf>, databas
     Ok(())
 }
 
+/// One contact of the benchmark: each child is the subject of three contacts in a row (so the
+/// alert rules count real history and raise `repeat_contacts`), across four call types with
+/// their protocols' answers.
 fn contact(worker: usize, n: u64) -> serde_json::Value {
+    use serde_json::json;
     const GIVEN: [&str; 8] = ["Amelia", "Noah", "Aisha", "Oliver", "Zainab", "Leo", "Maya", "Kacper"];
-    const CONCERNS: [&str; 4] = [
-        "School reports she has been collected by older men in cars and has new phones she cannot explain.",
-        "Police found him missing overnight; returned with alcohol and refused to say where he had been.",
-        "Neighbour worried about shouting and the children being left alone late at night.",
-        "Health visitor reports repeated missed appointments and weight loss.",
+    let concerns = [
+        (
+            "School reports she has been collected by older men in cars and has new phones she cannot explain.",
+            "cse_concern",
+            json!({"disclosure": false}),
+        ),
+        (
+            "Police found him missing overnight; returned with alcohol and refused to say where he had been.",
+            "missing_child",
+            json!({"police_category": "missing", "returned": true}),
+        ),
+        (
+            "Neighbour worried about shouting and the children being left alone late at night.",
+            "neglect",
+            json!({"needs_not_met": ["supervision"]}),
+        ),
+        ("Health visitor reports repeated missed appointments and weight loss.", "general_advice", json!({})),
     ];
-    let i = (worker as u64 * 7919 + n) as usize;
-    serde_json::json!({
+    let child = n / 3;
+    let i = (worker as u64 * 7919 + child) as usize;
+    let (narrative, call_type, answers) = &concerns[(i + n as usize) % concerns.len()];
+    json!({
         "channel": "phone",
         "source_code": "2A",
         "child": {
             "given_name": GIVEN[i % GIVEN.len()],
-            "family_name": format!("Bench{worker}x{n}"),
+            "family_name": format!("Bench{worker}x{child}"),
             "date_of_birth": format!("20{:02}-{:02}-{:02}", 8 + i % 10, 1 + i % 12, 1 + i % 28),
         },
-        "narrative": CONCERNS[i % CONCERNS.len()],
+        "narrative": narrative,
+        "call_type": call_type,
+        "answers": answers,
     })
 }
 

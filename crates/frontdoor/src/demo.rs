@@ -5,7 +5,7 @@ use anyhow::{Context, Result, bail};
 use chrono::Utc;
 use clap::Args;
 use frontdoor_core::policy::default_purpose;
-use frontdoor_core::{Action, Actor, AgencyId, ContactDraft, DateOfBirth, Event, PersonName, Postcode};
+use frontdoor_core::{Action, Actor, AgencyId, ContactDraft, DateOfBirth, Event, PersonName, Postcode, Role};
 use frontdoor_store::{Expected, Meta, NewEvent, Store};
 use frontdoor_web::passwords::{Passwords, generate_password};
 use frontdoor_web::screening::Screening;
@@ -186,6 +186,11 @@ async fn seed(
         by_child.entry(key.clone()).or_default().push(draft);
         recorder.entry(key).or_default().push(c.recorded_by);
     }
+    // Older contacts were decided at the time (by a safeguarding lead), and their alerts dealt
+    // with; the last two days' stay on the worklist for the demo's advisors.
+    let lead = borough.users.iter().position(|u| u.roles.contains(&Role::SafeguardingLead));
+    let decider = lead.and_then(|i| actors.get(&i));
+    let decided_before = now - chrono::Duration::days(2);
     let total: usize = by_child.values().map(Vec::len).sum();
     let mut done = 0usize;
     let mut failures = 0usize;
@@ -210,7 +215,20 @@ async fn seed(
                 )
                 .await
                 {
-                    Ok(_) => ok += 1,
+                    Ok(r) => {
+                        ok += 1;
+                        let received = draft
+                            .received_at
+                            .as_deref()
+                            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                            .map(|t| t.with_timezone(&Utc));
+                        if let (Some(lead), Some(at)) = (decider, received)
+                            && at < decided_before
+                            && let Err(e) = decide_historic(store, lead, &r).await
+                        {
+                            tracing::warn!(error = %e, "demo decision skipped");
+                        }
+                    }
                     Err(e) => {
                         tracing::warn!(error = %e, "demo contact skipped");
                         failed += 1;
@@ -238,6 +256,29 @@ async fn seed(
         borough.person_records.len(),
         total - failures
     );
+    Ok(())
+}
+
+/// The decision a front door would plausibly have made on an old demo contact, with its
+/// alerts dealt with.
+async fn decide_historic(store: &Store, lead: &Actor, r: &service::RecordedContact) -> Result<()> {
+    let now = Utc::now();
+    let (outcome, reasons) = match r.level_of_need {
+        4 if r.alerts.iter().any(|a| a == "known_association" || a == "sexual_health") => {
+            ("cse_pathway", "CSE indicators and level 4: referred to the CSE team.")
+        }
+        4 => ("referral_to_csc", "Acute need: referred to children's social care."),
+        3 => ("multi_agency_enquiry", "Complex need: information sought from partner agencies."),
+        2 => ("early_help", "Family agreed to early help."),
+        _ => ("information_and_advice", "Advice given to the caller."),
+    };
+    frontdoor_web::intake::decide_contact(store, lead, r.contact_id, outcome, reasons, now).await?;
+    for alert in store.alerts_for_contact(r.contact_id).await? {
+        if !alert.state.is_closed() {
+            let action = frontdoor_web::intake::AlertAction::Action("dealt with at the time".into());
+            frontdoor_web::intake::update_alert(store, lead, &alert, action, now).await?;
+        }
+    }
     Ok(())
 }
 
