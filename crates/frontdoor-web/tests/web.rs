@@ -1195,3 +1195,42 @@ async fn the_worklist_decisions_alerts_and_referral_pages_work() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_feed_over_the_api_is_all_or_nothing_and_names_line_and_column() {
+    each_backend(|app| async move {
+        let token = app.token("advisor").await;
+        let post = |path: &'static str, ct: &'static str, body: &'static str| {
+            app.client()
+                .post(format!("{}{path}", app.base))
+                .bearer_auth(&token)
+                .header("content-type", ct)
+                .body(body)
+                .send()
+        };
+        let before = app.store.event_count().await.unwrap();
+        let bad = "given_name,family_name,days_absent\nAmy,Absent,12\nBen,,0\n";
+        let r = post("/api/v1/feeds/school_absence", "text/csv", bad).await.unwrap();
+        assert_eq!(r.status(), 422);
+        let v: Value = r.json().await.unwrap();
+        let fields: Vec<&str> = v["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+        assert_eq!(fields, ["line 3, column family_name", "line 3, column days_absent"], "{v}");
+        assert_eq!(app.store.event_count().await.unwrap(), before, "nothing written");
+        let r = post("/api/v1/feeds/school_absence", "application/json", "{}").await.unwrap();
+        assert_eq!(r.status(), 400);
+        let r = post("/api/v1/feeds/carrier_pigeon", "text/csv", bad).await.unwrap();
+        assert_eq!(r.status(), 404);
+        let good = "given_name,family_name,days_absent\nAmy,Absent,12\nBen,Present,3\n";
+        let r = post("/api/v1/feeds/school_absence", "text/csv", good).await.unwrap();
+        assert_eq!(r.status(), 201);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["imported"], 2);
+        assert!(v["contacts"][0]["alerts"].as_array().unwrap().iter().any(|a| a == "school_absence"));
+        assert!(!v["contacts"][1]["alerts"].as_array().unwrap().iter().any(|a| a == "school_absence"));
+        let id = v["contacts"][0]["id"].as_str().unwrap();
+        let c = get_json(&app, &token, &format!("/api/v1/contacts/{id}")).await;
+        assert_eq!(c["source_code"], "2A");
+        assert_eq!(c["channel"], "feed");
+    })
+    .await;
+}

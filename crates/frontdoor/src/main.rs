@@ -4,6 +4,7 @@
 mod admin;
 mod bench;
 mod demo;
+mod import;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -41,6 +42,11 @@ enum Command {
     User {
         #[command(subcommand)]
         command: admin::UserCommand,
+    },
+    /// Import other systems' data (machine feeds).
+    Import {
+        #[command(subcommand)]
+        command: import::ImportCommand,
     },
     /// Check the audit trail.
     Audit {
@@ -190,6 +196,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 Ok(ExitCode::from(2))
             }
         }
+        Command::Import { command } => import::run(command).await.map(|_| ExitCode::SUCCESS),
         Command::Bench { command } => bench::run(command).await.map(|_| ExitCode::SUCCESS),
     }
 }

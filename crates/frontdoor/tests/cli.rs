@@ -366,3 +366,50 @@ fn demo_builds_once_writes_private_logins_and_reuses_its_data() {
     assert!(events(&after) > 300);
     assert_eq!(std::fs::read_to_string(&logins_path).unwrap(), logins);
 }
+
+#[test]
+fn a_feed_file_imports_whole_or_not_at_all() {
+    let dir = Dir::new();
+    let data = dir.path().join("data");
+    let target = Target(vec!["--data-dir".into(), data.display().to_string()]);
+    setup_users(&target, &dir.config());
+    let good = dir.path().join("missing.csv");
+    std::fs::write(
+        &good,
+        "given_name,family_name,date_of_birth,missing_from,returned_at,police_reference\n\
+         Ria,Feedchild,2011-04-05,2026-10-01 21:00,2026-10-02 08:00,PM/101\n\
+         Ria,Feedchild,2011-04-05,2026-10-20 22:00,2026-10-21 07:30,PM/117\n\
+         Ria,Feedchild,2011-04-05,2026-11-10 20:15,,PM/140\n",
+    )
+    .unwrap();
+    let args = ["import", "feed", "--kind", "police_missing", "--as", "crash.advisor", good.to_str().unwrap()];
+    let out = ok(frontdoor(&args, &target, &dir.config(), None), "import feed");
+    assert!(out.contains("3 contacts recorded"), "{out}");
+    let third = out.lines().find(|l| l.starts_with("line 4:")).unwrap();
+    assert!(third.contains("repeat_missing"), "the third episode in 90 days escalates: {out}");
+    let events_before = ok(frontdoor(&["audit", "verify"], &target, &dir.config(), None), "verify");
+
+    // One bad row among good ones: the file is refused, every problem named, nothing written.
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        "given_name,family_name,date_of_birth,missing_from\n\
+         Sam,Good,2012-01-01,2026-11-01 10:00\n\
+         ,Nofirst,2012-01-01,2026-11-01 10:00\n\
+         Tom,Future,2012-01-01,2099-01-01 10:00\n",
+    )
+    .unwrap();
+    let args = ["import", "feed", "--kind", "police_missing", "--as", "crash.advisor", bad.to_str().unwrap()];
+    let out = frontdoor(&args, &target, &dir.config(), None);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.csv:3: given_name"), "{err}");
+    assert!(err.contains("bad.csv:4: missing_from"), "{err}");
+    assert!(err.contains("nothing imported"), "{err}");
+    let events_after = ok(frontdoor(&["audit", "verify"], &target, &dir.config(), None), "verify");
+    assert_eq!(events_before, events_after, "a refused file writes nothing");
+
+    let out =
+        frontdoor(&["import", "feed", "--kind", "fax", "--as", "crash.advisor", "x.csv"], &target, &dir.config(), None);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("police_missing"));
+}
