@@ -27,6 +27,8 @@ pub struct RecordedContact {
     pub child_id: ChildId,
     pub new_child: bool,
     pub level_of_need: u8,
+    /// The protocol followed.
+    pub call_type: String,
     /// Alert kinds raised by this contact.
     pub alerts: Vec<String>,
 }
@@ -214,6 +216,7 @@ pub async fn record_contact_with(
         child_id,
         new_child,
         level_of_need: evaluation.level,
+        call_type: protocol.id().to_owned(),
         alerts: specs.iter().map(|s| s.kind.to_owned()).collect(),
     })
 }

@@ -175,7 +175,11 @@ async fn seed(
     let mut by_child: HashMap<String, Vec<ContactDraft>> = HashMap::new();
     let mut recorder: HashMap<String, Vec<usize>> = HashMap::new();
     for c in &borough.contacts {
-        let draft = c.draft();
+        let mut draft = c.draft();
+        // The borough is built for today's date; a contact "later today" is received now.
+        if c.received_at > now {
+            draft.received_at = Some(now.to_rfc3339());
+        }
         let key = match draft.parse(now) {
             Ok(parsed) => parsed.child.match_key(),
             Err(e) => {
@@ -187,10 +191,12 @@ async fn seed(
         recorder.entry(key).or_default().push(c.recorded_by);
     }
     // Older contacts were decided at the time (by a safeguarding lead), and their alerts dealt
-    // with; the last two days' stay on the worklist for the demo's advisors.
+    // with; the last two days' stay on the worklist for the demo's advisors, and the last
+    // week's complex and acute ones too.
     let lead = borough.users.iter().position(|u| u.roles.contains(&Role::SafeguardingLead));
     let decider = lead.and_then(|i| actors.get(&i));
     let decided_before = now - chrono::Duration::days(2);
+    let serious_decided_before = now - chrono::Duration::days(7);
     let total: usize = by_child.values().map(Vec::len).sum();
     let mut done = 0usize;
     let mut failures = 0usize;
@@ -224,6 +230,7 @@ async fn seed(
                             .map(|t| t.with_timezone(&Utc));
                         if let (Some(lead), Some(at)) = (decider, received)
                             && at < decided_before
+                            && (r.level_of_need < 3 || at < serious_decided_before)
                             && let Err(e) = decide_historic(store, lead, &r).await
                         {
                             tracing::warn!(error = %e, "demo decision skipped");
@@ -264,7 +271,7 @@ async fn seed(
 async fn decide_historic(store: &Store, lead: &Actor, r: &service::RecordedContact) -> Result<()> {
     let now = Utc::now();
     let (outcome, reasons) = match r.level_of_need {
-        4 if r.alerts.iter().any(|a| a == "known_association" || a == "sexual_health") => {
+        4 if r.call_type == "cse_concern" || r.alerts.iter().any(|a| a == "known_association") => {
             ("cse_pathway", "CSE indicators and level 4: referred to the CSE team.")
         }
         4 => ("referral_to_csc", "Acute need: referred to children's social care."),
