@@ -612,6 +612,18 @@ pub struct WorklistItem {
     pub prior_contacts: i64,
 }
 
+/// What the alert rules count about a child before a new contact (see `Store::child_history`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChildHistory {
+    pub contacts: i64,
+    pub missing_episodes: i64,
+    pub emergency_contraception: i64,
+    pub condom_card: i64,
+    pub flags: Vec<ChildFlag>,
+    /// Alert kinds with an open or acknowledged alert about the child.
+    pub unresolved_alerts: Vec<String>,
+}
+
 /// A contact whose decision is overdue and has no `decision_overdue` alert yet.
 #[derive(Debug, Clone)]
 pub struct OverdueContact {
@@ -675,13 +687,6 @@ impl Store {
         self.read().fetch_all(SQL, &vals![limit]).await?.iter().map(alert_from).collect()
     }
 
-    /// Is an alert of this kind about this child still open or acknowledged?
-    pub async fn has_unresolved_alert(&self, child: ChildId, kind: &str) -> Result<bool, StoreError> {
-        const SQL: &str =
-            "SELECT COUNT(*) FROM alerts WHERE child_id = $1 AND kind = $2 AND state IN ('open', 'acknowledged')";
-        Ok(self.read().fetch_one(SQL, &vals![child.to_string(), kind]).await?.int(0)? > 0)
-    }
-
     /// Urgent alerts still unacknowledged and not yet escalated, raised at or before `raised_before`.
     pub async fn alerts_to_escalate(&self, raised_before: DateTime<Utc>) -> Result<Vec<AlertRecord>, StoreError> {
         const SQL: &str = "SELECT id, kind, child_id, contact_id, urgent, owner_role, state, raised_at, due_at, reason, escalated, resolution \
@@ -689,18 +694,53 @@ impl Store {
         self.read().fetch_all(SQL, &vals![micros(raised_before)]).await?.iter().map(alert_from).collect()
     }
 
-    /// Contacts about the child received at or after `since` (the repeat-contacts window).
-    pub async fn contacts_since(&self, child: ChildId, since: DateTime<Utc>) -> Result<i64, StoreError> {
-        const SQL: &str = "SELECT COUNT(*) FROM contacts WHERE child_id = $1 AND received_at >= $2";
-        Ok(self.read().fetch_one(SQL, &vals![child.to_string(), micros(since)]).await?.int(0)?)
-    }
-
-    /// Assessed contacts about the child carrying `signal` (a [`frontdoor_core::Signal`]'s
-    /// name), received at or after `since`.
-    pub async fn signals_since(&self, child: ChildId, signal: &str, since: DateTime<Utc>) -> Result<i64, StoreError> {
-        const SQL: &str = "SELECT COUNT(*) FROM assessments a JOIN contacts c ON c.id = a.contact_id \
-                           WHERE a.child_id = $1 AND a.signal = $2 AND c.received_at >= $3";
-        Ok(self.read().fetch_one(SQL, &vals![child.to_string(), signal, micros(since)]).await?.int(0)?)
+    /// Everything the alert rules count about a child, in two queries: contacts received since
+    /// `contacts_since`; missing episodes since `missing_since`; emergency contraception and
+    /// condom-card notifications since `sexual_health_since`; flags; unresolved alert kinds.
+    pub async fn child_history(
+        &self,
+        child: ChildId,
+        contacts_since: DateTime<Utc>,
+        missing_since: DateTime<Utc>,
+        sexual_health_since: DateTime<Utc>,
+    ) -> Result<ChildHistory, StoreError> {
+        const COUNTS: &str = "SELECT \
+            (SELECT COUNT(*) FROM contacts WHERE child_id = $1 AND received_at >= $2), \
+            (SELECT COUNT(*) FROM assessments a JOIN contacts c ON c.id = a.contact_id \
+               WHERE a.child_id = $1 AND a.signal = 'missing_episode' AND c.received_at >= $3), \
+            (SELECT COUNT(*) FROM assessments a JOIN contacts c ON c.id = a.contact_id \
+               WHERE a.child_id = $1 AND a.signal = 'emergency_contraception' AND c.received_at >= $4), \
+            (SELECT COUNT(*) FROM assessments a JOIN contacts c ON c.id = a.contact_id \
+               WHERE a.child_id = $1 AND a.signal = 'condom_card' AND c.received_at >= $4)";
+        const MARKS: &str = "SELECT 'flag', flag FROM child_flags WHERE child_id = $1 \
+            UNION ALL SELECT DISTINCT 'alert', kind FROM alerts WHERE child_id = $1 AND state IN ('open', 'acknowledged')";
+        let id = child.to_string();
+        let r = self
+            .read()
+            .fetch_one(
+                COUNTS,
+                &vals![id.as_str(), micros(contacts_since), micros(missing_since), micros(sexual_health_since)],
+            )
+            .await?;
+        let mut history = ChildHistory {
+            contacts: r.int(0)?,
+            missing_episodes: r.int(1)?,
+            emergency_contraception: r.int(2)?,
+            condom_card: r.int(3)?,
+            ..ChildHistory::default()
+        };
+        for r in self.read().fetch_all(MARKS, &vals![id.as_str()]).await? {
+            let value = r.text(1)?;
+            if r.text(0)? == "flag" {
+                history
+                    .flags
+                    .push(ChildFlag::parse(&value).ok_or_else(|| StoreError::Corrupt(format!("bad flag '{value}'")))?);
+            } else {
+                history.unresolved_alerts.push(value);
+            }
+        }
+        history.flags.sort();
+        Ok(history)
     }
 
     /// The flags set on a child's record, with their notes.

@@ -92,33 +92,21 @@ pub async fn record_contact_with(
     } else {
         let at = contact.received_at;
         let window = |days: u32| at - Duration::days(i64::from(days));
-        let mut unresolved = Vec::new();
-        for kind in DEDUPLICATED {
-            if store.has_unresolved_alert(child_id, kind).await? {
-                unresolved.push(kind.to_string());
-            }
-        }
+        let h = store
+            .child_history(
+                child_id,
+                window(cfg.repeat_contacts_window_days),
+                window(cfg.repeat_missing_window_days),
+                window(cfg.sexual_health_window_days),
+            )
+            .await?;
         History {
-            contacts_in_window: store.contacts_since(child_id, window(cfg.repeat_contacts_window_days)).await?,
-            missing_in_window: store
-                .signals_since(child_id, Signal::MissingEpisode.as_str(), window(cfg.repeat_missing_window_days))
-                .await?,
-            emergency_contraception_in_window: store
-                .signals_since(
-                    child_id,
-                    SexualHealthService::EmergencyContraception.as_str(),
-                    window(cfg.sexual_health_window_days),
-                )
-                .await?,
-            condom_card_in_window: store
-                .signals_since(
-                    child_id,
-                    SexualHealthService::CondomCard.as_str(),
-                    window(cfg.sexual_health_window_days),
-                )
-                .await?,
-            flags: store.child_flags(child_id).await?.into_iter().map(|(f, _)| f).collect(),
-            unresolved,
+            contacts_in_window: h.contacts,
+            missing_in_window: h.missing_episodes,
+            emergency_contraception_in_window: h.emergency_contraception,
+            condom_card_in_window: h.condom_card,
+            flags: h.flags,
+            unresolved: h.unresolved_alerts.into_iter().filter(|k| DEDUPLICATED.contains(&k.as_str())).collect(),
         }
     };
     let open_case = history.flags.contains(&ChildFlag::OpenCase);
