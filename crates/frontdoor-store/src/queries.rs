@@ -743,6 +743,24 @@ impl Store {
         Ok(history)
     }
 
+    /// Unresolved alerts a team (role) owns: (open or acknowledged, of which urgent, of which
+    /// escalated).
+    pub async fn team_alerts(&self, owner_role: &str) -> Result<(i64, i64, i64), StoreError> {
+        const SQL: &str = "SELECT COUNT(*), COALESCE(SUM(CASE WHEN urgent = 1 THEN 1 ELSE 0 END), 0), \
+                           COALESCE(SUM(CASE WHEN escalated = 1 THEN 1 ELSE 0 END), 0) \
+                           FROM alerts WHERE owner_role = $1 AND state IN ('open', 'acknowledged')";
+        let r = self.read().fetch_one(SQL, &vals![owner_role]).await?;
+        Ok((r.int(0)?, r.int(1)?, r.int(2)?))
+    }
+
+    /// Contacts awaiting a decision, and how many of them are overdue at `now`.
+    pub async fn undecided(&self, now: DateTime<Utc>) -> Result<(i64, i64), StoreError> {
+        const SQL: &str = "SELECT COUNT(*), COALESCE(SUM(CASE WHEN a.decision_due_at < $1 THEN 1 ELSE 0 END), 0) \
+                           FROM assessments a LEFT JOIN decisions d ON d.contact_id = a.contact_id WHERE d.contact_id IS NULL";
+        let r = self.read().fetch_one(SQL, &vals![micros(now)]).await?;
+        Ok((r.int(0)?, r.int(1)?))
+    }
+
     /// The flags set on a child's record, with their notes.
     pub async fn child_flags(&self, child: ChildId) -> Result<Vec<(ChildFlag, String)>, StoreError> {
         const SQL: &str = "SELECT flag, note FROM child_flags WHERE child_id = $1 ORDER BY flag";

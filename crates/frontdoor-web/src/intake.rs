@@ -332,10 +332,11 @@ pub fn derive_alerts(input: &AlertInput, cfg: &crate::Config) -> Vec<AlertSpec> 
     };
     let contacts = h.contacts_in_window + 1;
     if contacts >= i64::from(cfg.repeat_contacts_threshold) {
+        // The seed: "three records of the same name" alert the group specialist.
         raise(
             "repeat_contacts",
             false,
-            Role::FrontDoorAdvisor,
+            Role::SafeguardingLead,
             format!("contact number {contacts} about this child within {} days", cfg.repeat_contacts_window_days),
         );
     }
@@ -413,10 +414,11 @@ pub fn derive_alerts(input: &AlertInput, cfg: &crate::Config) -> Vec<AlertSpec> 
         );
     }
     if input.level >= 3 {
+        // Complex or acute: the safeguarding advisors review the case.
         raise(
             "threshold_reached",
             input.level >= 4,
-            Role::FrontDoorAdvisor,
+            Role::SafeguardingLead,
             format!("level of need {} ({})", input.level, frontdoor_screen::protocol::level_name(input.level)),
         );
     }

@@ -276,6 +276,10 @@ struct HomePage {
     is_admin: bool,
     is_auditor: bool,
     is_analyst: bool,
+    /// The front-door team's in-app notifications: lines like "3 alerts for safeguarding leads".
+    team: Vec<String>,
+    /// Partner agencies refer (`/refer`); the front-door team logs contacts.
+    front_door: bool,
 }
 
 pub(crate) async fn home(
@@ -330,8 +334,25 @@ pub(crate) async fn home(
             })
             .await?;
     }
+    let front_door = authorize_service(&user, Action::ViewWorklist).is_ok();
+    let mut team = Vec::new();
+    if front_door {
+        let (waiting, overdue) = state.store.undecided(Utc::now()).await?;
+        team.push(format!("{waiting} contacts await a decision ({overdue} overdue)."));
+        for role in &user.user.roles {
+            let (open, urgent, escalated) = state.store.team_alerts(role.as_str()).await?;
+            if open > 0 {
+                team.push(format!(
+                    "{open} open alerts for {} ({urgent} urgent, {escalated} escalated).",
+                    role.label().to_lowercase()
+                ));
+            }
+        }
+    }
     let page = HomePage {
         layout: Layout::for_user("Home", &user),
+        team,
+        front_door,
         worklist_title: title,
         contacts,
         can_log,

@@ -1192,6 +1192,12 @@ async fn the_worklist_decisions_alerts_and_referral_pages_work() {
         assert!(created["alerts"].as_array().unwrap().iter().any(|a| a == "protection_flag"));
         let page = get_page(&app, &health, &format!("/contacts/{}", created["id"].as_str().unwrap())).await;
         assert!(page.contains("Child-protection plan"), "health users see the flag");
+
+        // In-app: the team's home shows what waits for it; partners are offered the referral form.
+        let home = get_page(&app, &advisor, "/").await;
+        assert!(home.contains("await a decision") && home.contains("open alerts for"), "{home}");
+        let home = get_page(&app, &health, "/").await;
+        assert!(home.contains("href=\"/refer\"") && !home.contains("await a decision"));
     })
     .await;
 }
