@@ -184,6 +184,11 @@ async fn every_missing_episode_alerts_and_three_in_ninety_days_escalate() {
         let alerts = w.store.alerts_for_contact(fourth.contact_id).await.unwrap();
         let repeat = alerts.iter().find(|a| a.kind == "repeat_missing").unwrap();
         assert!(repeat.urgent && repeat.owner_role == "safeguarding_lead");
+        // Exactly 90 days before is inside the window.
+        w.missing("Edge90", now - Duration::days(90)).await;
+        w.missing("Edge90", now - Duration::days(30)).await;
+        let third = w.missing("Edge90", now).await;
+        assert!(third.alerts.contains(&"repeat_missing".to_owned()), "{:?}", third.alerts);
     })
     .await;
 }
@@ -208,6 +213,10 @@ async fn school_absence_at_ten_days_and_sexual_health_repeats() {
         assert!(second.alerts.is_empty(), "a year and a day apart is not a repeat");
         let third = w.with_signal("Clinic", ec, now + Duration::days(1)).await;
         assert!(third.alerts.contains(&"sexual_health".to_owned()), "{:?}", third.alerts);
+        // Exactly 365 days apart is inside the window.
+        w.with_signal("Clinic2", ec, now - Duration::days(365)).await;
+        let again = w.with_signal("Clinic2", ec, now).await;
+        assert!(again.alerts.contains(&"sexual_health".to_owned()), "{:?}", again.alerts);
 
         let cc = Signal::SexualHealth { service: SexualHealthService::CondomCard };
         for i in 0..4 {
