@@ -439,13 +439,7 @@ impl ContactView {
         }
         view.alerts = state.store.alerts_for_contact(c.id).await?.iter().map(AlertView::from).collect();
         view.decision = state.store.decision(c.id).await?.map(DecisionView::from);
-        view.child_flags = state
-            .store
-            .child_flags(c.child_id)
-            .await?
-            .into_iter()
-            .map(|(f, note)| FlagView { flag: f.as_str().to_owned(), label: f.label().to_owned(), note })
-            .collect();
+        view.child_flags = flag_views(state, c.child_id).await?;
         Ok(view)
     }
 
@@ -640,13 +634,7 @@ pub(crate) async fn create_contact(
 
 /// Load a contact the user may see; anything else (missing, malformed id, not theirs) is 404.
 pub(crate) async fn load_contact(state: &AppState, user: &CurrentUser, id: &str) -> Result<ContactRecord, AppError> {
-    let record = match id.parse::<ContactId>() {
-        Ok(cid) => state.store.contact(cid).await?,
-        Err(_) => None,
-    };
-    let resource = record.as_ref().map(|c| Resource::Contact { owner_agency: c.owner_agency });
-    authorize_record(state, user, Action::ViewContact, "contact", id, resource).await?;
-    record.ok_or(AppError::NotFound)
+    contact_for(state, user, Action::ViewContact, id).await
 }
 
 #[utoipa::path(get, path = "/api/v1/contacts/{id}", params(("id" = String, Path)),
@@ -839,7 +827,7 @@ pub(crate) async fn worklist(
     Ok(Json(load_worklist(&state, &user).await?.iter().map(|w| WorklistEntry::new(w, now)).collect()))
 }
 
-/// Authorise an action on a contact (decide), answering 404 for anything not the user's.
+/// Authorise an action on a contact (read, decide), answering 404 for anything not the user's.
 pub(crate) async fn contact_for(
     state: &AppState,
     user: &CurrentUser,
@@ -875,17 +863,26 @@ pub(crate) async fn alerts(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,
 ) -> Result<Json<Vec<AlertView>>, AppError> {
+    Ok(Json(load_alerts(&state, &user).await?.iter().map(AlertView::from).collect()))
+}
+
+/// Every unresolved alert, urgent first (logged: the list leads to children's records).
+pub(crate) async fn load_alerts(state: &AppState, user: &CurrentUser) -> Result<Vec<AlertRecord>, AppError> {
     let alerts = state.store.unresolved_alerts(500).await?;
-    authorize_record(
-        &state,
-        &user,
-        Action::ViewWorklist,
-        "alerts",
-        &format!("{} alerts", alerts.len()),
-        Some(Resource::Service),
-    )
-    .await?;
-    Ok(Json(alerts.iter().map(AlertView::from).collect()))
+    let what = format!("{} alerts", alerts.len());
+    authorize_record(state, user, Action::ViewWorklist, "alerts", &what, Some(Resource::Service)).await?;
+    Ok(alerts)
+}
+
+/// The flags on a child's record, as the pages and the API show them.
+pub(crate) async fn flag_views(state: &AppState, child: ChildId) -> Result<Vec<FlagView>, AppError> {
+    Ok(state
+        .store
+        .child_flags(child)
+        .await?
+        .into_iter()
+        .map(|(f, note)| FlagView { flag: f.as_str().to_owned(), label: f.label().to_owned(), note })
+        .collect())
 }
 
 /// Authorise work on an alert (through its child), answering 404 for anything not the user's.
@@ -949,15 +946,7 @@ pub(crate) async fn flag_child(
     let child = child_for(&state, &user, Action::FlagChild, &id).await?;
     crate::intake::flag_child(&state.store, &user.actor, child.id, &body.flag, body.set, &body.note, Utc::now())
         .await?;
-    Ok(Json(
-        state
-            .store
-            .child_flags(child.id)
-            .await?
-            .into_iter()
-            .map(|(f, note)| FlagView { flag: f.as_str().to_owned(), label: f.label().to_owned(), note })
-            .collect(),
-    ))
+    Ok(Json(flag_views(&state, child.id).await?))
 }
 
 // ---- machine feeds ------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 //! carries the session's CSRF token, checked by the route guard before the handler runs.
 
 use crate::AppState;
-use crate::access::{authorize_record, authorize_service, purpose_for};
+use crate::access::{authorize_service, purpose_for};
 use crate::api::{self, ChronologyItem, StatsView};
 use crate::auth::{self, CurrentUser};
 use crate::error::AppError;
@@ -922,16 +922,7 @@ pub(crate) async fn alerts(
     Extension(user): Extension<CurrentUser>,
 ) -> Result<Response, PageError> {
     let now = Utc::now();
-    let alerts = state.store.unresolved_alerts(500).await?;
-    authorize_record(
-        &state,
-        &user,
-        Action::ViewWorklist,
-        "alerts",
-        &format!("{} alerts", alerts.len()),
-        Some(Resource::Service),
-    )
-    .await?;
+    let alerts = api::load_alerts(&state, &user).await?;
     let mut rows = Vec::with_capacity(alerts.len());
     for a in &alerts {
         let mut row = AlertRow::new(a, now);
@@ -984,13 +975,7 @@ async fn child_page(
 ) -> Result<Response, PageError> {
     let c = api::load_chronology(state, user, id).await?;
     let resource = Resource::Child { contributing_agencies: state.store.child_agencies(c.child.id).await? };
-    let flags = state
-        .store
-        .child_flags(c.child.id)
-        .await?
-        .into_iter()
-        .map(|(f, note)| api::FlagView { flag: f.as_str().to_owned(), label: f.label().to_owned(), note })
-        .collect();
+    let flags = api::flag_views(state, c.child.id).await?;
     let page = ChildPage {
         layout: Layout::for_user(&format!("{} {}", c.child.given_name, c.child.family_name), user),
         own_agency_only: c.scope == frontdoor_core::policy::Scope::OwnAgency,
