@@ -440,6 +440,33 @@ impl Store {
         Ok(ContactStats { contacts, children, by_source, received_at, decisions, open_case_contacts })
     }
 
+    /// Every record of one source as stored: record id → (given name, family name, date of
+    /// birth, sex, postcode, address, phone), for an import to tell new and changed records
+    /// from unchanged ones.
+    pub async fn person_records_of(&self, source: &str) -> Result<Vec<StoredPerson>, StoreError> {
+        const SQL: &str = "SELECT record_id, given_name, family_name, date_of_birth, sex, postcode, address, phone \
+                           FROM person_records WHERE source = $1";
+        self.read()
+            .fetch_all(SQL, &vals![source])
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(StoredPerson {
+                    record_id: r.text(0)?,
+                    fields: [
+                        r.opt_text(1)?,
+                        r.opt_text(2)?,
+                        r.opt_text(3)?,
+                        r.opt_text(4)?,
+                        r.opt_text(5)?,
+                        r.opt_text(6)?,
+                        r.opt_text(7)?,
+                    ],
+                })
+            })
+            .collect()
+    }
+
     pub async fn person_record_count(&self) -> Result<i64, StoreError> {
         Ok(self.read().fetch_one("SELECT COUNT(*) FROM person_records", &[]).await?.int(0)?)
     }
@@ -610,6 +637,14 @@ pub struct WorklistItem {
     pub urgent_alerts: i64,
     /// Earlier contacts about the same child.
     pub prior_contacts: i64,
+}
+
+/// A person record as stored: its id in the source, and given name, family name, date of birth,
+/// sex, postcode, address and phone as text (`None` when the source does not hold it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPerson {
+    pub record_id: String,
+    pub fields: [Option<String>; 7],
 }
 
 /// What the alert rules count about a child before a new contact (see `Store::child_history`).

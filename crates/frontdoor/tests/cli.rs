@@ -226,16 +226,9 @@ fn acknowledged_contacts_survive_sigkill_on_sqlite() {
 
 #[test]
 fn acknowledged_contacts_survive_sigkill_on_postgres() {
-    let Some(server) = frontdoor_store::testing::postgres_server_url() else { return };
-    let name = format!("fd_test_{}", uuid::Uuid::new_v4().simple());
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    rt.block_on(async {
-        let admin = sqlx::PgPool::connect(&server).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.unwrap();
-    });
-    let base = &server[..server.rfind('/').unwrap()];
+    let Some(target) = fresh_postgres() else { return };
     let dir = Dir::new();
-    crash_and_recover(Target(vec!["--database-url".into(), format!("{base}/{name}")]), dir.config());
+    crash_and_recover(target, dir.config());
 }
 
 #[test]
@@ -412,4 +405,77 @@ fn a_feed_file_imports_whole_or_not_at_all() {
     let out =
         frontdoor(&["import", "feed", "--kind", "fax", "--as", "crash.advisor", "x.csv"], &target, &dir.config(), None);
     assert!(String::from_utf8_lossy(&out.stderr).contains("police_missing"));
+}
+
+#[test]
+fn people_import_into_an_empty_directory_is_idempotent_and_all_or_nothing() {
+    let dir = Dir::new();
+    let data = dir.path().join("fresh");
+    people_import(&dir, Target(vec!["--data-dir".into(), data.display().to_string()]));
+}
+
+#[test]
+fn people_import_on_postgres_is_idempotent_and_all_or_nothing() {
+    let Some(target) = fresh_postgres() else { return };
+    people_import(&Dir::new(), target);
+}
+
+/// A new, empty PostgreSQL database as a `--database-url` target (None, loudly, without a server).
+fn fresh_postgres() -> Option<Target> {
+    let server = frontdoor_store::testing::postgres_server_url()?;
+    let name = format!("fd_test_{}", uuid::Uuid::new_v4().simple());
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let admin = sqlx::PgPool::connect(&server).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.unwrap();
+    });
+    let base = &server[..server.rfind('/').unwrap()];
+    Some(Target(vec!["--database-url".into(), format!("{base}/{name}")]))
+}
+
+fn people_import(dir: &Dir, target: Target) {
+    let file = dir.path().join("people.csv");
+    std::fs::write(
+        &file,
+        "record_id,given_name,family_name,date_of_birth,sex,postcode,address,phone\n\
+         H1,Amy,Testcase,2012-05-01,F,LS1 4AP,1 High Street,0113 496 0000\n\
+         H2,Ben,Testcase,,M,,,\n",
+    )
+    .unwrap();
+    let args = ["import", "people", "--source", "health_rio", file.to_str().unwrap()];
+    let out = ok(frontdoor(&args, &target, &dir.config(), None), "import people");
+    assert!(out.contains("2 new, 0 changed, 0 unchanged"), "{out}");
+    let out = ok(frontdoor(&args, &target, &dir.config(), None), "import people again");
+    assert!(out.contains("0 new, 0 changed, 2 unchanged"), "re-import is idempotent: {out}");
+    std::fs::write(
+        &file,
+        "record_id,given_name,family_name,date_of_birth,sex,postcode,address,phone\n\
+         H1,Amy,Testcase,2012-05-01,F,LS2 7QP,9 New Road,0113 496 0000\n\
+         H2,Ben,Testcase,,M,,,\n\
+         H3,Cal,Testcase,2013-01-01,,,,\n",
+    )
+    .unwrap();
+    let out = ok(frontdoor(&args, &target, &dir.config(), None), "import people changed");
+    assert!(out.contains("1 new, 1 changed, 1 unchanged"), "{out}");
+    let before = ok(frontdoor(&["audit", "verify"], &target, &dir.config(), None), "verify");
+
+    // A mapped layout, and a bad file that changes nothing.
+    let mapping = dir.path().join("police.toml");
+    std::fs::write(&mapping, "date_format = \"%d/%m/%Y\"\n[columns]\nrecord_id = \"Ref\"\ngiven_name = \"Forename\"\nfamily_name = \"Surname\"\ndate_of_birth = \"DOB\"\n").unwrap();
+    let police = dir.path().join("police.csv");
+    std::fs::write(
+        &police,
+        "Ref,Surname,Forename,DOB\nP-1,Testcase,Amy,01/05/2012\nP-2,Testcase,,31/02/2012\n,Testcase,Dan,\n",
+    )
+    .unwrap();
+    let args =
+        ["import", "people", "--source", "police", "--mapping", mapping.to_str().unwrap(), police.to_str().unwrap()];
+    let out = frontdoor(&args, &target, &dir.config(), None);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("police.csv:3: DOB") && err.contains("police.csv:4: Ref"), "{err}");
+    assert_eq!(ok(frontdoor(&["audit", "verify"], &target, &dir.config(), None), "verify"), before);
+    std::fs::write(&police, "Ref,Surname,Forename,DOB\nP-1,Testcase,Amy,01/05/2012\n").unwrap();
+    let out = ok(frontdoor(&args, &target, &dir.config(), None), "mapped import");
+    assert!(out.contains("1 new"), "{out}");
 }
