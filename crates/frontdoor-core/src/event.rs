@@ -161,6 +161,73 @@ pub enum Event {
         address: Option<String>,
         phone: Option<String>,
     },
+    /// A deduplication run of the person index began, with the model it scores by (JSON) and
+    /// the index it covers (record count and last record sequence), so it can be resumed.
+    PersonDedupeStarted {
+        run: String,
+        records: u64,
+        last_record_seq: i64,
+        model: String,
+    },
+    /// Pairs a run scored among records `from..to` (positions in the index's order).
+    PersonLinksScored {
+        run: String,
+        from: u64,
+        to: u64,
+        links: Vec<ScoredLink>,
+    },
+    /// A run finished: how the index clustered.
+    PersonDedupeFinished {
+        run: String,
+        records: u64,
+        clusters: u64,
+        auto_linked: u64,
+        queued: u64,
+    },
+    /// A person decided whether two records are the same person. It always wins over scores.
+    PersonLinkDecided {
+        a: RecordRef,
+        b: RecordRef,
+        same: bool,
+        reason: String,
+    },
+    /// A person's decision withdrawn: the pair is as the matcher left it.
+    PersonLinkUndone {
+        a: RecordRef,
+        b: RecordRef,
+        reason: String,
+    },
+}
+
+/// One source system's record of a person.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct RecordRef {
+    pub source: String,
+    pub record_id: String,
+}
+
+impl std::fmt::Display for RecordRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.source, self.record_id)
+    }
+}
+
+/// A scored pair of person records (`a` < `b`). Probability in millionths, so events stay exact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScoredLink {
+    pub a: RecordRef,
+    pub b: RecordRef,
+    pub probability_ppm: u32,
+    /// Linked without a person.
+    pub auto: bool,
+    /// Waiting for a person to decide (neither linked nor set aside).
+    pub queued: bool,
+    /// Possible twins: never linked without a person, and never part of a chain of links.
+    pub guard: bool,
+    /// One side has no given name: the link holds only if all such links of the record point
+    /// to one person.
+    #[serde(default)]
+    pub weak: bool,
 }
 
 /// The `kind` column of the log, one per variant.
@@ -175,6 +242,11 @@ impl Event {
             Event::ChildRecorded { .. } => "child_recorded",
             Event::ContactReceived { .. } => "contact_received",
             Event::PersonRecordImported { .. } => "person_record_imported",
+            Event::PersonDedupeStarted { .. } => "person_dedupe_started",
+            Event::PersonLinksScored { .. } => "person_links_scored",
+            Event::PersonDedupeFinished { .. } => "person_dedupe_finished",
+            Event::PersonLinkDecided { .. } => "person_link_decided",
+            Event::PersonLinkUndone { .. } => "person_link_undone",
             Event::ContactScreened { .. } => "contact_screened",
             Event::ContactAssessed { .. } => "contact_assessed",
             Event::ContactDecided { .. } => "contact_decided",
@@ -206,6 +278,10 @@ impl Event {
             | Event::AlertEscalated { alert_id, .. } => format!("alert-{alert_id}"),
             Event::ChildFlagged { child_id, .. } => format!("child-{child_id}"),
             Event::PersonRecordImported { source, record_id, .. } => format!("person-{source}-{record_id}"),
+            Event::PersonDedupeStarted { run, .. }
+            | Event::PersonLinksScored { run, .. }
+            | Event::PersonDedupeFinished { run, .. } => format!("dedupe-{run}"),
+            Event::PersonLinkDecided { a, b, .. } | Event::PersonLinkUndone { a, b, .. } => format!("link-{a}-{b}"),
         }
     }
 
@@ -243,6 +319,18 @@ impl Event {
             Event::PersonRecordImported { source, record_id, .. } => {
                 format!("Record {record_id} imported from {source}")
             }
+            Event::PersonDedupeStarted { records, .. } => format!("Deduplication of {records} person records started"),
+            Event::PersonLinksScored { links, .. } => {
+                let auto = links.iter().filter(|l| l.auto).count();
+                format!("{auto} record pair(s) linked, {} held back or queued for review", links.len() - auto)
+            }
+            Event::PersonDedupeFinished { records, clusters, .. } => {
+                format!("Deduplication finished: {records} records in {clusters} people")
+            }
+            Event::PersonLinkDecided { a, b, same, reason } => {
+                format!("{a} and {b} {} the same person: {reason}", if *same { "are" } else { "are not" })
+            }
+            Event::PersonLinkUndone { a, b, reason } => format!("Decision on {a} and {b} withdrawn: {reason}"),
             Event::ContactAssessed { call_type, level_of_need, .. } => {
                 format!("Assessed under the {call_type} protocol: level of need {level_of_need}")
             }

@@ -1,12 +1,23 @@
 //! Reads of the projections, and writes to operational tables (sessions, credentials, login
 //! throttling, outbox state, settings).
 
-use crate::db::{Row, vals};
+use crate::db::{Row, Val, vals};
+
+/// The person-link columns, then a query's own tail.
+macro_rules! links_sql {
+    ($tail:literal) => {
+        concat!(
+            "SELECT a_source, a_record, b_source, b_record, machine, probability_ppm, human, decided_by, reason, seq, guard \
+             FROM person_links ",
+            $tail
+        )
+    };
+}
 use crate::{Store, StoreError, from_micros, micros};
 use chrono::{DateTime, Utc};
 use frontdoor_core::{
     AgencyId, AgencyKind, AlertId, AlertState, ChildFlag, ChildId, ContactId, DecisionOutcome, Event, IndicatorMention,
-    Role, UserId,
+    RecordRef, Role, UserId,
 };
 use std::str::FromStr;
 
@@ -467,6 +478,110 @@ impl Store {
             .collect()
     }
 
+    /// Every person record of every source, sorted by source then record id (bytewise, the
+    /// same on both backends): the person index's order.
+    pub async fn person_index(&self) -> Result<Vec<(String, StoredPerson)>, StoreError> {
+        const SQL: &str = "SELECT source, record_id, given_name, family_name, date_of_birth, sex, postcode, address, phone \
+                           FROM person_records";
+        let mut rows: Vec<(String, StoredPerson)> = self
+            .read()
+            .fetch_all(SQL, &[])
+            .await?
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.text(0)?,
+                    StoredPerson {
+                        record_id: r.text(1)?,
+                        fields: [
+                            r.opt_text(2)?,
+                            r.opt_text(3)?,
+                            r.opt_text(4)?,
+                            r.opt_text(5)?,
+                            r.opt_text(6)?,
+                            r.opt_text(7)?,
+                            r.opt_text(8)?,
+                        ],
+                    },
+                ))
+            })
+            .collect::<Result<_, StoreError>>()?;
+        rows.sort_unstable_by(|x, y| {
+            (x.0.as_bytes(), x.1.record_id.as_bytes()).cmp(&(y.0.as_bytes(), y.1.record_id.as_bytes()))
+        });
+        Ok(rows)
+    }
+
+    /// What identifies the index's state: how many records, and the last change to any.
+    pub async fn person_index_fingerprint(&self) -> Result<(i64, i64), StoreError> {
+        let r = self.read().fetch_one("SELECT COUNT(*), COALESCE(MAX(seq), 0) FROM person_records", &[]).await?;
+        Ok((r.int(0)?, r.int(1)?))
+    }
+
+    /// An unfinished deduplication run over exactly this index, to resume.
+    pub async fn open_link_run(&self, records: i64, last_record_seq: i64) -> Result<Option<LinkRun>, StoreError> {
+        const SQL: &str = "SELECT run, model, next_record FROM link_runs \
+                           WHERE finished = 0 AND records = $1 AND last_record_seq = $2 ORDER BY started_seq DESC";
+        let rows = self.read().fetch_all(SQL, &vals![records, last_record_seq]).await?;
+        rows.first().map(|r| Ok(LinkRun { run: r.text(0)?, model: r.text(1)?, next_record: r.int(2)? })).transpose()
+    }
+
+    /// The last finished deduplication run's model (JSON), if any.
+    pub async fn latest_link_model(&self) -> Result<Option<String>, StoreError> {
+        const SQL: &str = "SELECT model FROM link_runs WHERE finished = 1 ORDER BY started_seq DESC";
+        let rows = self.read().fetch_all(SQL, &[]).await?;
+        rows.first().map(|r| Ok(r.text(0)?)).transpose()
+    }
+
+    /// Every scored or decided pair of person records.
+    pub async fn person_links(&self) -> Result<Vec<StoredLink>, StoreError> {
+        self.links_where(links_sql!(""), &[]).await
+    }
+
+    /// Pairs waiting for a person (queued, undecided), most probable first.
+    pub async fn queued_links(&self, limit: i64) -> Result<Vec<StoredLink>, StoreError> {
+        self.links_where(
+            links_sql!(
+                "WHERE machine = 'queued' AND human IS NULL ORDER BY probability_ppm DESC, a_source, a_record LIMIT $1"
+            ),
+            &vals![limit],
+        )
+        .await
+    }
+
+    /// One pair (a < b).
+    pub async fn person_link(&self, a: &RecordRef, b: &RecordRef) -> Result<Option<StoredLink>, StoreError> {
+        let mut rows = self
+            .links_where(
+                links_sql!("WHERE a_source = $1 AND a_record = $2 AND b_source = $3 AND b_record = $4"),
+                &vals![a.source.as_str(), a.record_id.as_str(), b.source.as_str(), b.record_id.as_str()],
+            )
+            .await?;
+        Ok(rows.pop())
+    }
+
+    async fn links_where(&self, sql: &'static str, params: &[Val]) -> Result<Vec<StoredLink>, StoreError> {
+        self.read()
+            .fetch_all(sql, params)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(StoredLink {
+                    a: RecordRef { source: r.text(0)?, record_id: r.text(1)? },
+                    b: RecordRef { source: r.text(2)?, record_id: r.text(3)? },
+                    machine: r.text(4)?,
+                    probability_ppm: r.opt_int(5)?,
+                    human: r.opt_text(6)?,
+                    decided_by: r.opt_text(7)?,
+                    reason: r.opt_text(8)?,
+                    seq: r.int(9)?,
+                    guard: r.int(10)? & 1 != 0,
+                    weak: r.int(10)? & 2 != 0,
+                })
+            })
+            .collect()
+    }
+
     pub async fn person_record_count(&self) -> Result<i64, StoreError> {
         Ok(self.read().fetch_one("SELECT COUNT(*) FROM person_records", &[]).await?.int(0)?)
     }
@@ -641,6 +756,43 @@ pub struct WorklistItem {
 
 /// A person record as stored: its id in the source, and given name, family name, date of birth,
 /// sex, postcode, address and phone as text (`None` when the source does not hold it).
+/// A deduplication run to resume.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkRun {
+    pub run: String,
+    pub model: String,
+    pub next_record: i64,
+}
+
+/// A pair of person records as the matcher and people left it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredLink {
+    pub a: RecordRef,
+    pub b: RecordRef,
+    /// `auto`, `queued` or `none`.
+    pub machine: String,
+    pub probability_ppm: Option<i64>,
+    /// `same`, `different` or none.
+    pub human: Option<String>,
+    pub decided_by: Option<String>,
+    pub reason: Option<String>,
+    pub seq: i64,
+    /// Possible twins: a wall for clustering unless a person said "same".
+    pub guard: bool,
+    /// One side lacks a given name: holds only if unambiguous.
+    pub weak: bool,
+}
+
+impl StoredLink {
+    /// Whether the records count as one person: a person's word, else the matcher's.
+    pub fn linked(&self) -> bool {
+        match self.human.as_deref() {
+            Some(h) => h == "same",
+            None => self.machine == "auto",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredPerson {
     pub record_id: String,

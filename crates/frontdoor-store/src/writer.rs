@@ -525,6 +525,77 @@ async fn project(
             )
             .await?;
         }
+        Event::PersonDedupeStarted { run, records, last_record_seq, model } => {
+            tx.exec(
+                "INSERT INTO link_runs (run, records, last_record_seq, model, next_record, started_seq, finished) \
+                 VALUES ($1, $2, $3, $4, 0, $5, 0)",
+                &vals![run.as_str(), *records as i64, *last_record_seq, model.as_str(), seq],
+            )
+            .await?;
+        }
+        Event::PersonLinksScored { run, to, links, .. } => {
+            for l in links {
+                tx.exec(
+                    "INSERT INTO person_links (a_source, a_record, b_source, b_record, machine, probability_ppm, guard, run, seq) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                     ON CONFLICT (a_source, a_record, b_source, b_record) DO UPDATE SET machine = excluded.machine, \
+                     probability_ppm = excluded.probability_ppm, guard = excluded.guard, run = excluded.run, seq = excluded.seq",
+                    &vals![
+                        l.a.source.as_str(),
+                        l.a.record_id.as_str(),
+                        l.b.source.as_str(),
+                        l.b.record_id.as_str(),
+                        if l.auto {
+                            "auto"
+                        } else if l.queued {
+                            "queued"
+                        } else {
+                            "held"
+                        },
+                        i64::from(l.probability_ppm),
+                        i64::from(l.guard) + 2 * i64::from(l.weak),
+                        run.as_str(),
+                        seq
+                    ],
+                )
+                .await?;
+            }
+            tx.exec("UPDATE link_runs SET next_record = $1 WHERE run = $2", &vals![*to as i64, run.as_str()]).await?;
+        }
+        Event::PersonDedupeFinished { run, clusters, auto_linked, queued, .. } => {
+            tx.exec(
+                "UPDATE link_runs SET finished = 1, clusters = $1, auto_linked = $2, queued = $3 WHERE run = $4",
+                &vals![*clusters as i64, *auto_linked as i64, *queued as i64, run.as_str()],
+            )
+            .await?;
+        }
+        Event::PersonLinkDecided { a, b, same, reason } => {
+            tx.exec(
+                "INSERT INTO person_links (a_source, a_record, b_source, b_record, machine, human, decided_by, reason, seq) \
+                 VALUES ($1, $2, $3, $4, 'none', $5, $6, $7, $8) \
+                 ON CONFLICT (a_source, a_record, b_source, b_record) DO UPDATE SET human = excluded.human, \
+                 decided_by = excluded.decided_by, reason = excluded.reason, seq = excluded.seq",
+                &vals![
+                    a.source.as_str(),
+                    a.record_id.as_str(),
+                    b.source.as_str(),
+                    b.record_id.as_str(),
+                    if *same { "same" } else { "different" },
+                    actor_user.clone(),
+                    reason.as_str(),
+                    seq
+                ],
+            )
+            .await?;
+        }
+        Event::PersonLinkUndone { a, b, .. } => {
+            tx.exec(
+                "UPDATE person_links SET human = NULL, decided_by = NULL, reason = NULL, seq = $1 \
+                 WHERE a_source = $2 AND a_record = $3 AND b_source = $4 AND b_record = $5",
+                &vals![seq, a.source.as_str(), a.record_id.as_str(), b.source.as_str(), b.record_id.as_str()],
+            )
+            .await?;
+        }
     }
     Ok(())
 }

@@ -70,9 +70,20 @@ pub(crate) fn generate(
 
     drafts.shuffle(ids_rng);
     let mut counters: Vec<IdCounter> = SOURCES.iter().map(|s| IdCounter::new(ids_rng, s.id_format)).collect();
+    // Number formats wrap (a UPN serial has five digits), so a large borough could hand one
+    // number out twice; a system never does.
+    let mut used: std::collections::HashSet<(usize, String)> = std::collections::HashSet::new();
     for d in &mut drafts {
         if let (Some(counter), Some(profile)) = (counters.get_mut(d.source), SOURCES.get(d.source)) {
-            d.record.record_id = counter.next(ids_rng, profile.id_format, d.establishment, today);
+            let mut id = counter.next(ids_rng, profile.id_format, d.establishment, today);
+            for _ in 0..1_000_000 {
+                if !used.contains(&(d.source, id.clone())) {
+                    break;
+                }
+                id = counter.next(ids_rng, profile.id_format, d.establishment, today);
+            }
+            used.insert((d.source, id.clone()));
+            d.record.record_id = id;
         }
     }
     // Grouped by source, each in the order its numbers were issued.

@@ -5,6 +5,7 @@ mod admin;
 mod bench;
 mod demo;
 mod import;
+mod link;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -47,6 +48,16 @@ enum Command {
     Import {
         #[command(subcommand)]
         command: import::ImportCommand,
+    },
+    /// The person index: deduplicate it, measure it against ground truth.
+    Link {
+        #[command(subcommand)]
+        command: link::LinkCommand,
+    },
+    /// Synthetic data for evaluation and benchmarks (never real people).
+    Synth {
+        #[command(subcommand)]
+        command: link::SynthCommand,
     },
     /// Check the audit trail.
     Audit {
@@ -197,6 +208,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::Import { command } => import::run(command).await.map(|_| ExitCode::SUCCESS),
+        Command::Link { command } => link::run(command).await.map(|_| ExitCode::SUCCESS),
+        Command::Synth { command } => link::synth(command).map(|_| ExitCode::SUCCESS),
         Command::Bench { command } => bench::run(command).await.map(|_| ExitCode::SUCCESS),
     }
 }

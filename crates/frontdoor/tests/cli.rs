@@ -479,3 +479,121 @@ fn people_import(dir: &Dir, target: Target) {
     let out = ok(frontdoor(&args, &target, &dir.config(), None), "mapped import");
     assert!(out.contains("1 new"), "{out}");
 }
+
+/// Synthetic exports imported source by source; returns the labels file.
+fn import_synthetic(dir: &Dir, target: &Target, records: &str) -> PathBuf {
+    let out_dir = dir.path().join("synth");
+    let out = Command::new(BIN)
+        .args(["synth", "people", "--seed", "11", "--records", records, "--out", out_dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&out_dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    for f in files.iter().filter(|f| !f.ends_with("labels.csv")) {
+        let source = f.file_stem().unwrap().to_str().unwrap();
+        ok(
+            frontdoor(&["import", "people", "--source", source, f.to_str().unwrap()], target, &dir.config(), None),
+            "import",
+        );
+    }
+    out_dir.join("labels.csv")
+}
+
+fn last_line(s: &str) -> String {
+    s.lines().last().unwrap_or("").to_owned()
+}
+
+fn f1_of(line: &str) -> f64 {
+    line.rsplit("f1=").next().unwrap().parse().unwrap()
+}
+
+fn link_dedupe_resumes_and_people_win(target: Target) {
+    let dir = Dir::new();
+    // On an empty index: the database is created, nothing to score.
+    let out = ok(frontdoor(&["link", "dedupe"], &target, &dir.config(), None), "dedupe empty");
+    assert!(out.contains("deduplicated 0 records"), "{out}");
+
+    let labels = import_synthetic(&dir, &target, "2500");
+    let labels = labels.to_str().unwrap();
+    // Interrupted after two checkpoints, then resumed.
+    let out = frontdoor(&["link", "dedupe", "--chunk", "400", "--stop-after", "2"], &target, &dir.config(), None);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("run again to resume"));
+    let out = frontdoor(&["link", "dedupe", "--chunk", "400"], &target, &dir.config(), None);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(err.contains("resuming run") && err.contains("at record 800"), "{err}");
+    let summary = ok(out, "dedupe resumed");
+    assert!(summary.contains("pairs linked automatically") && summary.contains("queued for review"), "{summary}");
+    let resumed =
+        last_line(&ok(frontdoor(&["link", "evaluate", "--labels", labels], &target, &dir.config(), None), "evaluate"));
+    assert!(resumed.starts_with("precision=") && resumed.contains(" recall=") && resumed.contains(" f1="), "{resumed}");
+    assert!(f1_of(&resumed) >= 0.9, "{resumed}");
+
+    // A fresh run gives the same result as the interrupted one.
+    ok(frontdoor(&["link", "dedupe", "--restart"], &target, &dir.config(), None), "dedupe restart");
+    let fresh =
+        last_line(&ok(frontdoor(&["link", "evaluate", "--labels", labels], &target, &dir.config(), None), "evaluate"));
+    assert_eq!(fresh, resumed);
+
+    // People's decisions win over the matcher, and survive the next run.
+    let url = match target.0.as_slice() {
+        [flag, v] if flag == "--data-dir" => format!("sqlite://{v}/frontdoor.db"),
+        [_, v] => v.clone(),
+        _ => unreachable!(),
+    };
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let (auto, other) = rt.block_on(async {
+        let store = frontdoor_store::Store::open(&url).await.unwrap();
+        let links = store.person_links().await.unwrap();
+        let auto = links.iter().find(|l| l.machine == "auto").unwrap().clone();
+        let index = store.person_index().await.unwrap();
+        let (source, p) = index.iter().find(|(s, p)| *s != auto.a.source && p.record_id != auto.a.record_id).unwrap();
+        let other = frontdoor_core::RecordRef { source: source.clone(), record_id: p.record_id.clone() };
+        let meta = frontdoor_store::Meta::system("administration", chrono::Utc::now());
+        let decide = |a: &frontdoor_core::RecordRef, b: &frontdoor_core::RecordRef, same: bool| {
+            let (a, b) = if a < b { (a.clone(), b.clone()) } else { (b.clone(), a.clone()) };
+            frontdoor_store::NewEvent {
+                event: frontdoor_core::Event::PersonLinkDecided { a, b, same, reason: "checked by phone".into() },
+                expected: frontdoor_store::Expected::Any,
+                meta: meta.clone(),
+            }
+        };
+        store
+            .append(vec![decide(&auto.a, &auto.b, false), decide(&auto.a, &other, true)], vec![], vec![])
+            .await
+            .unwrap();
+        store.close().await;
+        (auto, other)
+    });
+    ok(frontdoor(&["link", "dedupe", "--restart"], &target, &dir.config(), None), "dedupe after decisions");
+    rt.block_on(async {
+        let store = frontdoor_store::Store::open(&url).await.unwrap();
+        let split = store.person_link(&auto.a, &auto.b).await.unwrap().unwrap();
+        assert_eq!((split.machine.as_str(), split.human.as_deref()), ("auto", Some("different")));
+        assert!(!split.linked(), "the person's 'different' wins over the matcher's link");
+        let (a, b) = if auto.a < other { (&auto.a, &other) } else { (&other, &auto.a) };
+        assert!(store.person_link(a, b).await.unwrap().unwrap().linked());
+        store.close().await;
+    });
+    let after = ok(frontdoor(&["link", "evaluate", "--labels", labels], &target, &dir.config(), None), "evaluate");
+    assert_ne!(last_line(&after), fresh, "decisions change the clustering");
+
+    // Bad labels are refused with file and line.
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "source,record_id,entity\nx,1,2\n").unwrap();
+    let out = frontdoor(&["link", "evaluate", "--labels", bad.to_str().unwrap()], &target, &dir.config(), None);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("bad.csv:1"));
+}
+
+#[test]
+fn link_dedupe_on_sqlite_resumes_evaluates_and_people_win() {
+    let dir = Dir::new();
+    link_dedupe_resumes_and_people_win(Target(vec!["--data-dir".into(), dir.path().join("d").display().to_string()]));
+}
+
+#[test]
+fn link_dedupe_on_postgres_resumes_evaluates_and_people_win() {
+    let Some(target) = fresh_postgres() else { return };
+    link_dedupe_resumes_and_people_win(target);
+}

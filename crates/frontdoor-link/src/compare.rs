@@ -1,0 +1,579 @@
+//! Records prepared for comparison, and the comparators: each field pair gets a level, from
+//! exact agreement down to disagreement, or no level when either side lacks the field.
+//!
+//! Five comparisons, each with levels counted from the strongest agreement:
+//! given name, family name, date of birth, sex, and household (address, postcode and phone
+//! folded into ONE piece of evidence: siblings, twins and parents share all three, so counting
+//! them as three independent agreements merges siblings).
+
+use crate::normalise::{self, Nicknames};
+use chrono::{Datelike, NaiveDate};
+use rphonetic::DoubleMetaphone;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// A person record as a source system holds it; normalised here, never changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Person {
+    pub source: String,
+    pub record_id: String,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub date_of_birth: Option<NaiveDate>,
+    /// `M`, `F` or anything else for unknown.
+    pub sex: Option<String>,
+    pub postcode: Option<String>,
+    pub address: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// No value.
+pub(crate) const NONE: u32 = u32::MAX;
+/// The level of a comparison where either side lacks the field.
+pub const NULL: u8 = 15;
+
+/// How many comparisons a pair gets.
+pub const COMPARISONS: usize = 5;
+/// At most this many levels per comparison.
+pub const MAX_LEVELS: usize = 6;
+
+pub const GIVEN: usize = 0;
+pub const FAMILY: usize = 1;
+pub const DOB: usize = 2;
+pub const SEX: usize = 3;
+pub const HOUSEHOLD: usize = 4;
+
+/// Each comparison's field name and level names, strongest agreement first.
+pub const LEVELS: [(&str, &[&str]); COMPARISONS] = [
+    (
+        "given_name",
+        &[
+            "exact",
+            "nickname or short form",
+            "one edit or Jaro-Winkler ≥ 0.94",
+            "sounds alike",
+            "similar or initial",
+            "different",
+        ],
+    ),
+    (
+        "family_name",
+        &["exact", "one edit, Jaro-Winkler ≥ 0.94 or one part of a double-barrelled name", "sounds alike", "different"],
+    ),
+    ("date_of_birth", &["exact", "day and month swapped", "one digit wrong", "same year and month", "different"]),
+    ("sex", &["same", "different"]),
+    (
+        "household",
+        &[
+            "same household (phone, or address with postcode)",
+            "same postcode or similar address",
+            "same outward code",
+            "different",
+        ],
+    ),
+];
+
+/// The levels of one pair, one per comparison ([`NULL`] when a side lacks the field).
+pub type Pattern = [u8; COMPARISONS];
+
+/// Packs a pattern into one integer (4 bits a comparison), for counting.
+pub fn pack(p: &Pattern) -> u32 {
+    p.iter().fold(0u32, |acc, l| (acc << 4) | u32::from(*l))
+}
+
+pub fn unpack(mut x: u32) -> Pattern {
+    let mut p = [NULL; COMPARISONS];
+    for slot in p.iter_mut().rev() {
+        *slot = (x & 0xF) as u8;
+        x >>= 4;
+    }
+    p
+}
+
+/// Strings interned per field, with how many records hold each (for term frequencies).
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Interner {
+    ids: HashMap<Box<str>, u32>,
+    text: Vec<Box<str>>,
+    count: Vec<u32>,
+    /// Records holding any value.
+    pub(crate) total: u64,
+}
+
+impl Interner {
+    pub(crate) fn intern(&mut self, s: &str) -> u32 {
+        self.total += 1;
+        if let Some(id) = self.ids.get(s) {
+            if let Some(c) = self.count.get_mut(*id as usize) {
+                *c += 1;
+            }
+            return *id;
+        }
+        let id = self.text.len() as u32;
+        self.ids.insert(s.into(), id);
+        self.text.push(s.into());
+        self.count.push(1);
+        id
+    }
+
+    /// Interns without counting a record (for parts of a value).
+    pub(crate) fn intern_part(&mut self, s: &str) -> u32 {
+        if let Some(id) = self.ids.get(s) {
+            return *id;
+        }
+        let id = self.text.len() as u32;
+        self.ids.insert(s.into(), id);
+        self.text.push(s.into());
+        self.count.push(0);
+        id
+    }
+
+    pub(crate) fn text(&self, id: u32) -> &str {
+        self.text.get(id as usize).map(|s| &**s).unwrap_or("")
+    }
+
+    /// The share of records holding this value (at least one record's worth).
+    pub(crate) fn frequency(&self, id: u32) -> f64 {
+        let c = self.count.get(id as usize).copied().unwrap_or(1).max(1);
+        f64::from(c) / (self.total.max(1) as f64)
+    }
+}
+
+/// The normalised text of one record, before interning (built in parallel).
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Normalised {
+    given: Option<String>,
+    family: Option<String>,
+    /// The family name's words when it has several (double-barrelled).
+    family_words: Vec<String>,
+    given_codes: [Option<String>; 2],
+    family_codes: [Option<String>; 2],
+    dob: Option<NaiveDate>,
+    sex: u8,
+    postcode: Option<(String, String)>,
+    phone: Option<String>,
+    address: Option<String>,
+}
+
+pub(crate) fn normalise(p: &Person, dm: &DoubleMetaphone) -> Normalised {
+    let given = p.given_name.as_deref().map(normalise::name_words).and_then(|w| w.into_iter().next());
+    let family_words = p.family_name.as_deref().map(normalise::name_words).unwrap_or_default();
+    let family = (!family_words.is_empty()).then(|| family_words.concat());
+    let codes = |s: &Option<String>| -> [Option<String>; 2] {
+        match s {
+            None => [None, None],
+            Some(s) => {
+                let r = dm.double_metaphone(s);
+                let (a, b) = (r.primary(), r.alternate());
+                let a = (!a.is_empty()).then_some(a);
+                let b = (!b.is_empty() && Some(&b) != a.as_ref()).then_some(b);
+                [a, b]
+            }
+        }
+    };
+    let sex = match p.sex.as_deref().map(str::trim) {
+        Some("M" | "m" | "Male" | "male" | "MALE") => 1,
+        Some("F" | "f" | "Female" | "female" | "FEMALE") => 2,
+        _ => 0,
+    };
+    let address = p.address.as_deref().map(normalise::address_words).filter(|w| !w.is_empty()).map(|w| w.join(" "));
+    Normalised {
+        given_codes: codes(&given),
+        family_codes: codes(&family),
+        given,
+        family,
+        family_words: if family_words.len() > 1 { family_words } else { Vec::new() },
+        dob: p.date_of_birth,
+        sex,
+        postcode: p.postcode.as_deref().and_then(normalise::postcode),
+        phone: p.phone.as_deref().and_then(normalise::phone),
+        address,
+    }
+}
+
+/// One record ready for comparison: every string interned.
+#[derive(Debug, Clone)]
+pub(crate) struct Prepared {
+    pub(crate) given: u32,
+    pub(crate) family: u32,
+    /// Double-barrelled family names: each part (interned as family names).
+    pub(crate) family_parts: Box<[u32]>,
+    pub(crate) given_codes: [u32; 2],
+    pub(crate) family_codes: [u32; 2],
+    /// Days since 1970-01-01, or `i32::MIN`.
+    pub(crate) dob: i32,
+    pub(crate) sex: u8,
+    pub(crate) postcode: u32,
+    pub(crate) outward: u32,
+    pub(crate) phone: u32,
+    pub(crate) address: u32,
+}
+
+pub(crate) const NO_DOB: i32 = i32::MIN;
+
+/// The interned strings of an index.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Vocab {
+    pub(crate) given: Interner,
+    pub(crate) family: Interner,
+    pub(crate) codes: Interner,
+    pub(crate) places: Interner,
+    pub(crate) dobs: HashMap<i32, u32>,
+    pub(crate) dob_total: u64,
+    pub(crate) nicknames: Nicknames,
+    /// Nickname groups of each interned given name.
+    pub(crate) groups: Vec<Box<[u32]>>,
+}
+
+pub(crate) fn epoch_days(d: NaiveDate) -> i32 {
+    d.num_days_from_ce() - 719_163
+}
+
+fn from_days(days: i32) -> Option<NaiveDate> {
+    NaiveDate::from_num_days_from_ce_opt(days + 719_163)
+}
+
+impl Vocab {
+    pub(crate) fn new(nicknames: Nicknames) -> Vocab {
+        Vocab { nicknames, ..Vocab::default() }
+    }
+
+    pub(crate) fn prepare(&mut self, n: Normalised) -> Prepared {
+        self.prepare_with(n, true)
+    }
+
+    /// Prepares a record that is only compared, never indexed: its values are not counted.
+    pub(crate) fn prepare_probe(&mut self, n: Normalised) -> Prepared {
+        self.prepare_with(n, false)
+    }
+
+    fn prepare_with(&mut self, n: Normalised, count: bool) -> Prepared {
+        let opt = |i: &mut Interner, s: &Option<String>| match s.as_deref() {
+            None => NONE,
+            Some(s) if count => i.intern(s),
+            Some(s) => i.intern_part(s),
+        };
+        let given = opt(&mut self.given, &n.given);
+        if let Some(name) = &n.given
+            && self.groups.len() <= given as usize
+        {
+            let g = self.nicknames.groups_of(name).into();
+            self.groups.push(g);
+        }
+        let family = opt(&mut self.family, &n.family);
+        let family_parts = n.family_words.iter().map(|w| self.family.intern_part(w)).collect();
+        let dob = n.dob.map(epoch_days).unwrap_or(NO_DOB);
+        if dob != NO_DOB && count {
+            *self.dobs.entry(dob).or_default() += 1;
+            self.dob_total += 1;
+        }
+        let (postcode, outward) = match &n.postcode {
+            Some((full, out)) => {
+                (opt(&mut self.places, &Some(full.clone())), opt(&mut self.places, &Some(out.clone())))
+            }
+            None => (NONE, NONE),
+        };
+        Prepared {
+            given,
+            family,
+            family_parts,
+            given_codes: [opt(&mut self.codes, &n.given_codes[0]), opt(&mut self.codes, &n.given_codes[1])],
+            family_codes: [opt(&mut self.codes, &n.family_codes[0]), opt(&mut self.codes, &n.family_codes[1])],
+            dob,
+            sex: n.sex,
+            postcode,
+            outward,
+            phone: opt(&mut self.places, &n.phone),
+            address: opt(&mut self.places, &n.address),
+        }
+    }
+
+    /// The levels of a pair, and whether the names matched the other way round.
+    pub(crate) fn compare(&self, a: &Prepared, b: &Prepared) -> (Pattern, bool) {
+        let mut p = [NULL; COMPARISONS];
+        p[GIVEN] = self.given_level(a, b);
+        p[FAMILY] = self.family_level(a, b);
+        let mut swapped = false;
+        if p[GIVEN] >= 3 && p[FAMILY] >= 2 && self.names_swapped(a, b) {
+            p[GIVEN] = 2;
+            p[FAMILY] = 1;
+            swapped = true;
+        }
+        p[DOB] = dob_level(a.dob, b.dob);
+        p[SEX] = match (a.sex, b.sex) {
+            (0, _) | (_, 0) => NULL,
+            (x, y) if x == y => 0,
+            _ => 1,
+        };
+        p[HOUSEHOLD] = self.household_level(a, b);
+        (p, swapped)
+    }
+
+    fn given_level(&self, a: &Prepared, b: &Prepared) -> u8 {
+        if a.given == NONE || b.given == NONE {
+            return NULL;
+        }
+        if a.given == b.given {
+            return 0;
+        }
+        let (ga, gb) = (self.groups_of(a.given), self.groups_of(b.given));
+        let (x, y) = (self.given.text(a.given), self.given.text(b.given));
+        if ga.iter().any(|g| gb.contains(g)) || short_form(x, y) {
+            return 1;
+        }
+        if close(x, y) {
+            return 2;
+        }
+        if codes_meet(a.given_codes, b.given_codes) {
+            return 3;
+        }
+        let initial = (x.len() == 1 || y.len() == 1) && x.as_bytes().first() == y.as_bytes().first();
+        if initial || strsim::jaro_winkler(x, y) >= 0.85 {
+            return 4;
+        }
+        5
+    }
+
+    fn family_level(&self, a: &Prepared, b: &Prepared) -> u8 {
+        if a.family == NONE || b.family == NONE {
+            return NULL;
+        }
+        if a.family == b.family {
+            return 0;
+        }
+        let part_of = |x: &Prepared, y: &Prepared| x.family_parts.contains(&y.family);
+        let shared_part = a.family_parts.iter().any(|p| *p != NONE && b.family_parts.contains(p));
+        if part_of(a, b)
+            || part_of(b, a)
+            || shared_part
+            || close(self.family.text(a.family), self.family.text(b.family))
+        {
+            return 1;
+        }
+        if codes_meet(a.family_codes, b.family_codes) {
+            return 2;
+        }
+        3
+    }
+
+    fn names_swapped(&self, a: &Prepared, b: &Prepared) -> bool {
+        if [a.given, a.family, b.given, b.family].contains(&NONE) {
+            return false;
+        }
+        let (ag, af) = (self.given.text(a.given), self.family.text(a.family));
+        let (bg, bf) = (self.given.text(b.given), self.family.text(b.family));
+        (ag == bf || close(ag, bf)) && (af == bg || close(af, bg))
+    }
+
+    fn household_level(&self, a: &Prepared, b: &Prepared) -> u8 {
+        let both = |x: u32, y: u32| x != NONE && y != NONE;
+        let comparable = both(a.phone, b.phone) || both(a.postcode, b.postcode) || both(a.address, b.address);
+        if !comparable {
+            return NULL;
+        }
+        let same_phone = both(a.phone, b.phone) && a.phone == b.phone;
+        let same_postcode = both(a.postcode, b.postcode) && a.postcode == b.postcode;
+        let address = if both(a.address, b.address) {
+            if a.address == b.address {
+                2
+            } else if similar_address(self.places.text(a.address), self.places.text(b.address)) {
+                1
+            } else {
+                0
+            }
+        } else {
+            0
+        };
+        let postcode_missing = a.postcode == NONE || b.postcode == NONE;
+        if same_phone || (address == 2 && (same_postcode || postcode_missing)) || (address == 1 && same_postcode) {
+            return 0;
+        }
+        if same_postcode || address >= 1 {
+            return 1;
+        }
+        if both(a.outward, b.outward) && a.outward == b.outward {
+            return 2;
+        }
+        3
+    }
+
+    pub(crate) fn groups_of(&self, given: u32) -> &[u32] {
+        self.groups.get(given as usize).map(|g| &**g).unwrap_or(&[])
+    }
+
+    /// Term frequency of an exact agreement, when the comparison adjusts for it.
+    pub(crate) fn exact_frequency(&self, comparison: usize, a: &Prepared) -> Option<f64> {
+        match comparison {
+            GIVEN if a.given != NONE => Some(self.given.frequency(a.given)),
+            FAMILY if a.family != NONE => Some(self.family.frequency(a.family)),
+            DOB if a.dob != NO_DOB => {
+                let c = self.dobs.get(&a.dob).copied().unwrap_or(1).max(1);
+                Some(f64::from(c) / self.dob_total.max(1) as f64)
+            }
+            _ => None,
+        }
+    }
+
+    /// The normalised values of one comparison, for explanations.
+    pub(crate) fn shown(&self, comparison: usize, r: &Prepared) -> Option<String> {
+        let text = |i: &Interner, id: u32| (id != NONE).then(|| i.text(id).to_owned());
+        match comparison {
+            GIVEN => text(&self.given, r.given),
+            FAMILY => text(&self.family, r.family),
+            DOB => (r.dob != NO_DOB).then(|| from_days(r.dob).map(|d| d.to_string())).flatten(),
+            SEX => match r.sex {
+                1 => Some("M".into()),
+                2 => Some("F".into()),
+                _ => None,
+            },
+            _ => {
+                let parts: Vec<String> = [r.address, r.postcode, r.phone]
+                    .iter()
+                    .filter(|id| **id != NONE)
+                    .map(|id| self.places.text(*id).to_owned())
+                    .collect();
+                (!parts.is_empty()).then(|| parts.join(" · "))
+            }
+        }
+    }
+}
+
+/// One name is the start of the other, at least three letters long ("Steph" for "Stephanie").
+fn short_form(x: &str, y: &str) -> bool {
+    let (short, long) = if x.len() <= y.len() { (x, y) } else { (y, x) };
+    short.len() >= 3 && long.starts_with(short)
+}
+
+/// One slip apart, or very alike.
+fn close(x: &str, y: &str) -> bool {
+    let short = x.len().min(y.len());
+    (short >= 3 && strsim::damerau_levenshtein(x, y) <= 1) || strsim::jaro_winkler(x, y) >= 0.94
+}
+
+fn codes_meet(a: [u32; 2], b: [u32; 2]) -> bool {
+    a.iter().any(|x| *x != NONE && b.contains(x))
+}
+
+fn dob_level(a: i32, b: i32) -> u8 {
+    if a == NO_DOB || b == NO_DOB {
+        return NULL;
+    }
+    if a == b {
+        return 0;
+    }
+    let (Some(x), Some(y)) = (from_days(a), from_days(b)) else { return 4 };
+    if x.year() == y.year() && x.month() == y.day() && x.day() == y.month() {
+        return 1;
+    }
+    let digits = |d: NaiveDate| d.format("%Y%m%d").to_string();
+    if strsim::damerau_levenshtein(&digits(x), &digits(y)) <= 1 {
+        return 2;
+    }
+    if x.year() == y.year() && x.month() == y.month() {
+        return 3;
+    }
+    4
+}
+
+/// Addresses sharing most of their words (and the house number, when both have one).
+fn similar_address(a: &str, b: &str) -> bool {
+    let wa: Vec<&str> = a.split(' ').collect();
+    let wb: Vec<&str> = b.split(' ').collect();
+    fn number<'a>(w: &[&'a str]) -> Option<&'a str> {
+        w.iter().find(|x| x.bytes().any(|c| c.is_ascii_digit())).copied()
+    }
+    if let (Some(x), Some(y)) = (number(&wa), number(&wb))
+        && x != y
+    {
+        return false;
+    }
+    let shared = wa.iter().filter(|w| wb.contains(w)).count();
+    let union = wa.len() + wb.len() - shared;
+    union > 0 && shared * 3 >= union * 2
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn person(given: &str, family: &str, dob: &str) -> Person {
+        Person {
+            given_name: (!given.is_empty()).then(|| given.into()),
+            family_name: (!family.is_empty()).then(|| family.into()),
+            date_of_birth: NaiveDate::parse_from_str(dob, "%Y-%m-%d").ok(),
+            ..Person::default()
+        }
+    }
+
+    fn levels(a: &Person, b: &Person) -> Pattern {
+        let dm = DoubleMetaphone::default();
+        let mut v = Vocab::new(Nicknames::builtin());
+        let (x, y) = (normalise(a, &dm), normalise(b, &dm));
+        let (x, y) = (v.prepare(x), v.prepare(y));
+        v.compare(&x, &y).0
+    }
+
+    #[test]
+    fn given_name_levels() {
+        let l = |a: &str, b: &str| levels(&person(a, "", ""), &person(b, "", ""))[GIVEN];
+        assert_eq!(l("Amy", "AMY"), 0);
+        assert_eq!(l("Bill", "William"), 1);
+        assert_eq!(l("Steph", "Stephanie"), 1, "a short form");
+        assert_eq!(l("Jonathna", "Jonathan"), 2, "a slip");
+        assert_eq!(l("Stephen", "Steven"), 1, "variants in the table");
+        assert_eq!(l("Katelyn", "Caitlin"), 1, "spelling variants in the table");
+        assert_eq!(l("Fillip", "Philip"), 3, "sounds alike");
+        assert_eq!(l("J", "James"), 4, "an initial");
+        assert_eq!(l("Amy", "Zoe"), 5);
+        assert_eq!(l("", "Zoe"), NULL);
+    }
+
+    #[test]
+    fn family_name_levels_and_swaps() {
+        let l = |a: &str, b: &str| levels(&person("", a, ""), &person("", b, ""))[FAMILY];
+        assert_eq!(l("O'Brien", "obrien"), 0);
+        assert_eq!(l("Smith-Jones", "Smith Jones"), 0);
+        assert_eq!(l("Smith-Jones", "Jones"), 1);
+        assert_eq!(l("Thompson", "Thomson"), 1);
+        assert_eq!(l("Smyth", "Smith"), 1);
+        assert_eq!(l("Philips", "Fillips"), 2);
+        assert_eq!(l("Khan", "Walker"), 3);
+        let swapped = levels(&person("Ahmed", "Ali", ""), &person("Ali", "Ahmed", ""));
+        assert_eq!((swapped[GIVEN], swapped[FAMILY]), (2, 1));
+    }
+
+    #[test]
+    fn date_of_birth_levels() {
+        let l = |a: &str, b: &str| levels(&person("", "", a), &person("", "", b))[DOB];
+        assert_eq!(l("2012-05-01", "2012-05-01"), 0);
+        assert_eq!(l("2012-05-01", "2012-01-05"), 1);
+        assert_eq!(l("2012-05-01", "2013-05-01"), 2);
+        assert_eq!(l("2012-05-01", "2012-05-19"), 3);
+        assert_eq!(l("2012-05-01", "2014-08-20"), 4);
+        assert_eq!(l("2012-05-01", ""), NULL);
+    }
+
+    #[test]
+    fn household_is_one_piece_of_evidence() {
+        let home = |address: &str, postcode: &str, phone: &str| Person {
+            address: (!address.is_empty()).then(|| address.into()),
+            postcode: (!postcode.is_empty()).then(|| postcode.into()),
+            phone: (!phone.is_empty()).then(|| phone.into()),
+            ..Person::default()
+        };
+        let l = |a: Person, b: Person| levels(&a, &b)[HOUSEHOLD];
+        assert_eq!(l(home("1 High St", "WK1 2AB", ""), home("1 High Street", "wk12ab", "")), 0);
+        assert_eq!(l(home("", "", "07700 900123"), home("", "", "+44 7700 900123")), 0);
+        assert_eq!(l(home("1 High St", "WK1 2AB", ""), home("9 Low Rd", "WK1 2AB", "")), 1);
+        assert_eq!(l(home("", "WK1 2AB", ""), home("", "WK1 9ZZ", "")), 2);
+        assert_eq!(l(home("", "WK1 2AB", ""), home("", "LS2 9ZZ", "")), 3);
+        assert_eq!(l(home("", "WK1 2AB", ""), home("", "", "07700 900123")), NULL);
+    }
+
+    #[test]
+    fn patterns_pack_and_unpack() {
+        let p = [0, 5, NULL, 1, 3];
+        assert_eq!(unpack(pack(&p)), p);
+    }
+}

@@ -1,0 +1,530 @@
+//! The person index: every record prepared once, blocked under several keys so that a true
+//! match shares at least one block even when a name, a date or an address is wrong, and scored
+//! with the model pair by pair.
+
+use crate::compare::{
+    COMPARISONS, DOB, FAMILY, GIVEN, LEVELS, MAX_LEVELS, NO_DOB, NONE, NULL, Pattern, Person, Prepared, Vocab,
+    normalise, pack,
+};
+use crate::model::{Evidence, Explanation, Model, probability};
+use crate::normalise::Nicknames;
+use rand::{Rng, SeedableRng};
+use rayon::prelude::*;
+use rphonetic::DoubleMetaphone;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+/// Thresholds and sampling sizes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// At or above this probability a pair is linked automatically.
+    pub auto_link: f64,
+    /// At or above this (and below `auto_link`) a pair waits for a person to decide.
+    pub review: f64,
+    /// Blocks with more records than this are skipped (a key that common says nothing).
+    pub max_block: usize,
+    /// Random pairs sampled to estimate u.
+    pub random_pairs: usize,
+    /// At most this many records' candidate pairs train m by EM.
+    pub training_records: usize,
+    /// Seed for the random samples (the same seed and data give the same model).
+    pub seed: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            auto_link: 0.95,
+            review: 0.5,
+            max_block: 1_000,
+            random_pairs: 1_000_000,
+            training_records: 200_000,
+            seed: 20_261_129,
+        }
+    }
+}
+
+/// Why a pair may not be linked automatically whatever its weight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Guard {
+    None,
+    /// Same family, same date of birth, different given names: possibly twins. Similar-looking
+    /// given names go to a person; wholly different ones are never linked.
+    PossibleTwins,
+    /// As above with given names that have nothing in common: never linked.
+    Twins,
+    /// Everything agrees but one side has no given name, so it cannot tell twins apart: linked
+    /// only when every such link of the record points to the same person.
+    NoGivenName,
+}
+
+/// A scored candidate pair (indexes into the index, `a < b`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScoredPair {
+    pub a: u32,
+    pub b: u32,
+    pub weight: f64,
+    pub probability: f64,
+    pub guard: Guard,
+}
+
+impl ScoredPair {
+    /// Whether the pair links without a person.
+    pub fn auto(&self, s: &Settings) -> bool {
+        matches!(self.guard, Guard::None | Guard::NoGivenName) && self.probability >= s.auto_link
+    }
+
+    /// Whether the pair stops chains of links (possible twins).
+    pub fn wall(&self) -> bool {
+        matches!(self.guard, Guard::PossibleTwins | Guard::Twins)
+    }
+
+    /// Whether the pair waits for a person.
+    pub fn queued(&self, s: &Settings) -> bool {
+        self.guard != Guard::Twins && self.probability >= s.review && !self.auto(s)
+    }
+}
+
+/// Where a record came from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RecordKey {
+    pub source: String,
+    pub record_id: String,
+}
+
+/// The index.
+pub struct Index {
+    vocab: Vocab,
+    records: Vec<Prepared>,
+    keys: Vec<RecordKey>,
+    positions: HashMap<RecordKey, u32>,
+    blocks: HashMap<u64, Vec<u32>>,
+    max_block: usize,
+}
+
+fn key_of(parts: &[u64]) -> u64 {
+    let mut h = DefaultHasher::new();
+    parts.hash(&mut h);
+    h.finish()
+}
+
+impl Index {
+    /// Builds the index (normalising in parallel). A record id seen twice in one source keeps its
+    /// last version.
+    pub fn build(people: &[Person], nicknames: Nicknames, settings: &Settings) -> Index {
+        let normalised: Vec<_> =
+            people.par_iter().map_init(DoubleMetaphone::default, |dm, p| normalise(p, dm)).collect();
+        let mut index = Index {
+            vocab: Vocab::new(nicknames),
+            records: Vec::with_capacity(people.len()),
+            keys: Vec::with_capacity(people.len()),
+            positions: HashMap::with_capacity(people.len()),
+            blocks: HashMap::new(),
+            max_block: settings.max_block,
+        };
+        for (p, n) in people.iter().zip(normalised) {
+            let prepared = index.vocab.prepare(n);
+            index.insert(RecordKey { source: p.source.clone(), record_id: p.record_id.clone() }, prepared);
+        }
+        index
+    }
+
+    fn insert(&mut self, key: RecordKey, prepared: Prepared) -> u32 {
+        if let Some(&i) = self.positions.get(&key) {
+            // A changed record: drop it from its old blocks.
+            if let Some(old) = self.records.get(i as usize) {
+                for k in self.block_keys(old) {
+                    if let Some(b) = self.blocks.get_mut(&k) {
+                        b.retain(|x| *x != i);
+                    }
+                }
+            }
+            for k in self.block_keys(&prepared) {
+                let b = self.blocks.entry(k).or_default();
+                let at = b.partition_point(|x| *x < i);
+                b.insert(at, i);
+            }
+            if let Some(slot) = self.records.get_mut(i as usize) {
+                *slot = prepared;
+            }
+            return i;
+        }
+        let i = self.records.len() as u32;
+        for k in self.block_keys(&prepared) {
+            self.blocks.entry(k).or_default().push(i);
+        }
+        self.records.push(prepared);
+        self.positions.insert(key.clone(), i);
+        self.keys.push(key);
+        i
+    }
+
+    /// Adds or replaces one record (a new import row, an API upsert).
+    pub fn upsert(&mut self, person: &Person) -> u32 {
+        let n = normalise(person, &DoubleMetaphone::default());
+        let prepared = self.vocab.prepare(n);
+        self.insert(RecordKey { source: person.source.clone(), record_id: person.record_id.clone() }, prepared)
+    }
+
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    pub fn key(&self, i: u32) -> Option<&RecordKey> {
+        self.keys.get(i as usize)
+    }
+
+    pub fn position(&self, key: &RecordKey) -> Option<u32> {
+        self.positions.get(key).copied()
+    }
+
+    /// The blocking keys of a record: each is a way a true match can still be found when
+    /// something else about it is wrong.
+    fn block_keys(&self, r: &Prepared) -> Vec<u64> {
+        let v = &self.vocab;
+        let mut keys = Vec::with_capacity(8);
+        let initial = |id: u32, i: &crate::compare::Interner| {
+            (id != NONE).then(|| u64::from(i.text(id).as_bytes().first().copied().unwrap_or(0)))
+        };
+        let given_initial = initial(r.given, &v.given);
+        let family_initial = initial(r.family, &v.family);
+        let year = (r.dob != NO_DOB).then(|| u64::from((r.dob.div_euclid(365) + 1_000) as u32));
+        let dob = (r.dob != NO_DOB).then(|| u64::from(r.dob as u32));
+        let id = |x: u32| (x != NONE).then_some(u64::from(x));
+        let mut push = |parts: &[Option<u64>]| {
+            if parts.iter().all(Option::is_some) {
+                let mut all: Vec<u64> = parts.iter().flatten().copied().collect();
+                all.insert(0, keys.len() as u64);
+                keys.push(key_of(&all));
+            } else {
+                keys.push(0);
+            }
+        };
+        // 1. family name sound + birth year (given name wrong or a nickname)
+        push(&[id(r.family_codes[0]), year]);
+        // 2. postcode + given initial (date of birth wrong or missing)
+        push(&[id(r.postcode), given_initial]);
+        // 3. date of birth + given initial (family name changed)
+        push(&[dob, given_initial]);
+        // 4. date of birth + family initial (given name a nickname or a different spelling)
+        push(&[dob, family_initial]);
+        // 5. phone
+        push(&[id(r.phone)]);
+        // 6. both names' sounds, in either order (names swapped, date of birth wrong)
+        let (g, f) = (id(r.given_codes[0]), id(r.family_codes[0]));
+        let (lo, hi) = match (g, f) {
+            (Some(g), Some(f)) => (Some(g.min(f)), Some(g.max(f))),
+            _ => (None, None),
+        };
+        push(&[lo, hi]);
+        // 7. given name sound + birth year (family name changed and postcode moved)
+        push(&[g, year]);
+        // 8. address (the same home, written the same way)
+        push(&[id(r.address)]);
+        keys.retain(|k| *k != 0);
+        keys
+    }
+
+    /// Records sharing a block with record `i`, with a larger index (each pair once).
+    fn candidates_after(&self, i: u32, out: &mut Vec<u32>) {
+        out.clear();
+        let Some(r) = self.records.get(i as usize) else { return };
+        for k in self.block_keys(r) {
+            if let Some(b) = self.blocks.get(&k)
+                && b.len() <= self.max_block
+            {
+                let from = b.partition_point(|x| *x <= i);
+                out.extend_from_slice(&b[from..]);
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+    }
+
+    /// How many candidate pairs blocking produces (for reports).
+    pub fn candidate_pairs(&self) -> u64 {
+        (0..self.records.len() as u32)
+            .into_par_iter()
+            .map_init(Vec::new, |buf, i| {
+                self.candidates_after(i, buf);
+                buf.len() as u64
+            })
+            .sum()
+    }
+
+    fn pattern(&self, a: u32, b: u32) -> Option<(Pattern, bool)> {
+        let (x, y) = (self.records.get(a as usize)?, self.records.get(b as usize)?);
+        Some(self.vocab.compare(x, y))
+    }
+
+    /// Estimates the model: u from random pairs, then m and the prior by EM over the candidate
+    /// pairs of (a sample of) the records.
+    pub fn train(&self, settings: &Settings) -> Model {
+        let n = self.records.len();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(settings.seed);
+        let mut random: HashMap<u32, u64> = HashMap::new();
+        if n >= 2 {
+            let pairs: Vec<(u32, u32)> = (0..settings.random_pairs)
+                .map(|_| {
+                    let a = rng.random_range(0..n) as u32;
+                    let mut b = rng.random_range(0..n - 1) as u32;
+                    if b >= a {
+                        b += 1;
+                    }
+                    (a, b)
+                })
+                .collect();
+            random = count_patterns(pairs.par_iter().filter_map(|(a, b)| self.pattern(*a, *b).map(|p| pack(&p.0))));
+        }
+        let u = Model::u_from_random(&random);
+        let stride = n.div_ceil(settings.training_records.max(1)).max(1);
+        let sample: Vec<u32> = (0..n as u32).step_by(stride).collect();
+        let candidates = count_patterns(sample.par_iter().flat_map_iter(|&i| {
+            let mut buf = Vec::new();
+            self.candidates_after(i, &mut buf);
+            buf.into_iter().filter_map(move |j| self.pattern(i, j).map(|p| pack(&p.0)))
+        }));
+        let em = Model::estimate(u, &candidates, 200);
+        // Score on the random-pair scale: u of the population, and the prior a random pair has
+        // of matching (the matches EM found among the sample's candidates, over all the pairs
+        // those records form). Blocking only chooses which pairs are looked at.
+        let candidate_pairs: u64 = candidates.values().sum();
+        let all_pairs: f64 = sample.iter().map(|&i| (n - 1 - i as usize) as f64).sum();
+        let matches = em.prior * candidate_pairs as f64;
+        Model { prior: (matches / all_pairs.max(1.0)).clamp(1e-12, 0.5), u: em.u_random, ..em }
+    }
+
+    /// The weights of every level under a model, for fast scoring.
+    fn weights(model: &Model) -> [[f64; MAX_LEVELS]; COMPARISONS] {
+        let mut w = [[0.0; MAX_LEVELS]; COMPARISONS];
+        for (c, row) in w.iter_mut().enumerate() {
+            for (l, slot) in row.iter_mut().enumerate() {
+                *slot = model.level_weight(c, l as u8);
+            }
+        }
+        w
+    }
+
+    /// The weight a level contributes for this pair, and whether term frequency adjusted it.
+    fn contribution(
+        &self,
+        model: &Model,
+        w: &[[f64; MAX_LEVELS]; COMPARISONS],
+        c: usize,
+        l: u8,
+        a: &Prepared,
+    ) -> (f64, bool) {
+        if l == NULL {
+            return (0.0, false);
+        }
+        if l == 0
+            && Model::adjusts(c)
+            && let Some(freq) = self.vocab.exact_frequency(c, a)
+        {
+            return (model.exact_weight_for(c, freq), true);
+        }
+        (w.get(c).and_then(|r| r.get(usize::from(l))).copied().unwrap_or(0.0), false)
+    }
+
+    fn score_pattern(
+        &self,
+        model: &Model,
+        w: &[[f64; MAX_LEVELS]; COMPARISONS],
+        a: u32,
+        b: u32,
+        p: &Pattern,
+    ) -> ScoredPair {
+        let x = &self.records[a as usize];
+        let mut weight = model.prior_weight();
+        for (c, l) in p.iter().enumerate() {
+            weight += self.contribution(model, w, c, *l, x).0;
+        }
+        ScoredPair { a: a.min(b), b: a.max(b), weight, probability: probability(weight), guard: guard(p) }
+    }
+
+    /// Scores the candidate pairs of records `from..to` (each pair once, from its smaller
+    /// record), keeping those at or above `keep` probability, or guarded as possible twins.
+    pub fn score_range(&self, model: &Model, from: u32, to: u32, keep: f64) -> Vec<ScoredPair> {
+        let w = Index::weights(model);
+        let to = to.min(self.records.len() as u32);
+        let mut out: Vec<ScoredPair> = (from..to)
+            .into_par_iter()
+            .map_init(Vec::new, |buf, i| {
+                self.candidates_after(i, buf);
+                buf.iter()
+                    .filter_map(|&j| {
+                        let (p, _) = self.pattern(i, j)?;
+                        let s = self.score_pattern(model, &w, i, j, &p);
+                        (s.probability >= keep || s.guard != Guard::None).then_some(s)
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .flatten()
+            .collect();
+        out.sort_unstable_by_key(|s| (s.a, s.b));
+        out
+    }
+
+    /// Every indexed record that could be this person, best first, with at least `keep`
+    /// probability (the record check). The person is added to the vocabulary, not the index.
+    pub fn check(&mut self, person: &Person, model: &Model, keep: f64, limit: usize) -> Vec<(u32, ScoredPair)> {
+        let n = normalise(person, &DoubleMetaphone::default());
+        let probe = self.vocab.prepare_probe(n);
+        let w = Index::weights(model);
+        let mut seen: Vec<u32> = Vec::new();
+        for k in self.block_keys(&probe) {
+            if let Some(b) = self.blocks.get(&k)
+                && b.len() <= self.max_block
+            {
+                seen.extend_from_slice(b);
+            }
+        }
+        seen.sort_unstable();
+        seen.dedup();
+        let mut out: Vec<(u32, ScoredPair)> = seen
+            .into_iter()
+            .filter_map(|j| {
+                let y = self.records.get(j as usize)?;
+                let (p, _) = self.vocab.compare(&probe, y);
+                let mut weight = model.prior_weight();
+                for (c, l) in p.iter().enumerate() {
+                    weight += self.contribution(model, &w, c, *l, y).0;
+                }
+                let s = ScoredPair { a: j, b: j, weight, probability: probability(weight), guard: guard(&p) };
+                (s.probability >= keep && s.guard != Guard::Twins).then_some((j, s))
+            })
+            .collect();
+        out.sort_by(|x, y| y.1.weight.total_cmp(&x.1.weight));
+        out.truncate(limit);
+        out
+    }
+
+    /// The score of two indexed records, field by field.
+    pub fn explain(&self, model: &Model, a: u32, b: u32) -> Option<Explanation> {
+        let (x, y) = (self.records.get(a as usize)?, self.records.get(b as usize)?);
+        Some(self.explain_prepared(model, x, y))
+    }
+
+    /// The score of a person (not in the index) against an indexed record.
+    pub fn explain_person(&mut self, model: &Model, person: &Person, b: u32) -> Option<Explanation> {
+        let n = normalise(person, &DoubleMetaphone::default());
+        let probe = self.vocab.prepare_probe(n);
+        let y = self.records.get(b as usize)?.clone();
+        Some(self.explain_prepared(model, &probe, &y))
+    }
+
+    fn explain_prepared(&self, model: &Model, x: &Prepared, y: &Prepared) -> Explanation {
+        let w = Index::weights(model);
+        let (p, swapped) = self.vocab.compare(x, y);
+        let mut evidence = Vec::with_capacity(COMPARISONS);
+        let mut weight = model.prior_weight();
+        for (c, l) in p.iter().enumerate() {
+            let (field, levels) = LEVELS[c];
+            let (contribution, adjusted) = self.contribution(model, &w, c, *l, y);
+            weight += contribution;
+            evidence.push(Evidence {
+                field: field.to_owned(),
+                level: if *l == NULL {
+                    "missing".into()
+                } else {
+                    levels.get(usize::from(*l)).copied().unwrap_or("?").to_owned()
+                },
+                weight: contribution,
+                term_frequency_adjusted: adjusted,
+                left: self.vocab.shown(c, x),
+                right: self.vocab.shown(c, y),
+            });
+        }
+        let mut notes = Vec::new();
+        if swapped {
+            notes.push("given and family names are swapped between the records".into());
+        }
+        match guard(&p) {
+            Guard::None => {}
+            Guard::PossibleTwins => notes.push(
+                "same family name and date of birth but different given names: possibly twins, never linked without a person"
+                    .into(),
+            ),
+            Guard::Twins => notes.push(
+                "same family name and date of birth, given names with nothing in common: treated as twins, never linked"
+                    .into(),
+            ),
+            Guard::NoGivenName => notes.push(
+                "no given name on one side: linked only if it points to one person (it cannot tell twins apart)".into(),
+            ),
+        }
+        Explanation { prior_weight: model.prior_weight(), evidence, weight, probability: probability(weight), notes }
+    }
+}
+
+/// Twins share everything but the given name. A record without a given name cannot tell
+/// twins apart either, so it too waits for a person when everything else agrees.
+fn guard(p: &Pattern) -> Guard {
+    let given = p[GIVEN];
+    if p[DOB] != 0 || !matches!(p[FAMILY], 0 | 1) {
+        return Guard::None;
+    }
+    match given {
+        NULL => Guard::NoGivenName,
+        5 => Guard::Twins,
+        3 | 4 => Guard::PossibleTwins,
+        _ => Guard::None,
+    }
+}
+
+fn count_patterns(it: impl ParallelIterator<Item = u32>) -> HashMap<u32, u64> {
+    it.fold(HashMap::new, |mut m: HashMap<u32, u64>, p| {
+        *m.entry(p).or_default() += 1;
+        m
+    })
+    .reduce(HashMap::new, |mut a, b| {
+        for (k, v) in b {
+            *a.entry(k).or_default() += v;
+        }
+        a
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use chrono::NaiveDate;
+
+    pub(crate) fn person(source: &str, id: &str, given: &str, family: &str, dob: &str, postcode: &str) -> Person {
+        Person {
+            source: source.into(),
+            record_id: id.into(),
+            given_name: (!given.is_empty()).then(|| given.into()),
+            family_name: (!family.is_empty()).then(|| family.into()),
+            date_of_birth: NaiveDate::parse_from_str(dob, "%Y-%m-%d").ok(),
+            postcode: (!postcode.is_empty()).then(|| postcode.into()),
+            ..Person::default()
+        }
+    }
+
+    #[test]
+    fn blocking_finds_a_match_whatever_single_field_is_wrong() {
+        let base = person("a", "1", "Amelia", "Kowalski", "2012-05-01", "WK1 2AB");
+        let variants = [
+            person("b", "1", "Millie", "Kowalski", "2012-05-01", "WK1 2AB"),
+            person("b", "2", "Amelia", "Kowalska", "2012-05-01", "WK1 2AB"),
+            person("b", "3", "Amelia", "Kowalski", "2013-05-01", "WK1 2AB"),
+            person("b", "4", "Amelia", "Kowalski", "2012-05-01", "WK9 9ZZ"),
+            person("b", "5", "Kowalski", "Amelia", "2012-05-01", ""),
+            person("b", "6", "Amelia", "Smith", "2012-05-01", "LS1 1AA"),
+        ];
+        let mut people = vec![base];
+        people.extend(variants);
+        let index = Index::build(&people, Nicknames::builtin(), &Settings::default());
+        let mut buf = Vec::new();
+        index.candidates_after(0, &mut buf);
+        assert_eq!(buf, [1, 2, 3, 4, 5, 6]);
+    }
+}

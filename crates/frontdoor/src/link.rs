@@ -1,0 +1,359 @@
+//! `frontdoor link`: deduplicate the person index and measure it; `frontdoor synth people`:
+//! synthetic source-system exports with known duplicates.
+
+use crate::StoreArgs;
+use anyhow::{Context, Result, bail};
+use chrono::{NaiveDate, Utc};
+use clap::Subcommand;
+use frontdoor_core::{Event, Purpose, RecordRef, ScoredLink};
+use frontdoor_link::{Guard, Index, Model, Nicknames, Person, Settings};
+use frontdoor_store::{Expected, Meta, NewEvent, Store, StoredLink};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(Subcommand)]
+pub enum LinkCommand {
+    /// Deduplicate the whole person index into people: train the model, score every blocked
+    /// pair, link the sure ones, queue the grey zone for a person, cluster. Resumable: an
+    /// interrupted run over an unchanged index carries on where it stopped.
+    Dedupe {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Link automatically at or above this match probability.
+        #[arg(long, default_value_t = Settings::default().auto_link)]
+        auto_link: f64,
+        /// Queue for a person at or above this probability (below --auto-link).
+        #[arg(long, default_value_t = Settings::default().review)]
+        review: f64,
+        /// A nickname table (TOML, as config/nicknames.toml) instead of the shipped one.
+        #[arg(long)]
+        nicknames: Option<PathBuf>,
+        /// Start a new run even if an unfinished one could be resumed.
+        #[arg(long)]
+        restart: bool,
+        /// Records scored per checkpoint.
+        #[arg(long, default_value_t = 20_000)]
+        chunk: u32,
+        /// Stop after this many checkpoints, as an interruption would (for testing resumption).
+        #[arg(long, hide = true)]
+        stop_after: Option<u32>,
+    },
+    /// Pairwise precision, recall and F1 of the index's current clustering against ground truth
+    /// (CSV header `source,record_id,entity_id`). The last line is `precision=P recall=R f1=F`.
+    Evaluate {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long)]
+        labels: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum SynthCommand {
+    /// Write synthetic source-system exports (canonical CSV, one file per source) with siblings,
+    /// twins and known duplicates, and `labels.csv` (`source,record_id,entity_id`).
+    People {
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// About this many records in all.
+        #[arg(long, default_value_t = 200_000)]
+        records: usize,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+pub async fn run(cmd: LinkCommand) -> Result<()> {
+    match cmd {
+        LinkCommand::Dedupe { store, auto_link, review, nicknames, restart, chunk, stop_after } => {
+            if !(0.0..=1.0).contains(&review) || !(review..=1.0).contains(&auto_link) {
+                bail!("--review {review} and --auto-link {auto_link}: need 0 ≤ review ≤ auto-link ≤ 1");
+            }
+            let settings = Settings { auto_link, review, ..Settings::default() };
+            let nicknames = load_nicknames(nicknames.as_deref())?;
+            let (_, store) = store.open().await?;
+            dedupe(&store, &settings, nicknames, restart, chunk.max(1), stop_after).await
+        }
+        LinkCommand::Evaluate { store, labels } => {
+            let text = std::fs::read_to_string(&labels).with_context(|| format!("cannot read {}", labels.display()))?;
+            let truth = parse_labels(&labels, &text)?;
+            let (_, store) = store.open().await?;
+            evaluate(&store, &truth).await
+        }
+    }
+}
+
+fn load_nicknames(path: Option<&Path>) -> Result<Nicknames> {
+    match path {
+        None => Ok(Nicknames::builtin()),
+        Some(p) => {
+            let text = std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
+            Ok(Nicknames::parse(&p.display().to_string(), &text)?)
+        }
+    }
+}
+
+fn spinner(message: &str) -> ProgressBar {
+    let pb = ProgressBar::new_spinner();
+    pb.set_message(message.to_owned());
+    pb.enable_steady_tick(std::time::Duration::from_millis(120));
+    pb
+}
+
+/// The index in its stable order, and each record's key.
+async fn load_index(store: &Store, nicknames: Nicknames, settings: &Settings) -> Result<(Index, Vec<RecordRef>)> {
+    let rows = store.person_index().await?;
+    let people: Vec<Person> = rows
+        .into_iter()
+        .map(|(source, p)| {
+            let [given_name, family_name, dob, sex, postcode, address, phone] = p.fields;
+            Person {
+                source,
+                record_id: p.record_id,
+                given_name,
+                family_name,
+                date_of_birth: dob.and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()),
+                sex,
+                postcode,
+                address,
+                phone,
+            }
+        })
+        .collect();
+    let keys = people.iter().map(|p| RecordRef { source: p.source.clone(), record_id: p.record_id.clone() }).collect();
+    Ok((Index::build(&people, nicknames, settings), keys))
+}
+
+async fn dedupe(
+    store: &Store,
+    settings: &Settings,
+    nicknames: Nicknames,
+    restart: bool,
+    chunk: u32,
+    stop_after: Option<u32>,
+) -> Result<()> {
+    let started = Instant::now();
+    let (records, last_seq) = store.person_index_fingerprint().await?;
+    let pb = spinner(&format!("indexing {records} person records"));
+    let (index, keys) = load_index(store, nicknames, settings).await?;
+    let n = index.len() as u32;
+    pb.finish_and_clear();
+    let meta = || Meta::system(Purpose::Administration.as_str(), Utc::now());
+
+    let resumable = if restart { None } else { store.open_link_run(records, last_seq).await? };
+    let (run, model, from) = match resumable {
+        Some(r) => {
+            let model: Model = serde_json::from_str(&r.model).context("the unfinished run's model is unreadable")?;
+            eprintln!("resuming run {} at record {} of {n}", r.run, r.next_record);
+            (r.run, model, u32::try_from(r.next_record).unwrap_or(n))
+        }
+        None => {
+            let pb = spinner("training the model (u from random pairs, m by EM)");
+            let model = index.train(settings);
+            pb.finish_and_clear();
+            let run = uuid::Uuid::now_v7().to_string();
+            let event = Event::PersonDedupeStarted {
+                run: run.clone(),
+                records: records as u64,
+                last_record_seq: last_seq,
+                model: serde_json::to_string(&model)?,
+            };
+            store.append(vec![NewEvent { event, expected: Expected::Any, meta: meta() }], vec![], vec![]).await?;
+            (run, model, 0)
+        }
+    };
+    for line in model.describe() {
+        eprintln!("model: {line}");
+    }
+
+    let bar = ProgressBar::new(u64::from(n));
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} scoring [{bar:40}] {pos}/{len} records ({eta} left)")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_position(u64::from(from));
+    let keep = settings.review.min(settings.auto_link);
+    let mut at = from;
+    let mut chunks = 0;
+    while at < n {
+        if stop_after.is_some_and(|s| chunks >= s) {
+            bar.finish_and_clear();
+            bail!("stopped after {chunks} checkpoints at record {at} of {n} (run {run}); run again to resume");
+        }
+        chunks += 1;
+        let to = at.saturating_add(chunk).min(n);
+        let pairs = index.score_range(&model, at, to, keep);
+        let links: Vec<ScoredLink> = pairs
+            .iter()
+            .filter(|p| p.auto(settings) || p.queued(settings) || p.wall())
+            .filter_map(|p| {
+                Some(ScoredLink {
+                    a: keys.get(p.a as usize)?.clone(),
+                    b: keys.get(p.b as usize)?.clone(),
+                    probability_ppm: (p.probability * 1e6).round().clamp(0.0, 1e6) as u32,
+                    auto: p.auto(settings),
+                    queued: p.queued(settings),
+                    guard: p.wall(),
+                    weak: p.guard == Guard::NoGivenName,
+                })
+            })
+            .collect();
+        let event = Event::PersonLinksScored { run: run.clone(), from: u64::from(at), to: u64::from(to), links };
+        store.append(vec![NewEvent { event, expected: Expected::Any, meta: meta() }], vec![], vec![]).await?;
+        bar.set_position(u64::from(to));
+        at = to;
+    }
+    bar.finish_and_clear();
+
+    let links = store.person_links().await?;
+    let clusters = clusters_of(&keys, &links);
+    let people = {
+        let mut c = clusters.clone();
+        c.sort_unstable();
+        c.dedup();
+        c.len() as u64
+    };
+    let auto_linked = links.iter().filter(|l| l.machine == "auto" && l.human.is_none()).count() as u64;
+    let queued = links.iter().filter(|l| l.machine == "queued" && l.human.is_none()).count() as u64;
+    let decided = links.iter().filter(|l| l.human.is_some()).count();
+    let event =
+        Event::PersonDedupeFinished { run: run.clone(), records: u64::from(n), clusters: people, auto_linked, queued };
+    store.append(vec![NewEvent { event, expected: Expected::Any, meta: meta() }], vec![], vec![]).await?;
+    println!(
+        "deduplicated {n} records into {people} people in {:.1} s: {auto_linked} pairs linked automatically, \
+         {queued} queued for review, {decided} decided by people (run {run})",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Each record's cluster, from the stored links: people's decisions first and always winning,
+/// then the matcher's links strongest first, never across a person's "different" or a twin guard.
+fn clusters_of(keys: &[RecordRef], links: &[StoredLink]) -> Vec<u32> {
+    let position: HashMap<&RecordRef, u32> = keys.iter().enumerate().map(|(i, k)| (k, i as u32)).collect();
+    let (mut must, mut auto, mut weak, mut walls) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for l in links {
+        let (Some(&a), Some(&b)) = (position.get(&l.a), position.get(&l.b)) else { continue };
+        let p = l.probability_ppm.unwrap_or(0) as f64 / 1e6;
+        match l.human.as_deref() {
+            Some("same") => must.push((a, b)),
+            Some(_) => walls.push((a, b)),
+            None if l.guard => walls.push((a, b)),
+            None if l.machine == "auto" && l.weak => weak.push((a, b, p)),
+            None if l.machine == "auto" => auto.push((a, b, p)),
+            None => {}
+        }
+    }
+    frontdoor_link::cluster(keys.len(), &must, &auto, &weak, &walls)
+}
+
+/// Ground truth: record → entity.
+fn parse_labels(path: &Path, text: &str) -> Result<HashMap<RecordRef, String>> {
+    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text.as_bytes());
+    let header: Vec<String> = reader.headers()?.iter().map(str::to_owned).collect();
+    if header != ["source", "record_id", "entity_id"] {
+        bail!("{}:1: the header must be `source,record_id,entity_id` (found `{}`)", path.display(), header.join(","));
+    }
+    let mut truth = HashMap::new();
+    for (i, row) in reader.records().enumerate() {
+        let line = i + 2;
+        let row = row.with_context(|| format!("{}:{line}: not CSV", path.display()))?;
+        let (Some(source), Some(record_id), Some(entity)) = (row.get(0), row.get(1), row.get(2)) else {
+            bail!("{}:{line}: needs three fields", path.display());
+        };
+        if source.is_empty() || record_id.is_empty() || entity.is_empty() {
+            bail!("{}:{line}: source, record_id and entity_id are all required", path.display());
+        }
+        let key = RecordRef { source: source.to_owned(), record_id: record_id.to_owned() };
+        if truth.insert(key, entity.to_owned()).is_some() {
+            bail!("{}:{line}: {source}/{record_id} is labelled twice", path.display());
+        }
+    }
+    Ok(truth)
+}
+
+async fn evaluate(store: &Store, truth: &HashMap<RecordRef, String>) -> Result<()> {
+    let keys: Vec<RecordRef> = store
+        .person_index()
+        .await?
+        .into_iter()
+        .map(|(source, p)| RecordRef { source, record_id: p.record_id })
+        .collect();
+    let links = store.person_links().await?;
+    let clusters = clusters_of(&keys, &links);
+    let mut entities: HashMap<&str, u64> = HashMap::new();
+    let labels: Vec<Option<u64>> = keys
+        .iter()
+        .map(|k| {
+            truth.get(k).map(|e| {
+                let next = entities.len() as u64;
+                *entities.entry(e.as_str()).or_insert(next)
+            })
+        })
+        .collect();
+    let labelled = labels.iter().filter(|l| l.is_some()).count();
+    let missing = truth.len() - labelled;
+    if missing > 0 {
+        eprintln!("warning: {missing} labelled records are not in the index (left out of the scores)");
+    }
+    if links.is_empty() && !keys.is_empty() {
+        eprintln!("warning: the index has no links yet; run `frontdoor link dedupe` first");
+    }
+    let s = frontdoor_link::pairwise(&clusters, &labels);
+    println!("records in the index: {}, labelled: {labelled}", keys.len());
+    println!("pairs: {} predicted, {} true, {} correct", s.predicted_pairs, s.true_pairs, s.true_positives);
+    println!("precision={:.3} recall={:.3} f1={:.3}", s.precision(), s.recall(), s.f1());
+    Ok(())
+}
+
+pub fn synth(cmd: SynthCommand) -> Result<()> {
+    let SynthCommand::People { seed, records, out } = cmd;
+    // About 2.3 records per child at the default mix of sources.
+    let children = (records as f64 / 2.3).ceil() as usize;
+    let today = Utc::now().date_naive();
+    let pb = spinner(&format!("generating about {records} records"));
+    let b = frontdoor_synth::generate(seed, today, &frontdoor_synth::Params { children, contacts: 0, years: 1 });
+    pb.finish_and_clear();
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let mut files: HashMap<&str, String> = HashMap::new();
+    for r in &b.person_records {
+        let text = files.entry(r.source.as_str()).or_insert_with(|| format!("{}\n", frontdoor_link::CANONICAL_HEADER));
+        let cell = |v: Option<&str>| {
+            let v = v.unwrap_or("");
+            if v.contains([',', '"', '\n']) { format!("\"{}\"", v.replace('"', "\"\"")) } else { v.to_owned() }
+        };
+        let _ = writeln!(
+            text,
+            "{},{},{},{},{},{},{},{}",
+            cell(Some(&r.record_id)),
+            cell(r.given_name.as_deref()),
+            cell(r.family_name.as_deref()),
+            r.date_of_birth.map(|d| d.to_string()).unwrap_or_default(),
+            r.sex.map(|s| s.as_str()).unwrap_or(""),
+            cell(r.postcode.as_deref()),
+            cell(r.address.as_deref()),
+            cell(r.phone.as_deref()),
+        );
+    }
+    let mut names: Vec<&&str> = files.keys().collect();
+    names.sort();
+    for name in &names {
+        let path = out.join(format!("{name}.csv"));
+        std::fs::write(&path, &files[**name]).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    std::fs::write(out.join("labels.csv"), frontdoor_synth::labels_csv(&b))
+        .with_context(|| format!("cannot write {}", out.join("labels.csv").display()))?;
+    let twins = b.children.iter().filter(|c| c.twin_of.is_some()).count() / 2;
+    println!(
+        "wrote {} records of {} children ({twins} twin pairs) in {} sources to {} (+ labels.csv)",
+        b.person_records.len(),
+        b.children.len(),
+        names.len(),
+        out.display()
+    );
+    Ok(())
+}
