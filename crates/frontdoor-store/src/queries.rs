@@ -21,6 +21,15 @@ use frontdoor_core::{
 };
 use std::str::FromStr;
 
+/// A person record from `record_id` and the seven fields, starting at column `at`.
+fn stored_person(r: &Row, at: usize) -> Result<StoredPerson, StoreError> {
+    let field = |i: usize| r.opt_text(at + 1 + i);
+    Ok(StoredPerson {
+        record_id: r.text(at)?,
+        fields: [field(0)?, field(1)?, field(2)?, field(3)?, field(4)?, field(5)?, field(6)?],
+    })
+}
+
 fn parse<T: FromStr>(s: &str, what: &str) -> Result<T, StoreError> {
     s.parse().map_err(|_| StoreError::Corrupt(format!("bad {what} '{s}'")))
 }
@@ -457,25 +466,7 @@ impl Store {
     pub async fn person_records_of(&self, source: &str) -> Result<Vec<StoredPerson>, StoreError> {
         const SQL: &str = "SELECT record_id, given_name, family_name, date_of_birth, sex, postcode, address, phone \
                            FROM person_records WHERE source = $1";
-        self.read()
-            .fetch_all(SQL, &vals![source])
-            .await?
-            .iter()
-            .map(|r| {
-                Ok(StoredPerson {
-                    record_id: r.text(0)?,
-                    fields: [
-                        r.opt_text(1)?,
-                        r.opt_text(2)?,
-                        r.opt_text(3)?,
-                        r.opt_text(4)?,
-                        r.opt_text(5)?,
-                        r.opt_text(6)?,
-                        r.opt_text(7)?,
-                    ],
-                })
-            })
-            .collect()
+        self.read().fetch_all(SQL, &vals![source]).await?.iter().map(|r| stored_person(r, 0)).collect()
     }
 
     /// Every person record of every source, sorted by source then record id (bytewise, the
@@ -488,23 +479,7 @@ impl Store {
             .fetch_all(SQL, &[])
             .await?
             .iter()
-            .map(|r| {
-                Ok((
-                    r.text(0)?,
-                    StoredPerson {
-                        record_id: r.text(1)?,
-                        fields: [
-                            r.opt_text(2)?,
-                            r.opt_text(3)?,
-                            r.opt_text(4)?,
-                            r.opt_text(5)?,
-                            r.opt_text(6)?,
-                            r.opt_text(7)?,
-                            r.opt_text(8)?,
-                        ],
-                    },
-                ))
-            })
+            .map(|r| Ok((r.text(0)?, stored_person(r, 1)?)))
             .collect::<Result<_, StoreError>>()?;
         rows.sort_unstable_by(|x, y| {
             (x.0.as_bytes(), x.1.record_id.as_bytes()).cmp(&(y.0.as_bytes(), y.1.record_id.as_bytes()))
