@@ -5,6 +5,31 @@
 
 use std::collections::HashMap;
 
+/// What is known of a pair of records, for clustering.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Verdict {
+    /// A person said they are the same person: joined first, whatever else says.
+    Same,
+    /// A person said they are not, or they may be twins: no chain of links may join them.
+    Apart,
+    /// Linked by the matcher; `weak` when one side has no given name.
+    Linked { probability: f64, weak: bool },
+}
+
+/// Clusters `n` records from what is known of pairs of them (see [`cluster`]).
+pub fn cluster_verdicts(n: usize, verdicts: impl IntoIterator<Item = (u32, u32, Verdict)>) -> Vec<u32> {
+    let (mut same, mut links, mut weak, mut apart) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (a, b, v) in verdicts {
+        match v {
+            Verdict::Same => same.push((a, b)),
+            Verdict::Apart => apart.push((a, b)),
+            Verdict::Linked { probability, weak: false } => links.push((a, b, probability)),
+            Verdict::Linked { probability, weak: true } => weak.push((a, b, probability)),
+        }
+    }
+    cluster(n, &same, &links, &weak, &apart)
+}
+
 /// Clusters `n` records. `must` pairs are joined first (people's confirmations), then `links` in
 /// order of falling probability, skipping any join that would put a `cannot` pair together.
 /// `weak` links (a record without a given name) come last, and join a record only when all its

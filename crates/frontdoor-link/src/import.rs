@@ -24,12 +24,12 @@
 //! A file is accepted whole or not at all: every problem is reported as (line, column, message),
 //! lines counted as in the file (the header is line 1).
 
+use crate::FileError;
 use chrono::NaiveDate;
 use frontdoor_core::{DateOfBirth, PersonName, Postcode, Sex};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
-use thiserror::Error;
 
 /// The header of the canonical layout.
 pub const CANONICAL_HEADER: &str = "record_id,given_name,family_name,date_of_birth,sex,postcode,address,phone";
@@ -49,14 +49,6 @@ pub struct Mapping {
     date_format: String,
 }
 
-#[derive(Debug, Error)]
-#[error("{file}:{line}: {message}")]
-pub struct MappingError {
-    pub file: String,
-    pub line: usize,
-    pub message: String,
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct MappingFile {
@@ -71,12 +63,9 @@ impl Mapping {
     }
 
     /// Parses a mapping file's text; errors name `file:line`.
-    pub fn from_toml(file: &str, text: &str) -> Result<Mapping, MappingError> {
-        let err = |line: usize, message: String| MappingError { file: file.to_owned(), line, message };
-        let parsed: MappingFile = toml::from_str(text).map_err(|e| {
-            let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1).unwrap_or(1);
-            err(line, e.message().lines().next().unwrap_or("not a mapping file").to_owned())
-        })?;
+    pub fn from_toml(file: &str, text: &str) -> Result<Mapping, FileError> {
+        let err = |line: usize, message: String| FileError { file: file.to_owned(), line, message };
+        let parsed: MappingFile = toml::from_str(text).map_err(|e| FileError::toml(file, text, &e))?;
         let line_of =
             |needle: &str| text.lines().position(|l| l.trim_start().starts_with(needle)).map(|i| i + 1).unwrap_or(1);
         let mut columns = BTreeMap::new();

@@ -81,6 +81,18 @@ impl ScoredPair {
         matches!(self.guard, Guard::PossibleTwins | Guard::Twins)
     }
 
+    /// What the matcher alone says of the pair, for clustering (nothing when it is neither
+    /// linked nor a wall).
+    pub fn verdict(&self, s: &Settings) -> Option<crate::Verdict> {
+        if self.wall() {
+            Some(crate::Verdict::Apart)
+        } else if self.auto(s) {
+            Some(crate::Verdict::Linked { probability: self.probability, weak: self.guard == Guard::NoGivenName })
+        } else {
+            None
+        }
+    }
+
     /// Whether the pair waits for a person.
     pub fn queued(&self, s: &Settings) -> bool {
         self.guard != Guard::Twins && self.probability >= s.review && !self.auto(s)
@@ -102,12 +114,6 @@ pub struct Index {
     positions: HashMap<RecordKey, u32>,
     blocks: HashMap<u64, Vec<u32>>,
     max_block: usize,
-}
-
-fn key_of(parts: &[u64]) -> u64 {
-    let mut h = DefaultHasher::new();
-    parts.hash(&mut h);
-    h.finish()
 }
 
 impl Index {
@@ -197,13 +203,16 @@ impl Index {
         let year = (r.dob != NO_DOB).then(|| u64::from((r.dob.div_euclid(365) + 1_000) as u32));
         let dob = (r.dob != NO_DOB).then(|| u64::from(r.dob as u32));
         let id = |x: u32| (x != NONE).then_some(u64::from(x));
+        // A key exists only when the record holds every part of it; the rule's number is hashed
+        // in so that two rules' keys never meet.
+        let mut rule = 0u64;
         let mut push = |parts: &[Option<u64>]| {
+            rule += 1;
             if parts.iter().all(Option::is_some) {
-                let mut all: Vec<u64> = parts.iter().flatten().copied().collect();
-                all.insert(0, keys.len() as u64);
-                keys.push(key_of(&all));
-            } else {
-                keys.push(0);
+                let mut h = DefaultHasher::new();
+                rule.hash(&mut h);
+                parts.iter().flatten().for_each(|p| p.hash(&mut h));
+                keys.push(h.finish());
             }
         };
         // 1. family name sound + birth year (given name wrong or a nickname)
@@ -227,7 +236,6 @@ impl Index {
         push(&[g, year]);
         // 8. address (the same home, written the same way)
         push(&[id(r.address)]);
-        keys.retain(|k| *k != 0);
         keys
     }
 
@@ -300,58 +308,10 @@ impl Index {
         Model { prior: (matches / all_pairs.max(1.0)).clamp(1e-12, 0.5), u: em.u_random, ..em }
     }
 
-    /// The weights of every level under a model, for fast scoring.
-    fn weights(model: &Model) -> [[f64; MAX_LEVELS]; COMPARISONS] {
-        let mut w = [[0.0; MAX_LEVELS]; COMPARISONS];
-        for (c, row) in w.iter_mut().enumerate() {
-            for (l, slot) in row.iter_mut().enumerate() {
-                *slot = model.level_weight(c, l as u8);
-            }
-        }
-        w
-    }
-
-    /// The weight a level contributes for this pair, and whether term frequency adjusted it.
-    fn contribution(
-        &self,
-        model: &Model,
-        w: &[[f64; MAX_LEVELS]; COMPARISONS],
-        c: usize,
-        l: u8,
-        a: &Prepared,
-    ) -> (f64, bool) {
-        if l == NULL {
-            return (0.0, false);
-        }
-        if l == 0
-            && Model::adjusts(c)
-            && let Some(freq) = self.vocab.exact_frequency(c, a)
-        {
-            return (model.exact_weight_for(c, freq), true);
-        }
-        (w.get(c).and_then(|r| r.get(usize::from(l))).copied().unwrap_or(0.0), false)
-    }
-
-    fn score_pattern(
-        &self,
-        model: &Model,
-        w: &[[f64; MAX_LEVELS]; COMPARISONS],
-        a: u32,
-        b: u32,
-        p: &Pattern,
-    ) -> ScoredPair {
-        let x = &self.records[a as usize];
-        let mut weight = model.prior_weight();
-        for (c, l) in p.iter().enumerate() {
-            weight += self.contribution(model, w, c, *l, x).0;
-        }
-        ScoredPair { a: a.min(b), b: a.max(b), weight, probability: probability(weight), guard: guard(p) }
-    }
-
     /// Scores the candidate pairs of records `from..to` (each pair once, from its smaller
     /// record), keeping those at or above `keep` probability, or guarded as possible twins.
     pub fn score_range(&self, model: &Model, from: u32, to: u32, keep: f64) -> Vec<ScoredPair> {
-        let w = Index::weights(model);
+        let scorer = Scorer::new(model);
         let to = to.min(self.records.len() as u32);
         let mut out: Vec<ScoredPair> = (from..to)
             .into_par_iter()
@@ -360,7 +320,8 @@ impl Index {
                 buf.iter()
                     .filter_map(|&j| {
                         let (p, _) = self.pattern(i, j)?;
-                        let s = self.score_pattern(model, &w, i, j, &p);
+                        let weight = scorer.weight(&self.vocab, &p, self.records.get(i as usize)?);
+                        let s = ScoredPair { a: i, b: j, weight, probability: probability(weight), guard: guard(&p) };
                         (s.probability >= keep || s.guard != Guard::None).then_some(s)
                     })
                     .collect::<Vec<_>>()
@@ -376,7 +337,7 @@ impl Index {
     pub fn check(&mut self, person: &Person, model: &Model, keep: f64, limit: usize) -> Vec<(u32, ScoredPair)> {
         let n = normalise(person, &DoubleMetaphone::default());
         let probe = self.vocab.prepare_probe(n);
-        let w = Index::weights(model);
+        let scorer = Scorer::new(model);
         let mut seen: Vec<u32> = Vec::new();
         for k in self.block_keys(&probe) {
             if let Some(b) = self.blocks.get(&k)
@@ -392,10 +353,7 @@ impl Index {
             .filter_map(|j| {
                 let y = self.records.get(j as usize)?;
                 let (p, _) = self.vocab.compare(&probe, y);
-                let mut weight = model.prior_weight();
-                for (c, l) in p.iter().enumerate() {
-                    weight += self.contribution(model, &w, c, *l, y).0;
-                }
+                let weight = scorer.weight(&self.vocab, &p, y);
                 let s = ScoredPair { a: j, b: j, weight, probability: probability(weight), guard: guard(&p) };
                 (s.probability >= keep && s.guard != Guard::Twins).then_some((j, s))
             })
@@ -420,13 +378,13 @@ impl Index {
     }
 
     fn explain_prepared(&self, model: &Model, x: &Prepared, y: &Prepared) -> Explanation {
-        let w = Index::weights(model);
+        let scorer = Scorer::new(model);
         let (p, swapped) = self.vocab.compare(x, y);
         let mut evidence = Vec::with_capacity(COMPARISONS);
         let mut weight = model.prior_weight();
         for (c, l) in p.iter().enumerate() {
             let (field, levels) = LEVELS[c];
-            let (contribution, adjusted) = self.contribution(model, &w, c, *l, y);
+            let (contribution, adjusted) = scorer.contribution(&self.vocab, c, *l, y);
             weight += contribution;
             evidence.push(Evidence {
                 field: field.to_owned(),
@@ -460,6 +418,44 @@ impl Index {
             ),
         }
         Explanation { prior_weight: model.prior_weight(), evidence, weight, probability: probability(weight), notes }
+    }
+}
+
+/// A model's level weights, worked out once for a scoring pass.
+struct Scorer<'m> {
+    model: &'m Model,
+    levels: [[f64; MAX_LEVELS]; COMPARISONS],
+}
+
+impl<'m> Scorer<'m> {
+    fn new(model: &'m Model) -> Self {
+        let mut levels = [[0.0; MAX_LEVELS]; COMPARISONS];
+        for (c, row) in levels.iter_mut().enumerate() {
+            for (l, slot) in row.iter_mut().enumerate() {
+                *slot = model.level_weight(c, l as u8);
+            }
+        }
+        Scorer { model, levels }
+    }
+
+    /// What one level contributes to a pair's weight (an exact agreement adjusted for how
+    /// common the value in `r` is), and whether term frequency adjusted it.
+    fn contribution(&self, vocab: &Vocab, c: usize, l: u8, r: &Prepared) -> (f64, bool) {
+        if l == NULL {
+            return (0.0, false);
+        }
+        if l == 0
+            && Model::adjusts(c)
+            && let Some(freq) = vocab.exact_frequency(c, r)
+        {
+            return (self.model.exact_weight_for(c, freq), true);
+        }
+        (self.levels.get(c).and_then(|row| row.get(usize::from(l))).copied().unwrap_or(0.0), false)
+    }
+
+    /// A pair's match weight.
+    fn weight(&self, vocab: &Vocab, p: &Pattern, r: &Prepared) -> f64 {
+        self.model.prior_weight() + p.iter().enumerate().map(|(c, l)| self.contribution(vocab, c, *l, r).0).sum::<f64>()
     }
 }
 

@@ -17,12 +17,30 @@ pub mod index;
 pub mod model;
 pub mod normalise;
 
-pub use cluster::{PairwiseScores, cluster, pairwise};
+pub use cluster::{PairwiseScores, Verdict, cluster, cluster_verdicts, pairwise};
 pub use compare::Person;
-pub use import::{CANONICAL_HEADER, Mapping, MappingError, PersonRow, RowError, parse_people};
+pub use import::{CANONICAL_HEADER, Mapping, PersonRow, RowError, parse_people};
 pub use index::{Guard, Index, RecordKey, ScoredPair, Settings};
 pub use model::{Evidence, Explanation, Model};
 pub use normalise::Nicknames;
+
+/// A configuration file (column mapping, nickname table) that cannot be used: where and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}:{line}: {message}")]
+pub struct FileError {
+    pub file: String,
+    pub line: usize,
+    pub message: String,
+}
+
+impl FileError {
+    /// A TOML parse error, at the line its span starts on.
+    fn toml(file: &str, text: &str, e: &toml::de::Error) -> FileError {
+        let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1).unwrap_or(1);
+        let message = e.message().lines().next().unwrap_or("not TOML").to_owned();
+        FileError { file: file.to_owned(), line, message }
+    }
+}
 
 /// The outcome of deduplicating a whole index in memory.
 #[derive(Debug, Clone)]
@@ -38,27 +56,12 @@ pub struct Dedupe {
 pub fn dedupe(index: &Index, settings: &Settings) -> Dedupe {
     let model = index.train(settings);
     let pairs = index.score_range(&model, 0, index.len() as u32, settings.review);
-    let clusters = cluster_pairs(index.len(), &pairs, settings, &[], &[]);
+    let clusters = cluster_pairs(index.len(), &pairs, settings);
     Dedupe { model, pairs, clusters }
 }
 
-/// Clusters scored pairs: automatic links joined strongest first, twins and people's
-/// rejections as walls, people's confirmations first.
-pub fn cluster_pairs(
-    n: usize,
-    pairs: &[ScoredPair],
-    settings: &Settings,
-    confirmed: &[(u32, u32)],
-    rejected: &[(u32, u32)],
-) -> Vec<u32> {
-    let auto = |weak: bool| -> Vec<(u32, u32, f64)> {
-        pairs
-            .iter()
-            .filter(|p| p.auto(settings) && (p.guard == Guard::NoGivenName) == weak)
-            .map(|p| (p.a, p.b, p.probability))
-            .collect()
-    };
-    let mut walls: Vec<(u32, u32)> = pairs.iter().filter(|p| p.wall()).map(|p| (p.a, p.b)).collect();
-    walls.extend_from_slice(rejected);
-    cluster(n, confirmed, &auto(false), &auto(true), &walls)
+/// Clusters scored pairs with no person's decisions: automatic links joined strongest first,
+/// possible twins as walls.
+pub fn cluster_pairs(n: usize, pairs: &[ScoredPair], settings: &Settings) -> Vec<u32> {
+    cluster_verdicts(n, pairs.iter().filter_map(|p| Some((p.a, p.b, p.verdict(settings)?))))
 }

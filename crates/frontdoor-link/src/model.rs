@@ -5,7 +5,7 @@
 //! chance than two Przybylskis). u is estimated from random pairs, m and the prior by EM over the
 //! blocked candidate pairs.
 
-use crate::compare::{COMPARISONS, DOB, FAMILY, GIVEN, LEVELS, MAX_LEVELS, NULL, Pattern, pack, unpack};
+use crate::compare::{COMPARISONS, DOB, FAMILY, GIVEN, LEVELS, MAX_LEVELS, NULL, Pattern, unpack};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -186,11 +186,6 @@ impl Model {
         matches!(c, GIVEN | FAMILY | DOB)
     }
 
-    /// A precomputed table of pattern weights for fast scoring.
-    pub fn table(&self) -> WeightTable {
-        WeightTable { model: self.clone(), cache: HashMap::new() }
-    }
-
     /// The weights, one line a comparison, for logs and the model page.
     pub fn describe(&self) -> Vec<String> {
         let mut out = vec![format!("prior {:.5} ({} EM iterations)", self.prior, self.iterations)];
@@ -206,29 +201,6 @@ impl Model {
     }
 }
 
-/// Pattern weights, memoised.
-#[derive(Debug, Clone)]
-pub struct WeightTable {
-    model: Model,
-    cache: HashMap<u32, f64>,
-}
-
-impl WeightTable {
-    pub fn weight(&mut self, p: &Pattern) -> f64 {
-        let key = pack(p);
-        if let Some(w) = self.cache.get(&key) {
-            return *w;
-        }
-        let w = self.model.pattern_weight(p);
-        self.cache.insert(key, w);
-        w
-    }
-
-    pub fn model(&self) -> &Model {
-        &self.model
-    }
-}
-
 /// Probability from a match weight.
 pub fn probability(weight: f64) -> f64 {
     let p = 1.0 / (1.0 + (-weight).exp2());
@@ -239,6 +211,7 @@ pub fn probability(weight: f64) -> f64 {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::compare::pack;
 
     #[test]
     fn em_separates_matches_from_non_matches() {

@@ -4,9 +4,9 @@
 //! become tokens with the usual abbreviations expanded. A nickname table (config, editable by the
 //! authority) makes Bill and William equivalent.
 
+use crate::FileError;
 use serde::Deserialize;
 use std::collections::HashMap;
-use std::fmt;
 
 /// The nickname table shipped with Frontdoor (`config/nicknames.toml`).
 pub const DEFAULT_NICKNAMES: &str = include_str!("../../../config/nicknames.toml");
@@ -110,21 +110,6 @@ pub struct Nicknames {
     count: usize,
 }
 
-#[derive(Debug)]
-pub struct NicknameError {
-    pub file: String,
-    pub line: usize,
-    pub message: String,
-}
-
-impl fmt::Display for NicknameError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}", self.file, self.line, self.message)
-    }
-}
-
-impl std::error::Error for NicknameError {}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NicknameFile {
@@ -139,12 +124,9 @@ impl Nicknames {
     }
 
     /// Parses a table; errors name `file:line`.
-    pub fn parse(file: &str, text: &str) -> Result<Nicknames, NicknameError> {
-        let err = |line: usize, message: String| NicknameError { file: file.to_owned(), line, message };
-        let parsed: NicknameFile = toml::from_str(text).map_err(|e| {
-            let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1).unwrap_or(1);
-            err(line, e.message().lines().next().unwrap_or("not a nickname table").to_owned())
-        })?;
+    pub fn parse(file: &str, text: &str) -> Result<Nicknames, FileError> {
+        let err = |line: usize, message: String| FileError { file: file.to_owned(), line, message };
+        let parsed: NicknameFile = toml::from_str(text).map_err(|e| FileError::toml(file, text, &e))?;
         let line_of = |key: &str| {
             text.lines()
                 .position(|l| l.trim_start().strip_prefix(key).is_some_and(|r| r.trim_start().starts_with('=')))

@@ -115,7 +115,7 @@ fn diagnose() {
     let _ = &mut index;
     for t in [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999] {
         let s2 = Settings { auto_link: t, ..settings.clone() };
-        let c = frontdoor_link::cluster_pairs(index.len(), &d.pairs, &s2, &[], &[]);
+        let c = frontdoor_link::cluster_pairs(index.len(), &d.pairs, &s2);
         let truth: Vec<Option<u64>> = b.person_records.iter().map(|r| Some(u64::from(r.entity_id))).collect();
         let s = pairwise(&c, &truth);
         eprintln!("t={t} precision {:.4} recall {:.4} f1 {:.4}", s.precision(), s.recall(), s.f1());

@@ -6,7 +6,7 @@ use anyhow::{Context, Result, bail};
 use chrono::{NaiveDate, Utc};
 use clap::Subcommand;
 use frontdoor_core::{Event, Purpose, RecordRef, ScoredLink};
-use frontdoor_link::{Guard, Index, Model, Nicknames, Person, Settings};
+use frontdoor_link::{Guard, Index, Model, Nicknames, Person, Settings, Verdict};
 use frontdoor_store::{Expected, Meta, NewEvent, Store, StoredLink};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::HashMap;
@@ -235,20 +235,20 @@ async fn dedupe(
 /// then the matcher's links strongest first, never across a person's "different" or a twin guard.
 fn clusters_of(keys: &[RecordRef], links: &[StoredLink]) -> Vec<u32> {
     let position: HashMap<&RecordRef, u32> = keys.iter().enumerate().map(|(i, k)| (k, i as u32)).collect();
-    let (mut must, mut auto, mut weak, mut walls) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for l in links {
-        let (Some(&a), Some(&b)) = (position.get(&l.a), position.get(&l.b)) else { continue };
-        let p = l.probability_ppm.unwrap_or(0) as f64 / 1e6;
-        match l.human.as_deref() {
-            Some("same") => must.push((a, b)),
-            Some(_) => walls.push((a, b)),
-            None if l.guard => walls.push((a, b)),
-            None if l.machine == "auto" && l.weak => weak.push((a, b, p)),
-            None if l.machine == "auto" => auto.push((a, b, p)),
-            None => {}
-        }
-    }
-    frontdoor_link::cluster(keys.len(), &must, &auto, &weak, &walls)
+    let verdicts = links.iter().filter_map(|l| {
+        let (a, b) = (*position.get(&l.a)?, *position.get(&l.b)?);
+        let verdict = match l.human.as_deref() {
+            Some("same") => Verdict::Same,
+            Some(_) => Verdict::Apart,
+            None if l.guard => Verdict::Apart,
+            None if l.machine == "auto" => {
+                Verdict::Linked { probability: l.probability_ppm.unwrap_or(0) as f64 / 1e6, weak: l.weak }
+            }
+            None => return None,
+        };
+        Some((a, b, verdict))
+    });
+    frontdoor_link::cluster_verdicts(keys.len(), verdicts)
 }
 
 /// Ground truth: record → entity.
