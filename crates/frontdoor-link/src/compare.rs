@@ -58,7 +58,13 @@ pub const LEVELS: [(&str, &[&str]); COMPARISONS] = [
     ),
     (
         "family_name",
-        &["exact", "one edit, Jaro-Winkler ≥ 0.94 or one part of a double-barrelled name", "sounds alike", "different"],
+        &[
+            "exact",
+            "one edit, Jaro-Winkler ≥ 0.94 or one part of a double-barrelled name",
+            "sounds alike",
+            "similar (Jaro-Winkler ≥ 0.85)",
+            "different",
+        ],
     ),
     ("date_of_birth", &["exact", "day and month swapped", "one digit wrong", "same year and month", "different"]),
     ("sex", &["same", "different"]),
@@ -353,7 +359,10 @@ impl Vocab {
         if codes_meet(a.family_codes, b.family_codes) {
             return 2;
         }
-        3
+        if strsim::jaro_winkler(self.family.text(a.family), self.family.text(b.family)) >= 0.85 {
+            return 3;
+        }
+        4
     }
 
     fn names_swapped(&self, a: &Prepared, b: &Prepared) -> bool {
@@ -372,6 +381,9 @@ impl Vocab {
             return NULL;
         }
         let same_phone = both(a.phone, b.phone) && a.phone == b.phone;
+        if same_phone {
+            return 0;
+        }
         let same_postcode = both(a.postcode, b.postcode) && a.postcode == b.postcode;
         let address = if both(a.address, b.address) {
             if a.address == b.address {
@@ -385,7 +397,7 @@ impl Vocab {
             0
         };
         let postcode_missing = a.postcode == NONE || b.postcode == NONE;
-        if same_phone || (address == 2 && (same_postcode || postcode_missing)) || (address == 1 && same_postcode) {
+        if (address == 2 && (same_postcode || postcode_missing)) || (address == 1 && same_postcode) {
             return 0;
         }
         if same_postcode || address >= 1 {
@@ -495,7 +507,9 @@ fn one_digit_apart(x: NaiveDate, y: NaiveDate) -> bool {
     }
 }
 
-/// Addresses sharing most of their words (and the house number, when both have one).
+/// Addresses with the same house number (when both have one) that share most of their words,
+/// a word matching when it is the same or one slip away; or that are one short string apart
+/// once the spaces go (a word split or run together, a few typos).
 fn similar_address(a: &str, b: &str) -> bool {
     let wa: Vec<&str> = a.split(' ').collect();
     let wb: Vec<&str> = b.split(' ').collect();
@@ -507,9 +521,18 @@ fn similar_address(a: &str, b: &str) -> bool {
     {
         return false;
     }
-    let shared = wa.iter().filter(|w| wb.contains(w)).count();
-    let union = wa.len() + wb.len() - shared;
-    union > 0 && shared * 3 >= union * 2
+    let alike = |x: &str, y: &str| x == y || (x.len() >= 4 && y.len() >= 4 && strsim::damerau_levenshtein(x, y) <= 1);
+    let shared = wa.iter().filter(|x| wb.iter().any(|y| alike(x, y))).count();
+    let union = (wa.len() + wb.len()).saturating_sub(shared);
+    if union > 0 && shared * 3 >= union * 2 {
+        return true;
+    }
+    // Words split or run together: worth the string distance only when a third already match.
+    if shared * 3 < union {
+        return false;
+    }
+    let (ca, cb): (String, String) = (wa.concat(), wb.concat());
+    strsim::jaro_winkler(&ca, &cb) >= 0.93
 }
 
 #[cfg(test)]
@@ -558,7 +581,8 @@ mod tests {
         assert_eq!(l("Thompson", "Thomson"), 1);
         assert_eq!(l("Smyth", "Smith"), 1);
         assert_eq!(l("Philips", "Fillips"), 2);
-        assert_eq!(l("Khan", "Walker"), 3);
+        assert_eq!(l("Mccattmhy", "Mccarthy"), 3, "similar");
+        assert_eq!(l("Khan", "Walker"), 4);
         let swapped = levels(&person("Ahmed", "Ali", ""), &person("Ali", "Ahmed", ""));
         assert_eq!((swapped[GIVEN], swapped[FAMILY]), (2, 1));
     }
@@ -587,6 +611,8 @@ mod tests {
         assert_eq!(l(home("1 High St", "WK1 2AB", ""), home("1 High Street", "wk12ab", "")), 0);
         assert_eq!(l(home("", "", "07700 900123"), home("", "", "+44 7700 900123")), 0);
         assert_eq!(l(home("1 High St", "WK1 2AB", ""), home("9 Low Rd", "WK1 2AB", "")), 1);
+        assert_eq!(l(home("16 wilshiredstreet erinsavle", "", ""), home("16 wilshire street erinsvale", "", "")), 1);
+        assert_eq!(l(home("16 Wilshire Street", "", ""), home("18 Wilshire Street", "", "")), 3, "neighbours");
         assert_eq!(l(home("", "WK1 2AB", ""), home("", "WK1 9ZZ", "")), 2);
         assert_eq!(l(home("", "WK1 2AB", ""), home("", "LS2 9ZZ", "")), 3);
         assert_eq!(l(home("", "WK1 2AB", ""), home("", "", "07700 900123")), NULL);

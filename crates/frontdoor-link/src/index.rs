@@ -3,8 +3,8 @@
 //! with the model pair by pair.
 
 use crate::compare::{
-    COMPARISONS, DOB, FAMILY, GIVEN, LEVELS, MAX_LEVELS, NO_DOB, NONE, NULL, Pattern, Person, Prepared, Vocab,
-    normalise, pack,
+    COMPARISONS, DOB, FAMILY, GIVEN, HOUSEHOLD, LEVELS, MAX_LEVELS, NO_DOB, NONE, NULL, Pattern, Person, Prepared,
+    Vocab, normalise, pack,
 };
 use crate::model::{Evidence, Explanation, Model, probability};
 use crate::normalise::Nicknames;
@@ -27,8 +27,10 @@ pub struct Settings {
     pub max_block: usize,
     /// Random pairs sampled to estimate u.
     pub random_pairs: usize,
-    /// At most this many records' candidate pairs train m by EM.
+    /// At most this many records' candidate pairs estimate the prior.
     pub training_records: usize,
+    /// At most this many pairs per training session estimate m.
+    pub training_pairs: usize,
     /// Seed for the random samples (the same seed and data give the same model).
     pub seed: u64,
 }
@@ -38,9 +40,10 @@ impl Default for Settings {
         Settings {
             auto_link: 0.95,
             review: 0.5,
-            max_block: 1_000,
+            max_block: 100,
             random_pairs: 1_000_000,
-            training_records: 200_000,
+            training_records: 50_000,
+            training_pairs: 2_000_000,
             seed: 20_261_129,
         }
     }
@@ -55,8 +58,8 @@ pub enum Guard {
     PossibleTwins,
     /// As above with given names that have nothing in common: never linked.
     Twins,
-    /// Everything agrees but one side has no given name, so it cannot tell twins apart: linked
-    /// only when every such link of the record points to the same person.
+    /// One side has no given name, so it cannot tell twins or siblings apart: linked only when
+    /// every such link of the record points to the same person.
     NoGivenName,
 }
 
@@ -200,7 +203,8 @@ impl Index {
         };
         let given_initial = initial(r.given, &v.given);
         let family_initial = initial(r.family, &v.family);
-        let year = (r.dob != NO_DOB).then(|| u64::from((r.dob.div_euclid(365) + 1_000) as u32));
+        // Year and month of birth (about 30-day bins): a day typo or a day/month swap stays.
+        let month = (r.dob != NO_DOB).then(|| u64::from((r.dob.div_euclid(30) + 100_000) as u32));
         let dob = (r.dob != NO_DOB).then(|| u64::from(r.dob as u32));
         let id = |x: u32| (x != NONE).then_some(u64::from(x));
         // A key exists only when the record holds every part of it; the rule's number is hashed
@@ -215,8 +219,8 @@ impl Index {
                 keys.push(h.finish());
             }
         };
-        // 1. family name sound + birth year (given name wrong or a nickname)
-        push(&[id(r.family_codes[0]), year]);
+        // 1. family name sound + month of birth (given name wrong, date of birth a day out)
+        push(&[id(r.family_codes[0]), month]);
         // 2. postcode + given initial (date of birth wrong or missing)
         push(&[id(r.postcode), given_initial]);
         // 3. date of birth + given initial (family name changed)
@@ -232,10 +236,13 @@ impl Index {
             _ => (None, None),
         };
         push(&[lo, hi]);
-        // 7. given name sound + birth year (family name changed and postcode moved)
-        push(&[g, year]);
+        // 7. given name sound + month of birth (family name changed, date of birth a day out)
+        push(&[g, month]);
         // 8. address (the same home, written the same way)
         push(&[id(r.address)]);
+        // 9. house number + the street's first word + given initial (the same home, written
+        // differently, without pairing every child of the house)
+        push(&[(r.address != NONE).then(|| house_and_street(v.places.text(r.address))).flatten(), given_initial]);
         keys
     }
 
@@ -291,6 +298,49 @@ impl Index {
             random = count_patterns(pairs.par_iter().filter_map(|(a, b)| self.pattern(*a, *b).map(|p| pack(&p.0))));
         }
         let u = Model::u_from_random(&random);
+
+        // m from training sessions blocked on identity keys, so that siblings (who share a
+        // family name and a home but not a birthday or a given name) seldom appear and cannot
+        // pass for matches. Each session learns only the fields it is not blocked on.
+        let initial = |i: &crate::compare::Interner, id: u32| {
+            (id != NONE).then(|| u64::from(i.text(id).as_bytes().first().copied().unwrap_or(0)))
+        };
+        let v = &self.vocab;
+        let dob = |r: &Prepared| (r.dob != NO_DOB).then_some(u64::from(r.dob as u32));
+        let both = |a: Option<u64>, b: Option<u64>| Some(a? << 32 ^ b?);
+        let id = |x: u32| (x != NONE).then_some(u64::from(x));
+        type Key<'a> = Box<dyn Fn(&Prepared) -> Option<u64> + Sync + 'a>;
+        let sessions: [(Key, [bool; COMPARISONS]); 3] = [
+            // date of birth + given initial: learns family name, sex, household
+            (Box::new(|r| both(dob(r), initial(&v.given, r.given))), [false, true, false, true, true]),
+            // both names' sounds: learns date of birth, sex, household
+            (Box::new(|r| both(id(r.given_codes[0]), id(r.family_codes[0]))), [false, false, true, true, true]),
+            // date of birth + family initial: learns given name, sex, household
+            (Box::new(|r| both(dob(r), initial(&v.family, r.family))), [true, false, false, true, true]),
+        ];
+        let mut model = Model::new(u);
+        let mut sums = [[0.0; MAX_LEVELS]; COMPARISONS];
+        let mut learned = [0u32; COMPARISONS];
+        for (key, used) in &sessions {
+            let patterns = self.session_patterns(key, settings.training_pairs);
+            let mut session = Model::new(u);
+            session.em(&patterns, *used, true, 100);
+            model.iterations += session.iterations;
+            for c in (0..COMPARISONS).filter(|c| used[*c]) {
+                learned[c] += 1;
+                for (sum, m) in sums[c].iter_mut().zip(session.m[c]) {
+                    *sum += m;
+                }
+            }
+        }
+        for c in 0..COMPARISONS {
+            if learned[c] > 0 {
+                model.m[c] = sums[c].map(|x| x / f64::from(learned[c]));
+            }
+        }
+
+        // The prior: EM over (a sample of) the candidate pairs with m and u fixed, then rescaled
+        // from "among candidates" to "among all pairs" (blocking only chooses what is looked at).
         let stride = n.div_ceil(settings.training_records.max(1)).max(1);
         let sample: Vec<u32> = (0..n as u32).step_by(stride).collect();
         let candidates = count_patterns(sample.par_iter().flat_map_iter(|&i| {
@@ -298,14 +348,40 @@ impl Index {
             self.candidates_after(i, &mut buf);
             buf.into_iter().filter_map(move |j| self.pattern(i, j).map(|p| pack(&p.0)))
         }));
-        let em = Model::estimate(u, &candidates, 200);
-        // Score on the random-pair scale: u of the population, and the prior a random pair has
-        // of matching (the matches EM found among the sample's candidates, over all the pairs
-        // those records form). Blocking only chooses which pairs are looked at.
+        let kin = self.session_patterns(&|r: &Prepared| id(r.family), settings.training_pairs);
+        model.u_household_kin = Model::household_u_from_kin(&kin);
+        model.prior = 1e-4;
+        let among_candidates = model.em(&candidates, [true; COMPARISONS], false, 100);
         let candidate_pairs: u64 = candidates.values().sum();
         let all_pairs: f64 = sample.iter().map(|&i| (n - 1 - i as usize) as f64).sum();
-        let matches = em.prior * candidate_pairs as f64;
-        Model { prior: (matches / all_pairs.max(1.0)).clamp(1e-12, 0.5), u: em.u_random, ..em }
+        model.prior = (among_candidates * candidate_pairs as f64 / all_pairs.max(1.0)).clamp(1e-12, 0.5);
+        model
+    }
+
+    /// The patterns of the pairs sharing a training key (blocks larger than the index's cap
+    /// skipped; at most `max_pairs`, whole blocks in key order, so the sample is reproducible).
+    fn session_patterns(&self, key: &(dyn Fn(&Prepared) -> Option<u64> + Sync), max_pairs: usize) -> HashMap<u32, u64> {
+        let mut keyed: Vec<(u64, u32)> =
+            self.records.iter().enumerate().filter_map(|(i, r)| key(r).map(|k| (k, i as u32))).collect();
+        keyed.sort_unstable();
+        let mut blocks: Vec<&[(u64, u32)]> = Vec::new();
+        let mut pairs = 0usize;
+        for block in keyed.chunk_by(|x, y| x.0 == y.0) {
+            let n = block.len();
+            if n < 2 || n > self.max_block {
+                continue;
+            }
+            pairs += n * (n - 1) / 2;
+            if pairs > max_pairs {
+                break;
+            }
+            blocks.push(block);
+        }
+        count_patterns(blocks.par_iter().flat_map_iter(|block| {
+            (0..block.len()).flat_map(move |x| {
+                (x + 1..block.len()).filter_map(move |y| self.pattern(block[x].1, block[y].1).map(|p| pack(&p.0)))
+            })
+        }))
     }
 
     /// Scores the candidate pairs of records `from..to` (each pair once, from its smaller
@@ -384,7 +460,7 @@ impl Index {
         let mut weight = model.prior_weight();
         for (c, l) in p.iter().enumerate() {
             let (field, levels) = LEVELS[c];
-            let (contribution, adjusted) = scorer.contribution(&self.vocab, c, *l, y);
+            let (contribution, adjusted) = scorer.contribution(&self.vocab, &p, c, y);
             weight += contribution;
             evidence.push(Evidence {
                 field: field.to_owned(),
@@ -421,10 +497,22 @@ impl Index {
     }
 }
 
+/// A hash of an address's house number and the word after it ("25 madsen"), if it has both.
+fn house_and_street(address: &str) -> Option<u64> {
+    let mut words = address.split(' ');
+    let number = words.by_ref().find(|w| w.bytes().any(|c| c.is_ascii_digit()))?;
+    let street = words.find(|w| w.len() >= 3 && w.bytes().all(|c| c.is_ascii_alphabetic()))?;
+    let mut h = DefaultHasher::new();
+    (number, street).hash(&mut h);
+    Some(h.finish())
+}
+
 /// A model's level weights, worked out once for a scoring pass.
 struct Scorer<'m> {
     model: &'m Model,
     levels: [[f64; MAX_LEVELS]; COMPARISONS],
+    /// The household row when the family names agree.
+    kin: [f64; MAX_LEVELS],
 }
 
 impl<'m> Scorer<'m> {
@@ -435,14 +523,19 @@ impl<'m> Scorer<'m> {
                 *slot = model.level_weight(c, l as u8);
             }
         }
-        Scorer { model, levels }
+        let kin = std::array::from_fn(|l| model.weight_of(HOUSEHOLD, l as u8, true));
+        Scorer { model, levels, kin }
     }
 
     /// What one level contributes to a pair's weight (an exact agreement adjusted for how
     /// common the value in `r` is), and whether term frequency adjusted it.
-    fn contribution(&self, vocab: &Vocab, c: usize, l: u8, r: &Prepared) -> (f64, bool) {
+    fn contribution(&self, vocab: &Vocab, p: &Pattern, c: usize, r: &Prepared) -> (f64, bool) {
+        let l = p[c];
         if l == NULL {
             return (0.0, false);
+        }
+        if c == HOUSEHOLD && Model::kin(p) {
+            return (self.kin.get(usize::from(l)).copied().unwrap_or(0.0), false);
         }
         if l == 0
             && Model::adjusts(c)
@@ -455,19 +548,23 @@ impl<'m> Scorer<'m> {
 
     /// A pair's match weight.
     fn weight(&self, vocab: &Vocab, p: &Pattern, r: &Prepared) -> f64 {
-        self.model.prior_weight() + p.iter().enumerate().map(|(c, l)| self.contribution(vocab, c, *l, r).0).sum::<f64>()
+        self.model.prior_weight() + (0..COMPARISONS).map(|c| self.contribution(vocab, p, c, r).0).sum::<f64>()
     }
 }
 
-/// Twins share everything but the given name. A record without a given name cannot tell
-/// twins apart either, so it too waits for a person when everything else agrees.
+/// Twins share everything but the given name (a record without a family name may be either
+/// twin). A record without a given name cannot tell twins (or siblings) apart at all: its links
+/// hold only when they all point to one person.
 fn guard(p: &Pattern) -> Guard {
     let given = p[GIVEN];
-    if p[DOB] != 0 || !matches!(p[FAMILY], 0 | 1) {
+    if given == NULL {
+        return Guard::NoGivenName;
+    }
+    // A missing family name cannot tell twins apart either.
+    if p[DOB] != 0 || !matches!(p[FAMILY], 0 | 1 | NULL) {
         return Guard::None;
     }
     match given {
-        NULL => Guard::NoGivenName,
         5 => Guard::Twins,
         3 | 4 => Guard::PossibleTwins,
         _ => Guard::None,

@@ -5,7 +5,7 @@
 //! chance than two Przybylskis). u is estimated from random pairs, m and the prior by EM over the
 //! blocked candidate pairs.
 
-use crate::compare::{COMPARISONS, DOB, FAMILY, GIVEN, LEVELS, MAX_LEVELS, NULL, Pattern, unpack};
+use crate::compare::{COMPARISONS, DOB, FAMILY, GIVEN, HOUSEHOLD, LEVELS, MAX_LEVELS, NULL, Pattern, unpack};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -15,15 +15,18 @@ const FLOOR: f64 = 1e-6;
 /// Estimated parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Model {
-    /// Prior probability that a candidate pair is a match.
+    /// Prior probability that two records picked at random are the same person.
     pub prior: f64,
     /// m per comparison and level.
     pub m: [[f64; MAX_LEVELS]; COMPARISONS],
-    /// u per comparison and level among the candidate pairs (blocking makes non-matching
-    /// candidates agree more often than random pairs do: siblings share a family name and a home).
+    /// u per comparison and level, from random pairs (also the average agreement that term
+    /// frequencies adjust).
     pub u: [[f64; MAX_LEVELS]; COMPARISONS],
-    /// u among random pairs: the starting point, and the baseline term frequencies adjust.
-    pub u_random: [[f64; MAX_LEVELS]; COMPARISONS],
+    /// u of the household comparison among non-matching records that share a family name
+    /// (siblings, cousins, parents): a shared home is far less telling between two Khans than
+    /// between a Khan and a Smith. Used whenever the family names agree. All zero: not estimated.
+    #[serde(default)]
+    pub u_household_kin: [f64; MAX_LEVELS],
     /// EM iterations run, and the last change in any parameter.
     pub iterations: u32,
     pub converged_delta: f64,
@@ -99,65 +102,119 @@ impl Model {
         normalise_rows(&counts)
     }
 
-    /// EM over the candidate pairs' pattern counts: a two-class mixture (match, non-match) whose
-    /// u starts from the random pairs' and m from "matches mostly agree".
-    pub fn estimate(u: [[f64; MAX_LEVELS]; COMPARISONS], patterns: &HashMap<u32, u64>, max_iterations: u32) -> Model {
-        let mut model =
-            Model { prior: 0.05, m: Model::initial_m(), u, u_random: u, iterations: 0, converged_delta: f64::NAN };
-        let patterns: Vec<(Pattern, f64)> = patterns.iter().map(|(p, n)| (unpack(*p), *n as f64)).collect();
+    /// A model with u from random pairs and m and the prior still to be estimated.
+    pub fn new(u: [[f64; MAX_LEVELS]; COMPARISONS]) -> Model {
+        Model {
+            prior: 0.05,
+            m: Model::initial_m(),
+            u,
+            u_household_kin: [0.0; MAX_LEVELS],
+            iterations: 0,
+            converged_delta: f64::NAN,
+        }
+    }
+
+    /// EM over pairs' pattern counts with u held fixed. Only the comparisons marked `used` enter
+    /// the likelihood (a training session blocked on a field learns nothing about it: every pair
+    /// agrees); their m is updated when `learn_m`. Returns the prior among these pairs.
+    pub fn em(
+        &mut self,
+        patterns: &HashMap<u32, u64>,
+        used: [bool; COMPARISONS],
+        learn_m: bool,
+        max_iterations: u32,
+    ) -> f64 {
+        let learn = used.map(|u| u && learn_m);
+        let masked = |p: Pattern| -> Pattern {
+            let mut p = p;
+            for (l, keep) in p.iter_mut().zip(used) {
+                if !keep {
+                    *l = NULL;
+                }
+            }
+            p
+        };
+        let patterns: Vec<(Pattern, f64)> = patterns.iter().map(|(p, n)| (masked(unpack(*p)), *n as f64)).collect();
         let total: f64 = patterns.iter().map(|(_, n)| n).sum();
+        let mut prior = self.prior;
         if total <= 0.0 {
-            model.converged_delta = 0.0;
-            return model;
+            return prior;
         }
         for it in 1..=max_iterations {
-            let mut m_counts = [[0.0; MAX_LEVELS]; COMPARISONS];
-            let mut u_counts = [[0.0; MAX_LEVELS]; COMPARISONS];
+            let mut counts = [[0.0; MAX_LEVELS]; COMPARISONS];
             let mut matches = 0.0;
+            let model = Model { prior, ..self.clone() };
             for (p, n) in &patterns {
-                let q = model.probability_of_pattern(p);
-                matches += q * n;
+                let q = model.probability_of_pattern(p) * n;
+                matches += q;
                 for (c, l) in p.iter().enumerate() {
-                    let l = usize::from(*l);
-                    if let (Some(m), Some(u)) =
-                        (m_counts.get_mut(c).and_then(|r| r.get_mut(l)), u_counts.get_mut(c).and_then(|r| r.get_mut(l)))
-                    {
-                        *m += q * n;
-                        *u += (1.0 - q) * n;
+                    if let Some(slot) = counts.get_mut(c).and_then(|r| r.get_mut(usize::from(*l))) {
+                        *slot += q;
                     }
                 }
             }
-            let m = normalise_rows(&m_counts);
-            let u = normalise_rows(&u_counts);
-            let prior = (matches / total).clamp(FLOOR, 1.0 - FLOOR);
-            let mut delta = (prior - model.prior).abs();
-            for (a, b) in m.iter().flatten().zip(model.m.iter().flatten()) {
-                delta = delta.max((a - b).abs());
+            let m = normalise_rows(&counts);
+            let next = (matches / total).clamp(FLOOR, 1.0 - FLOOR);
+            let mut delta = (next - prior).abs();
+            for (c, keep) in learn.iter().enumerate() {
+                if *keep {
+                    for (a, b) in m[c].iter().zip(self.m[c].iter()) {
+                        delta = delta.max((a - b).abs());
+                    }
+                    self.m[c] = m[c];
+                }
             }
-            for (a, b) in u.iter().flatten().zip(model.u.iter().flatten()) {
-                delta = delta.max((a - b).abs());
-            }
-            model.m = m;
-            model.u = u;
-            model.prior = prior;
-            model.iterations = it;
-            model.converged_delta = delta;
-            if delta < 1e-5 {
+            prior = next;
+            self.iterations += 1;
+            self.converged_delta = delta;
+            if delta < 1e-5 || it == max_iterations {
                 break;
             }
         }
-        model
+        prior
     }
 
     /// log2(m/u) of one level.
     pub fn level_weight(&self, c: usize, l: u8) -> f64 {
+        self.weight_of(c, l, false)
+    }
+
+    /// log2(m/u) of one level; `kin`: the family names agree, so the household comparison is
+    /// weighed against non-matches who share a family name.
+    pub fn weight_of(&self, c: usize, l: u8, kin: bool) -> f64 {
         if l == NULL {
             return 0.0;
         }
         let l = usize::from(l);
         let m = self.m.get(c).and_then(|r| r.get(l)).copied().unwrap_or(FLOOR).max(FLOOR);
-        let u = self.u.get(c).and_then(|r| r.get(l)).copied().unwrap_or(1.0).max(FLOOR);
+        let kin_u = self.u_household_kin.get(l).copied().filter(|u| kin && c == HOUSEHOLD && *u > 0.0);
+        let u = kin_u.or_else(|| self.u.get(c).and_then(|r| r.get(l)).copied()).unwrap_or(1.0).max(FLOOR);
         (m / u).log2()
+    }
+
+    /// Whether a pattern's household comparison is weighed as between kin.
+    pub fn kin(p: &Pattern) -> bool {
+        matches!(p[FAMILY], 0 | 1)
+    }
+
+    /// u of the household comparison from the patterns of non-matching pairs sharing a family
+    /// name (their other fields decide which are surely not the same person).
+    pub fn household_u_from_kin(patterns: &HashMap<u32, u64>) -> [f64; MAX_LEVELS] {
+        let mut counts = [[0.0; MAX_LEVELS]; COMPARISONS];
+        for (packed, n) in patterns {
+            let p = unpack(*packed);
+            let surely_apart = p[GIVEN] == 5 && p[DOB] == 4;
+            if surely_apart
+                && Model::kin(&p)
+                && let Some(slot) = counts[HOUSEHOLD].get_mut(usize::from(p[HOUSEHOLD]))
+            {
+                *slot += *n as f64;
+            }
+        }
+        if counts[HOUSEHOLD].iter().sum::<f64>() < 100.0 {
+            return [0.0; MAX_LEVELS];
+        }
+        normalise_rows(&counts)[HOUSEHOLD]
     }
 
     pub fn prior_weight(&self) -> f64 {
@@ -166,7 +223,8 @@ impl Model {
 
     /// Match weight of a pattern without term-frequency adjustment.
     pub fn pattern_weight(&self, p: &Pattern) -> f64 {
-        self.prior_weight() + p.iter().enumerate().map(|(c, l)| self.level_weight(c, *l)).sum::<f64>()
+        let kin = Model::kin(p);
+        self.prior_weight() + p.iter().enumerate().map(|(c, l)| self.weight_of(c, *l, kin)).sum::<f64>()
     }
 
     fn probability_of_pattern(&self, p: &Pattern) -> f64 {
@@ -177,7 +235,7 @@ impl Model {
     /// level's weight, adjusted by how much rarer (or commoner) this value is than the average
     /// agreement among random pairs.
     pub fn exact_weight_for(&self, c: usize, frequency: f64) -> f64 {
-        let average = self.u_random.get(c).and_then(|r| r.first()).copied().unwrap_or(FLOOR).max(FLOOR);
+        let average = self.u.get(c).and_then(|r| r.first()).copied().unwrap_or(FLOOR).max(FLOOR);
         self.level_weight(c, 0) + (average / frequency.clamp(FLOOR, 1.0)).log2()
     }
 
@@ -196,6 +254,15 @@ impl Model {
                 .map(|(l, name)| format!("{name}: {:+.2}", self.level_weight(c, l as u8)))
                 .collect();
             out.push(format!("{field}: {}", parts.join("; ")));
+        }
+        if self.u_household_kin.iter().any(|u| *u > 0.0) {
+            let parts: Vec<String> = LEVELS[HOUSEHOLD]
+                .1
+                .iter()
+                .enumerate()
+                .map(|(l, name)| format!("{name}: {:+.2}", self.weight_of(HOUSEHOLD, l as u8, true)))
+                .collect();
+            out.push(format!("household when the family names agree: {}", parts.join("; ")));
         }
         out
     }
@@ -226,21 +293,26 @@ mod tests {
         random.insert(pack(&[5, 3, 4, 1, 3]), 50_000);
         random.insert(pack(&[0, 3, 4, 0, 3]), 1_000);
         random.insert(pack(&[5, 0, 4, 0, 3]), 500);
-        let u = Model::u_from_random(&random);
-        let model = Model::estimate(u, &patterns, 100);
-        assert!((model.prior - 100.0 / 10_100.0).abs() < 0.01, "prior {}", model.prior);
+        let mut model = Model::new(Model::u_from_random(&random));
+        let prior = model.em(&patterns, [true; COMPARISONS], true, 100);
+        assert!((prior - 100.0 / 10_100.0).abs() < 0.01, "prior {prior}");
+        model.prior = prior;
         assert!(probability(model.pattern_weight(&[0, 0, 0, 0, 0])) > 0.99);
         assert!(probability(model.pattern_weight(&[5, 0, 4, 1, 3])) < 0.01);
         for row in model.m.iter().chain(model.u.iter()) {
             assert!(row.iter().all(|x| x.is_finite() && *x >= 0.0));
         }
+        // A comparison left out keeps its m.
+        let before = model.m[0];
+        model.em(&patterns, [false, true, true, true, true], true, 10);
+        assert_eq!(model.m[0], before);
     }
 
     #[test]
     fn common_values_weigh_less_than_rare_ones() {
         let mut random = HashMap::new();
         random.insert(pack(&[5, 3, 4, 0, 3]), 1_000);
-        let model = Model::estimate(Model::u_from_random(&random), &HashMap::new(), 10);
+        let model = Model::new(Model::u_from_random(&random));
         assert!(model.exact_weight_for(FAMILY, 0.02) < model.exact_weight_for(FAMILY, 0.0001));
         assert!(probability(f64::NAN) == 0.0);
     }

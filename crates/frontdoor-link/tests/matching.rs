@@ -176,6 +176,124 @@ mod properties {
             prop_assert!((ab.weight - ba.weight).abs() < 1e-9, "{} vs {}", ab.weight, ba.weight);
             for e in &ab.evidence {
                 prop_assert!(e.weight.is_finite());
+                prop_assert!(e.level != "?", "{} has a level without a name", e.field);
+            }
+        }
+    }
+}
+
+#[test]
+#[ignore = "diagnostic: blocking size and timing at 200k"]
+fn blocking_at_scale() {
+    let b = borough(87_000);
+    let people = people(&b);
+    let truth: Vec<Option<u64>> = b.person_records.iter().map(|r| Some(u64::from(r.entity_id))).collect();
+    for max_block in [100] {
+        let settings = Settings { max_block, training_records: 50_000, ..Settings::default() };
+        let t = std::time::Instant::now();
+        let index = Index::build(&people, Nicknames::builtin(), &settings);
+        let built = t.elapsed();
+        let pairs = index.candidate_pairs();
+        let t = std::time::Instant::now();
+        let model = index.train(&settings);
+        let trained = t.elapsed();
+        let t = std::time::Instant::now();
+        let scored = index.score_range(&model, 0, index.len() as u32, settings.review);
+        let scoring = t.elapsed();
+        eprintln!("{:#?}", model.describe());
+        let c = frontdoor_link::cluster_pairs(index.len(), &scored, &settings);
+        let mut shown = 0;
+        for p in scored.iter().filter(|p| p.auto(&settings)) {
+            let (ra, rb) = (&b.person_records[p.a as usize], &b.person_records[p.b as usize]);
+            if ra.entity_id != rb.entity_id && shown < 0 {
+                shown += 1;
+                let e = index.explain(&model, p.a, p.b).unwrap();
+                let lv: Vec<String> =
+                    e.evidence.iter().map(|v| format!("{:?}/{:?} {:+.1}", v.left, v.right, v.weight)).collect();
+                let kin = |x: u32| b.children.iter().find(|c| c.entity_id == x).map(|c| (c.household, c.twin_of));
+                eprintln!(
+                    "FP p={:.3} {:?} {:?} {lv:?} {:?}",
+                    e.probability,
+                    kin(ra.entity_id),
+                    kin(rb.entity_id),
+                    e.notes
+                );
+            }
+        }
+        let s = pairwise(&c, &truth);
+        eprintln!(
+            "max_block {max_block}: {} records, {pairs} candidate pairs, build {built:?} train {trained:?} score {scoring:?}; P {:.4} R {:.4} F1 {:.4}",
+            people.len(),
+            s.precision(),
+            s.recall(),
+            s.f1()
+        );
+    }
+}
+
+#[test]
+#[ignore = "diagnostic: FRONTDOOR_DIAG_CSV=canonical.csv FRONTDOOR_DIAG_LABELS=labels.csv"]
+fn diagnose_file() {
+    let (Ok(csv), Ok(labels)) = (std::env::var("FRONTDOOR_DIAG_CSV"), std::env::var("FRONTDOOR_DIAG_LABELS")) else {
+        return;
+    };
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let rows = frontdoor_link::parse_people(
+        &text,
+        &frontdoor_link::Mapping::canonical(),
+        NaiveDate::from_ymd_opt(2026, 11, 29).unwrap(),
+    )
+    .unwrap();
+    let people: Vec<Person> = rows
+        .into_iter()
+        .map(|r| Person {
+            source: "s".into(),
+            record_id: r.record_id,
+            given_name: r.given_name.map(|n| n.as_str().to_owned()),
+            family_name: r.family_name.map(|n| n.as_str().to_owned()),
+            date_of_birth: r.date_of_birth.map(|d| d.date()),
+            sex: None,
+            postcode: None,
+            address: r.address,
+            phone: None,
+        })
+        .collect();
+    let labels: HashMap<String, String> = std::fs::read_to_string(&labels)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[1].to_owned(), f[2].to_owned())
+        })
+        .collect();
+    let settings = Settings::default();
+    let index = Index::build(&people, Nicknames::builtin(), &settings);
+    let d = dedupe(&index, &settings);
+    let ent: Vec<&String> = people.iter().map(|p| &labels[&p.record_id]).collect();
+    let mut ids: HashMap<&String, u64> = HashMap::new();
+    let truth: Vec<Option<u64>> = ent
+        .iter()
+        .map(|e| {
+            let n = ids.len() as u64;
+            Some(*ids.entry(e).or_insert(n))
+        })
+        .collect();
+    let s = pairwise(&d.clusters, &truth);
+    eprintln!("F1 {:.4} P {:.4} R {:.4}\n{:#?}", s.f1(), s.precision(), s.recall(), d.model.describe());
+    let scored: HashMap<(u32, u32), f64> = d.pairs.iter().map(|p| ((p.a, p.b), p.probability)).collect();
+    let mut shown = 0;
+    for i in 0..people.len() {
+        for j in i + 1..people.len() {
+            if ent[i] == ent[j] && d.clusters[i] != d.clusters[j] && shown < 30 {
+                shown += 1;
+                let e = index.explain(&d.model, i as u32, j as u32).unwrap();
+                let lv: Vec<String> = e
+                    .evidence
+                    .iter()
+                    .map(|v| format!("{}:{:?}/{:?} {:+.1}", v.field, v.left, v.right, v.weight))
+                    .collect();
+                eprintln!("MISS p={:.3} cand={} {lv:?}", e.probability, scored.contains_key(&(i as u32, j as u32)));
             }
         }
     }

@@ -526,6 +526,10 @@ async fn project(
             .await?;
         }
         Event::PersonDedupeStarted { run, records, last_record_seq, model } => {
+            // A new run scores every pair afresh: the last run's verdicts go; people's stay.
+            tx.exec("DELETE FROM person_links WHERE human IS NULL", &[]).await?;
+            tx.exec("UPDATE person_links SET machine = 'none', probability_ppm = NULL, guard = 0, run = NULL", &[])
+                .await?;
             tx.exec(
                 "INSERT INTO link_runs (run, records, last_record_seq, model, next_record, started_seq, finished) \
                  VALUES ($1, $2, $3, $4, 0, $5, 0)",

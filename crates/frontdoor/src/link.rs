@@ -141,6 +141,7 @@ async fn dedupe(
     let (index, keys) = load_index(store, nicknames, settings).await?;
     let n = index.len() as u32;
     pb.finish_and_clear();
+    eprintln!("indexed {n} records in {:.1} s", started.elapsed().as_secs_f64());
     let meta = || Meta::system(Purpose::Administration.as_str(), Utc::now());
 
     let resumable = if restart { None } else { store.open_link_run(records, last_seq).await? };
@@ -152,8 +153,10 @@ async fn dedupe(
         }
         None => {
             let pb = spinner("training the model (u from random pairs, m by EM)");
+            let t = Instant::now();
             let model = index.train(settings);
             pb.finish_and_clear();
+            eprintln!("trained the model in {:.1} s", t.elapsed().as_secs_f64());
             let run = uuid::Uuid::now_v7().to_string();
             let event = Event::PersonDedupeStarted {
                 run: run.clone(),
@@ -177,6 +180,7 @@ async fn dedupe(
     );
     bar.set_position(u64::from(from));
     let keep = settings.review.min(settings.auto_link);
+    let (scoring, mut storing) = (Instant::now(), std::time::Duration::ZERO);
     let mut at = from;
     let mut chunks = 0;
     while at < n {
@@ -203,11 +207,18 @@ async fn dedupe(
             })
             .collect();
         let event = Event::PersonLinksScored { run: run.clone(), from: u64::from(at), to: u64::from(to), links };
+        let t = Instant::now();
         store.append(vec![NewEvent { event, expected: Expected::Any, meta: meta() }], vec![], vec![]).await?;
+        storing += t.elapsed();
         bar.set_position(u64::from(to));
         at = to;
     }
     bar.finish_and_clear();
+    eprintln!(
+        "scored in {:.1} s, of which storing links {:.1} s",
+        scoring.elapsed().as_secs_f64(),
+        storing.as_secs_f64()
+    );
 
     let links = store.person_links().await?;
     let clusters = clusters_of(&keys, &links);

@@ -536,6 +536,12 @@ fn link_dedupe_resumes_and_people_win(target: Target) {
         last_line(&ok(frontdoor(&["link", "evaluate", "--labels", labels], &target, &dir.config(), None), "evaluate"));
     assert_eq!(fresh, resumed);
 
+    // A new run replaces the last run's verdicts (none linger from a looser threshold).
+    let strict = ["link", "dedupe", "--restart", "--auto-link", "1", "--review", "1"];
+    let out = ok(frontdoor(&strict, &target, &dir.config(), None), "strict dedupe");
+    assert!(out.contains(": 0 pairs linked automatically, 0 queued"), "{out}");
+    ok(frontdoor(&["link", "dedupe", "--restart"], &target, &dir.config(), None), "dedupe restart again");
+
     // People's decisions win over the matcher, and survive the next run.
     let url = match target.0.as_slice() {
         [flag, v] if flag == "--data-dir" => format!("sqlite://{v}/frontdoor.db"),
