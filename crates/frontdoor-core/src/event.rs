@@ -161,6 +161,15 @@ pub enum Event {
         address: Option<String>,
         phone: Option<String>,
     },
+    /// A source system of person records, and the agency that runs it (whose staff may see its
+    /// records in a record check).
+    PersonSourceRegistered {
+        name: String,
+        label: String,
+        agency_id: AgencyId,
+        /// The person fields the source holds (`given_name`, `date_of_birth`, ...).
+        fields: Vec<String>,
+    },
     /// A deduplication run of the person index began, with the model it scores by (JSON) and
     /// the index it covers (record count and last record sequence), so it can be resumed.
     PersonDedupeStarted {
@@ -242,6 +251,7 @@ impl Event {
             Event::ChildRecorded { .. } => "child_recorded",
             Event::ContactReceived { .. } => "contact_received",
             Event::PersonRecordImported { .. } => "person_record_imported",
+            Event::PersonSourceRegistered { .. } => "person_source_registered",
             Event::PersonDedupeStarted { .. } => "person_dedupe_started",
             Event::PersonLinksScored { .. } => "person_links_scored",
             Event::PersonDedupeFinished { .. } => "person_dedupe_finished",
@@ -278,6 +288,7 @@ impl Event {
             | Event::AlertEscalated { alert_id, .. } => format!("alert-{alert_id}"),
             Event::ChildFlagged { child_id, .. } => format!("child-{child_id}"),
             Event::PersonRecordImported { source, record_id, .. } => format!("person-{source}-{record_id}"),
+            Event::PersonSourceRegistered { name, .. } => format!("source-{name}"),
             Event::PersonDedupeStarted { run, .. }
             | Event::PersonLinksScored { run, .. }
             | Event::PersonDedupeFinished { run, .. } => format!("dedupe-{run}"),
@@ -319,6 +330,7 @@ impl Event {
             Event::PersonRecordImported { source, record_id, .. } => {
                 format!("Record {record_id} imported from {source}")
             }
+            Event::PersonSourceRegistered { label, .. } => format!("Source system registered: {label}"),
             Event::PersonDedupeStarted { records, .. } => format!("Deduplication of {records} person records started"),
             Event::PersonLinksScored { links, .. } => {
                 let auto = links.iter().filter(|l| l.auto).count();

@@ -57,12 +57,17 @@ pub enum Action {
     ManageAlerts,
     /// Set or clear a flag on a child's record (child-protection plan, open case, ...).
     FlagChild,
-    /// Import a machine feed (police missing-person, school absence, helpline, sexual health).
+    /// Import a machine feed (police missing-person, school absence, helpline, sexual health),
+    /// or a source system's person records.
     ImportFeed,
+    /// See the person index's grey zone and decide whether two records are one person.
+    ReviewLinks,
+    /// See a source system's record of a person (in a record check).
+    ViewPersonRecord,
 }
 
 impl Action {
-    pub const ALL: [Action; 12] = [
+    pub const ALL: [Action; 14] = [
         Action::ViewHome,
         Action::CreateContact,
         Action::ViewContact,
@@ -75,6 +80,8 @@ impl Action {
         Action::ManageAlerts,
         Action::FlagChild,
         Action::ImportFeed,
+        Action::ReviewLinks,
+        Action::ViewPersonRecord,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -90,11 +97,20 @@ impl Action {
             Action::ManageAlerts => "manage_alerts",
             Action::FlagChild => "flag_child",
             Action::ImportFeed => "import_feed",
+            Action::ReviewLinks => "review_links",
+            Action::ViewPersonRecord => "view_person_record",
         }
     }
     /// Does this action read personal data (and so must be written to the access log)?
     pub fn reads_personal_data(self) -> bool {
-        matches!(self, Action::ViewContact | Action::ViewChronology | Action::ViewWorklist)
+        matches!(
+            self,
+            Action::ViewContact
+                | Action::ViewChronology
+                | Action::ViewWorklist
+                | Action::ReviewLinks
+                | Action::ViewPersonRecord
+        )
     }
 }
 
@@ -115,6 +131,11 @@ pub enum Resource {
     /// A child, with every agency that has contributed to the child's record.
     Child {
         contributing_agencies: Vec<AgencyId>,
+    },
+    /// A source system's record of a person; `owner_agency` is the agency that runs the source
+    /// (none: a source nobody registered, seen by the front-door team only).
+    PersonRecord {
+        owner_agency: Option<AgencyId>,
     },
 }
 
@@ -174,6 +195,8 @@ impl Purpose {
                 matches!(self, Triage | CaseWork)
             }
             Action::ImportFeed => matches!(self, Triage | Administration),
+            Action::ReviewLinks => matches!(self, Triage | CaseWork),
+            Action::ViewPersonRecord => matches!(self, Triage | CaseWork | Referral),
         }
     }
 }
@@ -302,6 +325,24 @@ pub fn decide(actor: &Actor, action: Action, resource: &Resource, purpose: Purpo
                 Decision::deny("only the front-door team and administrators import feeds")
             }
         }
+        (Action::ReviewLinks, Resource::Service) => {
+            if actor.is_front_door_team() {
+                Decision::allow(Scope::All, "the front-door team decides which records are one person")
+            } else {
+                Decision::deny("only the front-door team decides which records are one person")
+            }
+        }
+        (Action::ViewPersonRecord, Resource::PersonRecord { owner_agency }) => {
+            if actor.is_front_door_team() {
+                Decision::allow(Scope::All, "the front-door team checks every source system")
+            } else if actor.has_any(&CONTACT_MAKERS) && *owner_agency == Some(actor.agency_id) {
+                Decision::allow(Scope::All, "a record held by the user's own agency")
+            } else if actor.has_any(&CONTACT_MAKERS) {
+                Decision::deny("the record is held by another agency's system")
+            } else {
+                Decision::deny("role has no access to case records")
+            }
+        }
         _ => Decision::deny("action does not apply to this kind of record"),
     }
 }
@@ -321,6 +362,14 @@ pub fn default_purpose(action: Action, actor: &Actor) -> Purpose {
         Action::ViewAuditTrail => Purpose::Audit,
         Action::ViewAggregates => Purpose::Analysis,
         Action::ViewWorklist | Action::DecideContact | Action::ManageAlerts | Action::FlagChild => Purpose::Triage,
+        Action::ReviewLinks => Purpose::Triage,
+        Action::ViewPersonRecord => {
+            if actor.is_front_door_team() {
+                Purpose::Triage
+            } else {
+                Purpose::Referral
+            }
+        }
         Action::ImportFeed => {
             if actor.is_front_door_team() {
                 Purpose::Triage

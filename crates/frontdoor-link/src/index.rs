@@ -566,6 +566,8 @@ fn guard(p: &Pattern) -> Guard {
     }
     match given {
         5 => Guard::Twins,
+        // Names that sound alike or look alike may still be twins (Ella and Elsa): a person
+        // decides. (Tried: leaving "look alike" to the weights merged synthetic twins.)
         3 | 4 => Guard::PossibleTwins,
         _ => Guard::None,
     }

@@ -508,6 +508,44 @@ impl Store {
         rows.first().map(|r| Ok(r.text(0)?)).transpose()
     }
 
+    /// The registered source systems, with their agencies' names.
+    pub async fn person_sources(&self) -> Result<Vec<PersonSource>, StoreError> {
+        const SQL: &str = "SELECT s.name, s.label, s.agency_id, a.name, s.fields FROM person_sources s \
+                           JOIN agencies a ON a.id = s.agency_id ORDER BY s.name";
+        self.read()
+            .fetch_all(SQL, &[])
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(PersonSource {
+                    name: r.text(0)?,
+                    label: r.text(1)?,
+                    agency_id: parse(&r.text(2)?, "agency id")?,
+                    agency_name: r.text(3)?,
+                    fields: r.text(4)?.split(',').filter(|f| !f.is_empty()).map(str::to_owned).collect(),
+                })
+            })
+            .collect()
+    }
+
+    /// One person record.
+    pub async fn person_record(&self, key: &RecordRef) -> Result<Option<StoredPerson>, StoreError> {
+        const SQL: &str = "SELECT record_id, given_name, family_name, date_of_birth, sex, postcode, address, phone \
+                           FROM person_records WHERE source = $1 AND record_id = $2";
+        let row = self.read().fetch_optional(SQL, &vals![key.source.as_str(), key.record_id.as_str()]).await?;
+        row.map(|r| stored_person(&r, 0)).transpose()
+    }
+
+    /// The pairs one record belongs to.
+    pub async fn links_of(&self, key: &RecordRef) -> Result<Vec<StoredLink>, StoreError> {
+        let (s, r) = (key.source.as_str(), key.record_id.as_str());
+        self.links_where(
+            links_sql!("WHERE (a_source = $1 AND a_record = $2) OR (b_source = $3 AND b_record = $4)"),
+            &vals![s, r, s, r],
+        )
+        .await
+    }
+
     /// Every scored or decided pair of person records.
     pub async fn person_links(&self) -> Result<Vec<StoredLink>, StoreError> {
         self.links_where(links_sql!(""), &[]).await
@@ -522,6 +560,11 @@ impl Store {
             &vals![limit],
         )
         .await
+    }
+
+    /// Pairs people have decided on, most recent first.
+    pub async fn decided_links(&self, limit: i64) -> Result<Vec<StoredLink>, StoreError> {
+        self.links_where(links_sql!("WHERE human IS NOT NULL ORDER BY seq DESC LIMIT $1"), &vals![limit]).await
     }
 
     /// One pair (a < b).
@@ -731,6 +774,16 @@ pub struct WorklistItem {
 
 /// A person record as stored: its id in the source, and given name, family name, date of birth,
 /// sex, postcode, address and phone as text (`None` when the source does not hold it).
+/// A source system of person records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonSource {
+    pub name: String,
+    pub label: String,
+    pub agency_id: AgencyId,
+    pub agency_name: String,
+    pub fields: Vec<String>,
+}
+
 /// A deduplication run to resume.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkRun {

@@ -525,6 +525,15 @@ async fn project(
             )
             .await?;
         }
+        Event::PersonSourceRegistered { name, label, agency_id, fields } => {
+            tx.exec(
+                "INSERT INTO person_sources (name, label, agency_id, fields, seq) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (name) DO UPDATE SET label = excluded.label, agency_id = excluded.agency_id, \
+                 fields = excluded.fields, seq = excluded.seq",
+                &vals![name.as_str(), label.as_str(), agency_id.to_string(), fields.join(","), seq],
+            )
+            .await?;
+        }
         Event::PersonDedupeStarted { run, records, last_record_seq, model } => {
             // A new run scores every pair afresh: the last run's verdicts go; people's stay.
             tx.exec("DELETE FROM person_links WHERE human IS NULL", &[]).await?;

@@ -1046,3 +1046,88 @@ pub(crate) async fn import_feed(
         }
     }
 }
+
+// ---- the person index: record check, review, source upserts -------------------------------------
+
+#[utoipa::path(get, path = "/api/v1/contacts/{id}/records", params(("id" = String, Path)),
+    responses((status = 200, body = crate::records::RecordCheck, description = "what the source systems hold about the contact's child, as far as the caller may see"),
+              (status = 404, description = "no such contact, or not yours to see")),
+    security(("bearer" = [])))]
+pub(crate) async fn contact_records(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    Path(id): Path<String>,
+) -> Result<Json<crate::records::RecordCheck>, AppError> {
+    let c = load_contact(&state, &user, &id).await?;
+    let child = state.store.child(c.child_id).await?.ok_or(AppError::NotFound)?;
+    Ok(Json(crate::records::check_child(&state, &user, &child).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/links/queue",
+    responses((status = 200, body = Vec<crate::records::QueuedLink>, description = "pairs waiting for a person, most probable first")),
+    security(("bearer" = [])))]
+pub(crate) async fn link_queue(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+) -> Result<Json<Vec<crate::records::QueuedLink>>, AppError> {
+    Ok(Json(crate::records::queue(&state, &user, 200).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkDecisionRequest {
+    pub a: crate::records::RecordRefView,
+    pub b: crate::records::RecordRefView,
+    /// true: the same person; false: two people.
+    pub same: bool,
+    pub reason: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkUndoRequest {
+    pub a: crate::records::RecordRefView,
+    pub b: crate::records::RecordRefView,
+    pub reason: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/links/decision", request_body = LinkDecisionRequest,
+    responses((status = 201, description = "recorded; it wins over the matcher"), (status = 422, description = "a field is wrong")),
+    security(("bearer" = [])))]
+pub(crate) async fn link_decision(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    ApiJson(body): ApiJson<LinkDecisionRequest>,
+) -> Result<StatusCode, AppError> {
+    crate::records::decide_link(&state, &user, body.a, body.b, body.same, &body.reason).await?;
+    Ok(StatusCode::CREATED)
+}
+
+#[utoipa::path(post, path = "/api/v1/links/undo", request_body = LinkUndoRequest,
+    responses((status = 201, description = "the decision is withdrawn"), (status = 409, description = "nobody has decided on the pair")),
+    security(("bearer" = [])))]
+pub(crate) async fn link_undo(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    ApiJson(body): ApiJson<LinkUndoRequest>,
+) -> Result<StatusCode, AppError> {
+    crate::records::undo_link(&state, &user, body.a, body.b, &body.reason).await?;
+    Ok(StatusCode::CREATED)
+}
+
+#[utoipa::path(put, path = "/api/v1/people/{source}/{record_id}", params(("source" = String, Path), ("record_id" = String, Path)),
+    request_body = crate::records::PersonUpsert,
+    responses((status = 201, body = crate::records::UpsertResult, description = "a new record"),
+              (status = 200, body = crate::records::UpsertResult, description = "updated, or unchanged"),
+              (status = 422, description = "a field is wrong: nothing was stored")),
+    security(("bearer" = [])))]
+pub(crate) async fn upsert_person(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    Path((source, record_id)): Path<(String, String)>,
+    ApiJson(body): ApiJson<crate::records::PersonUpsert>,
+) -> Result<Response, AppError> {
+    let r = crate::records::upsert(&state, &user, &source, &record_id, body).await?;
+    let status = if r.outcome == "created" { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(r)).into_response())
+}

@@ -17,6 +17,7 @@ pub mod notify;
 mod openapi;
 mod pages;
 pub mod passwords;
+pub mod records;
 pub mod routes;
 pub mod screening;
 mod security;
@@ -41,6 +42,8 @@ pub struct AppState {
     pub passwords: Arc<Passwords>,
     pub screening: Arc<screening::Screening>,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    /// The person index for record checks and the review queue (built on first use).
+    pub links: records::SharedIndex,
 }
 
 /// A bound, not yet serving, server. `build` binds the port so tests can use port 0.
@@ -66,6 +69,7 @@ impl Application {
             passwords: Arc::new(passwords),
             screening: Arc::new(screening),
             metrics: metrics::handle(),
+            links: Default::default(),
         };
         Ok(Application { listener, router: routes::router(state.clone()), addr, state })
     }

@@ -1,6 +1,7 @@
 //! The OpenAPI document for `/api/v1`, generated from the handlers' annotations.
 
 use crate::api;
+
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -8,12 +9,16 @@ use utoipa::{Modify, OpenApi};
 #[openapi(
     info(title = "Frontdoor API", description = "The multi-agency children's front door. Every read of personal data is written to the access log."),
     paths(api::token, api::logout, api::me, api::create_contact, api::contact, api::chronology, api::users, api::audit_verify, api::contact_stats,
-        api::protocols, api::worklist, api::decide, api::alerts, api::update_alert, api::flag_child, api::import_feed),
+        api::protocols, api::worklist, api::decide, api::alerts, api::update_alert, api::flag_child, api::import_feed,
+        api::contact_records, api::link_queue, api::link_decision, api::link_undo, api::upsert_person),
     components(schemas(
         api::TokenRequest, api::TokenResponse, api::ContactRequest, api::ChildRequest, api::ContactCreated, api::ContactView, api::IndicatorView,
         api::ChronologyView, api::ChronologyItem, api::ChildView, api::MeView, api::UserView, api::VerifyView, api::StatsView, api::CountView,
         api::ReporterRequest, api::AlertView, api::DecisionView, api::DecisionRequest, api::AlertUpdateRequest, api::FlagRequest,
-        api::FlagView, api::WorklistEntry, api::QuestionView, api::ProtocolView, api::FeedContact, api::FeedImported
+        api::FlagView, api::WorklistEntry, api::QuestionView, api::ProtocolView, api::FeedContact, api::FeedImported,
+        api::LinkDecisionRequest, api::LinkUndoRequest, crate::records::RecordCheck, crate::records::HeldRecord,
+        crate::records::QueuedLink, crate::records::EvidenceView, crate::records::RecordRefView, crate::records::PersonUpsert,
+        crate::records::UpsertResult
     )),
     modifiers(&BearerAuth)
 )]

@@ -114,6 +114,7 @@ impl Layout {
             ("/", "Home", Action::ViewHome),
             ("/worklist", "Worklist", Action::ViewWorklist),
             ("/alerts", "Alerts", Action::ViewWorklist),
+            ("/links", "Same person?", Action::ReviewLinks),
             ("/contacts/new", "Log a contact", Action::CreateContact),
             ("/refer", "Make a referral", Action::CreateContact),
             ("/admin/users", "Users", Action::ManageUsers),
@@ -711,6 +712,8 @@ struct ContactPage {
     decision_form: DecisionForm,
     decision_errors: Vec<FieldError>,
     show_context: bool,
+    /// What the source systems hold about the child (as far as the viewer may see).
+    record_check: crate::records::RecordCheck,
 }
 
 /// An alert as a table row, with what the viewer may do to it.
@@ -771,9 +774,11 @@ async fn contact_page(
     status: StatusCode,
 ) -> Result<Response, PageError> {
     let now = Utc::now();
-    let child_name = match state.store.child(c.child_id).await? {
-        Some(ch) => format!("{} {}", ch.given_name, ch.family_name),
-        None => String::new(),
+    let child = state.store.child(c.child_id).await?;
+    let child_name = child.as_ref().map(|ch| format!("{} {}", ch.given_name, ch.family_name)).unwrap_or_default();
+    let record_check = match &child {
+        Some(ch) => crate::records::check_child(state, user, ch).await?,
+        None => crate::records::RecordCheck::default(),
     };
     let contact = api::ContactView::load(state, &c).await?;
     let segments = segments(&contact.narrative, &contact.indicators);
@@ -817,6 +822,7 @@ async fn contact_page(
         decision_form,
         decision_errors,
         show_context: false,
+        record_check,
     };
     render(page, status)
 }
@@ -1162,6 +1168,98 @@ pub(crate) async fn audit(
     let report = state.store.verify_chains().await?;
     let entries = state.store.access_log(200).await?.into_iter().map(|e| (local(e.at), e)).collect();
     render(AuditPage { layout: Layout::for_user("Audit trail", &user), report, entries }, StatusCode::OK)
+}
+
+#[derive(Template)]
+#[template(path = "links.html")]
+struct LinksPage {
+    layout: Layout,
+    queue: Vec<crate::records::QueuedLink>,
+    decided: Vec<crate::records::DecidedLink>,
+    errors: Vec<FieldError>,
+}
+
+pub(crate) async fn links(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+) -> Result<Response, PageError> {
+    links_page(&state, &user, Vec::new(), StatusCode::OK).await
+}
+
+async fn links_page(
+    state: &AppState,
+    user: &CurrentUser,
+    errors: Vec<FieldError>,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let queue = crate::records::queue(state, user, 50).await?;
+    let decided = crate::records::decided(state, 30).await?;
+    render(LinksPage { layout: Layout::for_user("Are these the same person?", user), queue, decided, errors }, status)
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct LinkForm {
+    #[serde(default)]
+    a_source: String,
+    #[serde(default)]
+    a_record: String,
+    #[serde(default)]
+    b_source: String,
+    #[serde(default)]
+    b_record: String,
+    /// `same` or `different` (decisions only).
+    #[serde(default)]
+    verdict: String,
+    #[serde(default)]
+    reason: String,
+}
+
+impl LinkForm {
+    fn pair(&self) -> (crate::records::RecordRefView, crate::records::RecordRefView) {
+        use crate::records::RecordRefView as R;
+        (
+            R { source: self.a_source.clone(), record_id: self.a_record.clone() },
+            R { source: self.b_source.clone(), record_id: self.b_record.clone() },
+        )
+    }
+}
+
+pub(crate) async fn link_decision(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    Form(form): Form<LinkForm>,
+) -> Result<Response, PageError> {
+    let same = match form.verdict.as_str() {
+        "same" => true,
+        "different" => false,
+        _ => {
+            let errors =
+                vec![FieldError { field: "verdict".into(), message: "choose: the same person, or two people".into() }];
+            return links_page(&state, &user, errors, StatusCode::UNPROCESSABLE_ENTITY).await;
+        }
+    };
+    let (a, b) = form.pair();
+    match crate::records::decide_link(&state, &user, a, b, same, &form.reason).await {
+        Ok(()) => Ok(Redirect::to("/links").into_response()),
+        Err(AppError::Invalid(errors)) => links_page(&state, &user, errors, StatusCode::UNPROCESSABLE_ENTITY).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub(crate) async fn link_undo(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    Form(form): Form<LinkForm>,
+) -> Result<Response, PageError> {
+    let (a, b) = form.pair();
+    match crate::records::undo_link(&state, &user, a, b, &form.reason).await {
+        Ok(()) => Ok(Redirect::to("/links").into_response()),
+        Err(AppError::Invalid(errors)) => links_page(&state, &user, errors, StatusCode::UNPROCESSABLE_ENTITY).await,
+        Err(AppError::Conflict(message)) => {
+            links_page(&state, &user, vec![FieldError { field: "reason".into(), message }], StatusCode::CONFLICT).await
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[derive(Template)]

@@ -11,7 +11,7 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::Method;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{MethodRouter, get, post, put};
 use frontdoor_core::Action;
 
 /// Who may reach a route before its handler runs.
@@ -75,6 +75,9 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         (spec("POST", "/admin/users/{id}/disable", Signed(Action::ManageUsers)), post(pages::disable_user)),
         (spec("GET", "/audit", Signed(Action::ViewAuditTrail)), get(pages::audit)),
         (spec("GET", "/stats", Signed(Action::ViewAggregates)), get(pages::stats)),
+        (spec("GET", "/links", Signed(Action::ReviewLinks)), get(pages::links)),
+        (spec("POST", "/links/decision", Signed(Action::ReviewLinks)), post(pages::link_decision)),
+        (spec("POST", "/links/undo", Signed(Action::ReviewLinks)), post(pages::link_undo)),
         // JSON API
         (spec("GET", "/api/v1/me", Signed(Action::ViewHome)), get(api::me)),
         (spec("POST", "/api/v1/contacts", Signed(Action::CreateContact)), post(api::create_contact)),
@@ -90,6 +93,11 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         (spec("POST", "/api/v1/alerts/{id}", Signed(Action::ManageAlerts)), post(api::update_alert)),
         (spec("POST", "/api/v1/children/{id}/flags", Signed(Action::FlagChild)), post(api::flag_child)),
         (spec("POST", "/api/v1/feeds/{kind}", Signed(Action::ImportFeed)), post(api::import_feed)),
+        (spec("GET", "/api/v1/contacts/{id}/records", Signed(Action::ViewContact)), get(api::contact_records)),
+        (spec("GET", "/api/v1/links/queue", Signed(Action::ReviewLinks)), get(api::link_queue)),
+        (spec("POST", "/api/v1/links/decision", Signed(Action::ReviewLinks)), post(api::link_decision)),
+        (spec("POST", "/api/v1/links/undo", Signed(Action::ReviewLinks)), post(api::link_undo)),
+        (spec("PUT", "/api/v1/people/{source}/{record_id}", Signed(Action::ImportFeed)), put(api::upsert_person)),
     ]
 }
 

@@ -143,6 +143,65 @@ impl TestApp {
         (alert.id.to_string(), r.contact_id.to_string())
     }
 
+    /// Person records in a source system (source, record id, given, family, date of birth).
+    async fn people(&self, rows: &[(&str, &str, &str, &str, &str)]) {
+        let today = Utc::now().date_naive();
+        let events = rows
+            .iter()
+            .map(|(source, id, given, family, dob)| frontdoor_store::NewEvent {
+                event: frontdoor_core::Event::PersonRecordImported {
+                    source: (*source).into(),
+                    record_id: (*id).into(),
+                    given_name: frontdoor_core::PersonName::parse(given).ok(),
+                    family_name: frontdoor_core::PersonName::parse(family).ok(),
+                    date_of_birth: frontdoor_core::DateOfBirth::parse(dob, today).ok(),
+                    sex: None,
+                    postcode: None,
+                    address: None,
+                    phone: None,
+                },
+                expected: frontdoor_store::Expected::Any,
+                meta: frontdoor_store::Meta::system("administration", Utc::now()),
+            })
+            .collect();
+        self.store.append(events, vec![], vec![]).await.unwrap();
+    }
+
+    /// Registers a source system run by `agency` (a key of `agencies`).
+    async fn source(&self, name: &str, agency: &str) {
+        let event = frontdoor_core::Event::PersonSourceRegistered {
+            name: name.into(),
+            label: format!("{name} system"),
+            agency_id: self.agencies[agency],
+            fields: vec!["given_name".into(), "family_name".into(), "date_of_birth".into()],
+        };
+        let meta = frontdoor_store::Meta::system("administration", Utc::now());
+        self.store
+            .append(
+                vec![frontdoor_store::NewEvent { event, expected: frontdoor_store::Expected::Any, meta }],
+                vec![],
+                vec![],
+            )
+            .await
+            .unwrap();
+    }
+
+    /// A person's decision that two "matrix" records are the same person.
+    async fn decide_pair(&self, a: &str, b: &str) {
+        let r = |id: &str| frontdoor_core::RecordRef { source: "matrix".into(), record_id: id.into() };
+        let (a, b) = if r(a) < r(b) { (r(a), r(b)) } else { (r(b), r(a)) };
+        let event = frontdoor_core::Event::PersonLinkDecided { a, b, same: true, reason: "set up".into() };
+        let meta = frontdoor_store::Meta::system("administration", Utc::now());
+        self.store
+            .append(
+                vec![frontdoor_store::NewEvent { event, expected: frontdoor_store::Expected::Any, meta }],
+                vec![],
+                vec![],
+            )
+            .await
+            .unwrap();
+    }
+
     async fn contact_by(&self, username: &str, given: &str) -> (String, String) {
         let draft = draft(given);
         let purpose = default_purpose(Action::CreateContact, self.actor(username));
@@ -393,6 +452,59 @@ async fn case_for(app: &TestApp, spec: &RouteSpec, role_user: &str, own: bool) -
                 resource: Resource::Child { contributing_agencies: vec![app.actor(maker).agency_id] },
             }
         }
+        ("GET", "/api/v1/contacts/{id}/records") => {
+            let maker = app.maker(owner);
+            let (contact, _) = app.contact_by(maker, &format!("Records{uniq}")).await;
+            Case {
+                path: spec.path.replace("{id}", &contact),
+                body: Body::None,
+                ok: 200,
+                resource: Resource::Contact { owner_agency: app.actor(maker).agency_id },
+            }
+        }
+        ("GET", "/links") | ("GET", "/api/v1/links/queue") => {
+            Case { path: spec.path.into(), body: Body::None, ok: 200, resource: svc }
+        }
+        ("POST", "/links/decision")
+        | ("POST", "/api/v1/links/decision")
+        | ("POST", "/links/undo")
+        | ("POST", "/api/v1/links/undo") => {
+            let (a, b) = (format!("A{uniq}"), format!("B{uniq}"));
+            app.people(&[("matrix", &a, "Ann", "Pair", "2012-01-01"), ("matrix", &b, "Anne", "Pair", "2012-01-01")])
+                .await;
+            let undo = spec.path.ends_with("undo");
+            if undo {
+                app.decide_pair(&a, &b).await;
+            }
+            let api = spec.is_api();
+            Case {
+                path: spec.path.into(),
+                body: if api {
+                    let mut body = json!({"a": {"source": "matrix", "record_id": a}, "b": {"source": "matrix", "record_id": b}, "reason": "checked"});
+                    if !undo {
+                        body["same"] = json!(true);
+                    }
+                    Body::Json(body)
+                } else {
+                    Body::Form(vec![
+                        ("a_source", "matrix".into()),
+                        ("a_record", a),
+                        ("b_source", "matrix".into()),
+                        ("b_record", b),
+                        ("verdict", "same".into()),
+                        ("reason", "checked".into()),
+                    ])
+                },
+                ok: if api { 201 } else { 303 },
+                resource: svc,
+            }
+        }
+        ("PUT", "/api/v1/people/{source}/{record_id}") => Case {
+            path: format!("/api/v1/people/matrix/P{uniq}"),
+            body: Body::Json(json!({"given_name": "Pat", "family_name": "Upsert", "date_of_birth": "2013-03-03"})),
+            ok: 201,
+            resource: svc,
+        },
         (m, p) => panic!("route {m} {p} is not in the authorization matrix: add a case for it in tests/web.rs"),
     }
 }
@@ -410,6 +522,7 @@ async fn send(app: &TestApp, method: &str, path: &str, body: &Body, token: Optio
     let mut req = match method {
         "GET" => c.get(url),
         "POST" => c.post(url),
+        "PUT" => c.put(url),
         other => panic!("method {other}"),
     };
     if let Some(t) = token {
@@ -1237,6 +1350,130 @@ async fn a_feed_over_the_api_is_all_or_nothing_and_names_line_and_column() {
         let c = get_json(&app, &token, &format!("/api/v1/contacts/{id}")).await;
         assert_eq!(c["source_code"], "2A");
         assert_eq!(c["channel"], "feed");
+    })
+    .await;
+}
+
+// ---- the person index in the flow ------------------------------------------------------------
+
+/// The sources and records of a contact's record check: (source, record id) of every record shown.
+fn shown(check: &Value) -> Vec<(String, String)> {
+    ["records", "candidates"]
+        .iter()
+        .flat_map(|k| check[k].as_array().cloned().unwrap_or_default())
+        .map(|r| (r["source"].as_str().unwrap_or("").to_owned(), r["record_id"].as_str().unwrap_or("").to_owned()))
+        .collect()
+}
+
+#[tokio::test]
+async fn record_checks_show_an_agency_only_its_own_systems_and_people_decide_links() {
+    each_backend(|app| async move {
+        app.source("health_sys", "health").await;
+        app.source("police_sys", "police").await;
+        // A population for the model to learn from, and the child in both systems.
+        let given = ["Oliver", "Amir", "Grace", "Zofia", "Kwame", "Isla", "Noah", "Leah"];
+        let family = ["Smith", "Khan", "Nowak", "Mensah", "Brown", "Patel", "Walsh", "Evans"];
+        let mut owned: Vec<(String, String, String, String, String)> = Vec::new();
+        for (i, g) in given.iter().enumerate() {
+            for (j, f) in family.iter().enumerate() {
+                let dob = format!("20{:02}-{:02}-{:02}", 5 + i, 1 + j, 3 + i + j);
+                owned.push(("health_sys".into(), format!("H{i}{j}"), (*g).into(), (*f).into(), dob.clone()));
+                if (i + j) % 3 == 0 {
+                    owned.push(("police_sys".into(), format!("P{i}{j}"), (*g).into(), (*f).into(), dob));
+                }
+            }
+        }
+        owned.push(("health_sys".into(), "HX".into(), "Amelia".into(), "Testchild".into(), "2011-04-05".into()));
+        owned.push(("police_sys".into(), "PX".into(), "Amelia".into(), "Testchild".into(), "2011-04-05".into()));
+        let rows: Vec<(&str, &str, &str, &str, &str)> =
+            owned.iter().map(|(s, r, g, f, d)| (s.as_str(), r.as_str(), g.as_str(), f.as_str(), d.as_str())).collect();
+        app.people(&rows).await;
+        let hx = ("health_sys".to_owned(), "HX".to_owned());
+        let px = ("police_sys".to_owned(), "PX".to_owned());
+
+        // The front door sees both systems' records of the child.
+        let advisor = app.token("advisor").await;
+        let (contact, _) = app.contact_by("advisor", "Amelia").await;
+        let check = get_json(&app, &advisor, &format!("/api/v1/contacts/{contact}/records")).await;
+        let seen = shown(&check);
+        assert!(seen.contains(&hx) && seen.contains(&px), "{check}");
+        assert!(!seen.iter().any(|(_, r)| r == "H00"), "unrelated children are not shown: {check}");
+
+        // A health practitioner sees the health record only, and is told more exists.
+        let health = app.token("health").await;
+        let (contact, _) = app.contact_by("health", "Amelia").await;
+        let check = get_json(&app, &health, &format!("/api/v1/contacts/{contact}/records")).await;
+        let seen = shown(&check);
+        assert!(seen.contains(&hx), "{check}");
+        assert!(!seen.iter().any(|(s, _)| s == "police_sys"), "police records never reach health: {check}");
+        assert!(check["withheld"].as_u64().unwrap_or(0) >= 1, "{check}");
+        let page =
+            app.client().get(format!("{}/contacts/{contact}", app.base)).bearer_auth(&health).send().await.unwrap();
+        let html = page.text().await.unwrap();
+        assert!(
+            html.contains("Records held about the child") && !html.contains("police_sys system"),
+            "page hides police records"
+        );
+
+        // Only the front-door team reviews links.
+        let r = app.client().get(format!("{}/api/v1/links/queue", app.base)).bearer_auth(&health).send().await.unwrap();
+        assert_eq!(r.status(), 403);
+
+        // A person says HX and PX are two people; the record check follows at once; undo restores it.
+        let pair =
+            json!({"a": {"source": "police_sys", "record_id": "PX"}, "b": {"source": "health_sys", "record_id": "HX"}});
+        let mut body = pair.clone();
+        body["same"] = json!(false);
+        body["reason"] = json!("   ");
+        let (status, err) = post_json(&app, &advisor, "/api/v1/links/decision", body.clone()).await;
+        assert_eq!(status, 422, "a decision needs a reason: {err}");
+        body["reason"] = json!("different mothers' names on the birth records");
+        let (status, _) = post_json(&app, &advisor, "/api/v1/links/decision", body).await;
+        assert_eq!(status, 201);
+        let link = app
+            .store
+            .person_link(
+                &frontdoor_core::RecordRef { source: "health_sys".into(), record_id: "HX".into() },
+                &frontdoor_core::RecordRef { source: "police_sys".into(), record_id: "PX".into() },
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((link.human.as_deref(), link.linked()), (Some("different"), false));
+        let page = app.client().get(format!("{}/links", app.base)).bearer_auth(&advisor).send().await.unwrap();
+        let html = page.text().await.unwrap();
+        assert!(html.contains("different mothers") && html.contains("Undo"), "the decision is listed with undo");
+        let mut undo = pair.clone();
+        undo["reason"] = json!("decided on the wrong pair");
+        let (status, _) = post_json(&app, &advisor, "/api/v1/links/undo", undo.clone()).await;
+        assert_eq!(status, 201);
+        let (status, _) = post_json(&app, &advisor, "/api/v1/links/undo", undo).await;
+        assert_eq!(status, 409, "nothing left to undo");
+
+        // A source system's upsert: bad fields named, nothing stored; then created, unchanged, updated.
+        let feed = app.token("advisor").await;
+        let put = |body: Value| {
+            let c = app.client();
+            let url = format!("{}/api/v1/people/health_sys/HY", app.base);
+            let token = feed.clone();
+            async move {
+                let r = c.put(url).bearer_auth(token).json(&body).send().await.unwrap();
+                let status = r.status().as_u16();
+                (status, r.json::<Value>().await.unwrap_or(Value::Null))
+            }
+        };
+        let (status, err) =
+            put(json!({"given_name": "Amelia", "date_of_birth": "2011-02-31", "postcode": "nope"})).await;
+        assert_eq!(status, 422, "{err}");
+        let text = err.to_string();
+        assert!(text.contains("date_of_birth") && text.contains("postcode"), "{text}");
+        let y = frontdoor_core::RecordRef { source: "health_sys".into(), record_id: "HY".into() };
+        assert!(app.store.person_record(&y).await.unwrap().is_none());
+        let good = json!({"given_name": "Amelia", "family_name": "Testchild", "date_of_birth": "2011-04-05"});
+        assert_eq!(put(good.clone()).await.0, 201);
+        assert_eq!(put(good).await.1["outcome"], "unchanged");
+        let (status, r) = put(json!({"given_name": "Amelia", "family_name": "Testchild", "postcode": "WK1 2AB"})).await;
+        assert_eq!((status, r["outcome"].as_str()), (200, Some("updated")));
     })
     .await;
 }

@@ -135,8 +135,26 @@ async fn seed(
     std::fs::write(dir.join("demo-labels.csv"), frontdoor_synth::labels_csv(&borough))
         .context("cannot write demo-labels.csv")?;
 
-    // Person records held by the source systems, in batches (each batch one transaction).
+    // The source systems and the agencies that run them, then their person records in batches
+    // (each batch one transaction).
     let meta = Meta::system("demo", now);
+    let sources = borough
+        .sources
+        .iter()
+        .filter_map(|s| {
+            Some(NewEvent {
+                event: Event::PersonSourceRegistered {
+                    name: s.name.clone(),
+                    label: s.label.clone(),
+                    agency_id: *agency_ids.get(s.agency)?,
+                    fields: frontdoor_link::CANONICAL_HEADER.split(',').skip(1).map(str::to_owned).collect(),
+                },
+                expected: Expected::Any,
+                meta: meta.clone(),
+            })
+        })
+        .collect();
+    store.append(sources, vec![], vec![]).await?;
     let total = borough.person_records.len();
     for (n, chunk) in borough.person_records.chunks(500).enumerate() {
         let events = chunk

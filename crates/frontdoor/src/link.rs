@@ -3,7 +3,7 @@
 
 use crate::StoreArgs;
 use anyhow::{Context, Result, bail};
-use chrono::{NaiveDate, Utc};
+use chrono::Utc;
 use clap::Subcommand;
 use frontdoor_core::{Event, Purpose, RecordRef, ScoredLink};
 use frontdoor_link::{Guard, Index, Model, Nicknames, Person, Settings, Verdict};
@@ -49,6 +49,82 @@ pub enum LinkCommand {
         #[arg(long)]
         labels: PathBuf,
     },
+}
+
+#[derive(Subcommand)]
+pub enum SourceCommand {
+    /// Register (or re-register) a source system of person records and the agency that runs
+    /// it. Its records are shown in record checks to the front-door team and that agency only.
+    Add {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The name used with `import people --source` (lower case letters, digits, `_`).
+        #[arg(long)]
+        name: String,
+        /// How people see it, e.g. "Police (Niche)".
+        #[arg(long)]
+        label: String,
+        /// The owning agency's name or id (see `frontdoor agency list`).
+        #[arg(long)]
+        agency: String,
+        /// The person fields it holds, comma-separated (default: all).
+        #[arg(long)]
+        fields: Option<String>,
+    },
+    /// List the registered source systems.
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+pub async fn source(cmd: SourceCommand) -> Result<()> {
+    match cmd {
+        SourceCommand::Add { store, name, label, agency, fields } => {
+            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+                bail!("--name {name:?}: use lower case letters, digits and `_`");
+            }
+            if label.trim().is_empty() {
+                bail!("--label: give the source a name people recognise");
+            }
+            let known: Vec<&str> = frontdoor_link::CANONICAL_HEADER.split(',').skip(1).collect();
+            let fields: Vec<String> = match fields {
+                None => known.iter().map(|f| (*f).to_owned()).collect(),
+                Some(list) => {
+                    let list: Vec<String> =
+                        list.split(',').map(|f| f.trim().to_owned()).filter(|f| !f.is_empty()).collect();
+                    if let Some(bad) = list.iter().find(|f| !known.contains(&f.as_str())) {
+                        bail!("--fields: `{bad}` is not a person field (expected some of {})", known.join(", "));
+                    }
+                    list
+                }
+            };
+            let (_, store) = store.open().await?;
+            let agencies = store.agencies().await?;
+            let found = agencies
+                .iter()
+                .find(|a| a.name.eq_ignore_ascii_case(agency.trim()) || a.id.to_string() == agency.trim())
+                .ok_or_else(|| {
+                    anyhow::anyhow!("--agency: no agency called '{agency}' (see `frontdoor agency list`)")
+                })?;
+            let event = Event::PersonSourceRegistered {
+                name: name.clone(),
+                label: label.trim().to_owned(),
+                agency_id: found.id,
+                fields,
+            };
+            let meta = Meta::system(Purpose::Administration.as_str(), Utc::now());
+            store.append(vec![NewEvent { event, expected: Expected::Any, meta }], vec![], vec![]).await?;
+            println!("source {name} registered, run by {}", found.name);
+        }
+        SourceCommand::List { store } => {
+            let (_, store) = store.open().await?;
+            for s in store.person_sources().await? {
+                println!("{}\t{}\t{}\t{}", s.name, s.label, s.agency_name, s.fields.join(","));
+            }
+        }
+    }
+    Ok(())
 }
 
 #[derive(Subcommand)]
@@ -106,23 +182,8 @@ fn spinner(message: &str) -> ProgressBar {
 /// The index in its stable order, and each record's key.
 async fn load_index(store: &Store, nicknames: Nicknames, settings: &Settings) -> Result<(Index, Vec<RecordRef>)> {
     let rows = store.person_index().await?;
-    let people: Vec<Person> = rows
-        .into_iter()
-        .map(|(source, p)| {
-            let [given_name, family_name, dob, sex, postcode, address, phone] = p.fields;
-            Person {
-                source,
-                record_id: p.record_id,
-                given_name,
-                family_name,
-                date_of_birth: dob.and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()),
-                sex,
-                postcode,
-                address,
-                phone,
-            }
-        })
-        .collect();
+    let people: Vec<Person> =
+        rows.into_iter().map(|(source, p)| frontdoor_web::records::person_of(source, p)).collect();
     let keys = people.iter().map(|p| RecordRef { source: p.source.clone(), record_id: p.record_id.clone() }).collect();
     Ok((Index::build(&people, nicknames, settings), keys))
 }

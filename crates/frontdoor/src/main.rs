@@ -49,6 +49,11 @@ enum Command {
         #[command(subcommand)]
         command: import::ImportCommand,
     },
+    /// Source systems of person records, and the agencies that run them.
+    Source {
+        #[command(subcommand)]
+        command: link::SourceCommand,
+    },
     /// The person index: deduplicate it, measure it against ground truth.
     Link {
         #[command(subcommand)]
@@ -209,6 +214,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Import { command } => import::run(command).await.map(|_| ExitCode::SUCCESS),
         Command::Link { command } => link::run(command).await.map(|_| ExitCode::SUCCESS),
+        Command::Source { command } => link::source(command).await.map(|_| ExitCode::SUCCESS),
         Command::Synth { command } => link::synth(command).map(|_| ExitCode::SUCCESS),
         Command::Bench { command } => bench::run(command).await.map(|_| ExitCode::SUCCESS),
     }

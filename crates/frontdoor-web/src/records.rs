@@ -1,0 +1,539 @@
+//! The person index in the flow (SPEC F5): the record check on a contact's child, the grey-zone
+//! review where people decide which records are one person, and source systems' upserts.
+//!
+//! The index lives in memory, built on first use from the stored person records and rebuilt when
+//! they change (their count or last sequence moves); scoring uses the last finished
+//! `frontdoor link dedupe` run's model, or trains one when there is none.
+
+use crate::AppState;
+use crate::auth::CurrentUser;
+use crate::error::AppError;
+use crate::service::meta;
+use chrono::{NaiveDate, Utc};
+use frontdoor_core::contact::FieldError;
+use frontdoor_core::policy::{Resource, decide};
+use frontdoor_core::{Action, AgencyId, DateOfBirth, Event, PersonName, Postcode, RecordRef, Sex};
+use frontdoor_link::{Explanation, Guard, Index, Model, Nicknames, Person, Settings};
+use frontdoor_store::{AccessEntry, ChildRecord, Expected, NewEvent, PersonSource, StoredLink, StoredPerson};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use tokio::sync::Mutex;
+use utoipa::ToSchema;
+
+/// The in-memory index and the model it scores with.
+pub struct LinkIndex {
+    fingerprint: (i64, i64),
+    index: Index,
+    model: Model,
+    keys: Vec<RecordRef>,
+}
+
+/// Shared by every request; `None` until first used.
+pub type SharedIndex = Arc<Mutex<Option<LinkIndex>>>;
+
+/// A stored person row as the matcher reads it (also used by `frontdoor link`).
+pub fn person_of(source: String, p: StoredPerson) -> Person {
+    let [given_name, family_name, dob, sex, postcode, address, phone] = p.fields;
+    Person {
+        source,
+        record_id: p.record_id,
+        given_name,
+        family_name,
+        date_of_birth: dob.and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()),
+        sex,
+        postcode,
+        address,
+        phone,
+    }
+}
+
+/// The index, rebuilt if the stored records changed since it was built.
+async fn current(state: &AppState) -> Result<tokio::sync::MutexGuard<'_, Option<LinkIndex>>, AppError> {
+    let fingerprint = state.store.person_index_fingerprint().await?;
+    let mut guard = state.links.lock().await;
+    if guard.as_ref().is_some_and(|l| l.fingerprint == fingerprint) {
+        return Ok(guard);
+    }
+    let rows = state.store.person_index().await?;
+    let stored_model = state.store.latest_link_model().await?.and_then(|m| serde_json::from_str::<Model>(&m).ok());
+    let built = tokio::task::spawn_blocking(move || {
+        let people: Vec<Person> = rows.into_iter().map(|(s, p)| person_of(s, p)).collect();
+        let keys =
+            people.iter().map(|p| RecordRef { source: p.source.clone(), record_id: p.record_id.clone() }).collect();
+        let settings = Settings::default();
+        let index = Index::build(&people, Nicknames::builtin(), &settings);
+        let model = stored_model.unwrap_or_else(|| index.train(&settings));
+        LinkIndex { fingerprint, index, model, keys }
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("building the person index failed: {e}")))?;
+    *guard = Some(built);
+    Ok(guard)
+}
+
+/// One source system's record, as a record check shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HeldRecord {
+    pub source: String,
+    pub source_label: String,
+    /// The agency that runs the source (none: an unregistered source).
+    pub agency: Option<String>,
+    pub record_id: String,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub date_of_birth: Option<String>,
+    pub sex: Option<String>,
+    pub postcode: Option<String>,
+    pub address: Option<String>,
+    pub phone: Option<String>,
+    /// Match probability against the child as the contact names them (none: found through a link).
+    pub probability: Option<f64>,
+}
+
+/// What the source systems hold about a contact's child.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct RecordCheck {
+    /// Records taken to be this child: the best sure match and every record linked to it.
+    pub records: Vec<HeldRecord>,
+    /// Possible matches a person should look at.
+    pub candidates: Vec<HeldRecord>,
+    /// Records held in other agencies' systems that this user may not see.
+    pub withheld: usize,
+}
+
+/// Sources by name.
+async fn sources(state: &AppState) -> Result<HashMap<String, PersonSource>, AppError> {
+    Ok(state.store.person_sources().await?.into_iter().map(|s| (s.name.clone(), s)).collect())
+}
+
+/// Every record linked to `start` (people's decisions and the matcher's links), breadth first.
+async fn linked_records(state: &AppState, start: &RecordRef, limit: usize) -> Result<Vec<RecordRef>, AppError> {
+    let mut seen: HashSet<RecordRef> = HashSet::from([start.clone()]);
+    let mut queue = VecDeque::from([start.clone()]);
+    let mut out = vec![start.clone()];
+    while let Some(r) = queue.pop_front() {
+        for l in state.store.links_of(&r).await?.iter().filter(|l| StoredLink::linked(l)) {
+            let other = if l.a == r { &l.b } else { &l.a };
+            if out.len() < limit && seen.insert(other.clone()) {
+                out.push(other.clone());
+                queue.push_back(other.clone());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The record check for a child (logged: it shows other systems' records).
+pub async fn check_child(state: &AppState, user: &CurrentUser, child: &ChildRecord) -> Result<RecordCheck, AppError> {
+    let person = Person {
+        given_name: Some(child.given_name.clone()),
+        family_name: Some(child.family_name.clone()),
+        date_of_birth: child.date_of_birth.as_deref().and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()),
+        sex: child.sex.clone(),
+        postcode: child.postcode.clone(),
+        ..Person::default()
+    };
+    let settings = Settings::default();
+    let (matched, possible) = {
+        let mut guard = current(state).await?;
+        let Some(li) = guard.as_mut() else { return Ok(RecordCheck::default()) };
+        let hits = li.index.check(&person, &li.model, settings.review, 20);
+        let key = |pos: u32| li.keys.get(pos as usize).cloned();
+        let sure = |s: &frontdoor_link::ScoredPair| s.probability >= settings.auto_link && s.guard == Guard::None;
+        let matched: Vec<(RecordRef, f64)> =
+            hits.iter().filter(|(_, s)| sure(s)).filter_map(|(p, s)| Some((key(*p)?, s.probability))).collect();
+        let possible: Vec<(RecordRef, f64)> =
+            hits.iter().filter(|(_, s)| !sure(s)).filter_map(|(p, s)| Some((key(*p)?, s.probability))).collect();
+        (matched, possible)
+    };
+    let mut records: Vec<(RecordRef, Option<f64>)> = Vec::new();
+    let mut seen = HashSet::new();
+    for (r, p) in &matched {
+        for linked in linked_records(state, r, 100).await? {
+            if seen.insert(linked.clone()) {
+                let probability =
+                    if linked == *r { Some(*p) } else { matched.iter().find(|m| m.0 == linked).map(|m| m.1) };
+                records.push((linked, probability));
+            }
+        }
+    }
+    let candidates: Vec<(RecordRef, Option<f64>)> =
+        possible.into_iter().filter(|(r, _)| !seen.contains(r)).map(|(r, p)| (r, Some(p))).collect();
+
+    let sources = sources(state).await?;
+    let mut withheld = 0;
+    let mut show = |list: Vec<(RecordRef, Option<f64>)>| -> Vec<(RecordRef, Option<f64>, Option<&PersonSource>)> {
+        list.into_iter()
+            .filter_map(|(r, p)| {
+                let source = sources.get(&r.source);
+                let owner: Option<AgencyId> = source.map(|s| s.agency_id);
+                let purpose = crate::access::purpose_for(user, Action::ViewPersonRecord);
+                let d = decide(
+                    &user.actor,
+                    Action::ViewPersonRecord,
+                    &Resource::PersonRecord { owner_agency: owner },
+                    purpose,
+                );
+                if d.allowed {
+                    Some((r, p, source))
+                } else {
+                    withheld += 1;
+                    None
+                }
+            })
+            .collect()
+    };
+    let (records, candidates) = (show(records), show(candidates));
+    let mut check = RecordCheck { records: Vec::new(), candidates: Vec::new(), withheld };
+    for (list, out) in [(records, &mut check.records), (candidates, &mut check.candidates)] {
+        for (r, p, source) in list {
+            if let Some(stored) = state.store.person_record(&r).await? {
+                out.push(held(&r, stored, source, p));
+            }
+        }
+    }
+    let shown = check.records.len() + check.candidates.len();
+    state
+        .store
+        .log_access(AccessEntry {
+            at: Utc::now(),
+            user_id: user.actor.user_id,
+            agency_id: user.actor.agency_id,
+            action: Action::ViewPersonRecord,
+            record_type: "record_check".into(),
+            record_id: child.id.to_string(),
+            purpose: crate::access::purpose_for(user, Action::ViewPersonRecord),
+            allowed: true,
+            reason: format!("{shown} source records shown, {} withheld", check.withheld),
+        })
+        .await?;
+    Ok(check)
+}
+
+fn held(r: &RecordRef, p: StoredPerson, source: Option<&PersonSource>, probability: Option<f64>) -> HeldRecord {
+    let [given_name, family_name, date_of_birth, sex, postcode, address, phone] = p.fields;
+    HeldRecord {
+        source: r.source.clone(),
+        source_label: source.map(|s| s.label.clone()).unwrap_or_else(|| r.source.clone()),
+        agency: source.map(|s| s.agency_name.clone()),
+        record_id: r.record_id.clone(),
+        given_name,
+        family_name,
+        date_of_birth,
+        sex,
+        postcode,
+        address,
+        phone,
+        probability,
+    }
+}
+
+// ---- the grey zone -------------------------------------------------------------------------------
+
+/// One field's part in a pair's score.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EvidenceView {
+    pub field: String,
+    pub level: String,
+    pub weight: f64,
+    pub left: Option<String>,
+    pub right: Option<String>,
+}
+
+/// A pair of records waiting for a person, with the matcher's reasons.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct QueuedLink {
+    pub a: HeldRecord,
+    pub b: HeldRecord,
+    pub probability: f64,
+    pub evidence: Vec<EvidenceView>,
+    pub notes: Vec<String>,
+}
+
+/// A person's decision on a pair.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DecidedLink {
+    pub a: RecordRefView,
+    pub b: RecordRefView,
+    pub same: bool,
+    pub reason: String,
+    pub decided_by: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordRefView {
+    pub source: String,
+    pub record_id: String,
+}
+
+impl From<&RecordRef> for RecordRefView {
+    fn from(r: &RecordRef) -> Self {
+        RecordRefView { source: r.source.clone(), record_id: r.record_id.clone() }
+    }
+}
+
+fn explanation_view(e: Explanation) -> (Vec<EvidenceView>, Vec<String>) {
+    let evidence = e
+        .evidence
+        .into_iter()
+        .map(|v| EvidenceView { field: v.field, level: v.level, weight: v.weight, left: v.left, right: v.right })
+        .collect();
+    (evidence, e.notes)
+}
+
+/// The pairs waiting for a person, most probable first, with both records and the explanation
+/// (logged: the front-door team reads source records).
+pub async fn queue(state: &AppState, user: &CurrentUser, limit: i64) -> Result<Vec<QueuedLink>, AppError> {
+    let links = state.store.queued_links(limit).await?;
+    crate::access::authorize_record(
+        state,
+        user,
+        Action::ReviewLinks,
+        "link_queue",
+        &format!("{} pairs", links.len()),
+        Some(Resource::Service),
+    )
+    .await?;
+    let sources = sources(state).await?;
+    let mut explanations = Vec::with_capacity(links.len());
+    {
+        let guard = current(state).await?;
+        for l in &links {
+            let e = guard.as_ref().and_then(|li| {
+                let (a, b) = (li.index.position(&key(&l.a))?, li.index.position(&key(&l.b))?);
+                li.index.explain(&li.model, a, b)
+            });
+            explanations.push(e);
+        }
+    }
+    let mut out = Vec::with_capacity(links.len());
+    for (l, e) in links.iter().zip(explanations) {
+        let (Some(a), Some(b)) = (state.store.person_record(&l.a).await?, state.store.person_record(&l.b).await?)
+        else {
+            continue;
+        };
+        let (evidence, notes) = e.map(explanation_view).unwrap_or_default();
+        out.push(QueuedLink {
+            a: held(&l.a, a, sources.get(&l.a.source), None),
+            b: held(&l.b, b, sources.get(&l.b.source), None),
+            probability: l.probability_ppm.unwrap_or(0) as f64 / 1e6,
+            evidence,
+            notes,
+        });
+    }
+    Ok(out)
+}
+
+fn key(r: &RecordRef) -> frontdoor_link::RecordKey {
+    frontdoor_link::RecordKey { source: r.source.clone(), record_id: r.record_id.clone() }
+}
+
+/// The most recent people's decisions.
+pub async fn decided(state: &AppState, limit: i64) -> Result<Vec<DecidedLink>, AppError> {
+    Ok(state
+        .store
+        .decided_links(limit)
+        .await?
+        .iter()
+        .map(|l| DecidedLink {
+            a: (&l.a).into(),
+            b: (&l.b).into(),
+            same: l.human.as_deref() == Some("same"),
+            reason: l.reason.clone().unwrap_or_default(),
+            decided_by: l.decided_by.clone(),
+        })
+        .collect())
+}
+
+/// Records a person's decision that two records are (or are not) one person. It always wins
+/// over the matcher and can be undone.
+pub async fn decide_link(
+    state: &AppState,
+    user: &CurrentUser,
+    a: RecordRefView,
+    b: RecordRefView,
+    same: bool,
+    reason: &str,
+) -> Result<(), AppError> {
+    let (a, b) = ordered(a, b)?;
+    let reason = reason_of(reason)?;
+    for r in [&a, &b] {
+        if state.store.person_record(r).await?.is_none() {
+            return Err(AppError::Invalid(vec![FieldError {
+                field: "record".into(),
+                message: format!("no record {r} in the person index"),
+            }]));
+        }
+    }
+    let event = Event::PersonLinkDecided { a, b, same, reason };
+    append(state, user, event).await
+}
+
+/// Withdraws a person's decision on a pair.
+pub async fn undo_link(
+    state: &AppState,
+    user: &CurrentUser,
+    a: RecordRefView,
+    b: RecordRefView,
+    reason: &str,
+) -> Result<(), AppError> {
+    let (a, b) = ordered(a, b)?;
+    let reason = reason_of(reason)?;
+    match state.store.person_link(&a, &b).await? {
+        Some(l) if l.human.is_some() => {}
+        _ => return Err(AppError::Conflict(format!("nobody has decided on {a} and {b}: nothing to undo"))),
+    }
+    append(state, user, Event::PersonLinkUndone { a, b, reason }).await
+}
+
+async fn append(state: &AppState, user: &CurrentUser, event: Event) -> Result<(), AppError> {
+    let m = meta(Some(&user.actor), frontdoor_core::Purpose::Triage.as_str(), Utc::now());
+    state.store.append(vec![NewEvent { event, expected: Expected::Any, meta: m }], vec![], vec![]).await?;
+    Ok(())
+}
+
+fn ordered(a: RecordRefView, b: RecordRefView) -> Result<(RecordRef, RecordRef), AppError> {
+    let (a, b) = (
+        RecordRef { source: a.source, record_id: a.record_id },
+        RecordRef { source: b.source, record_id: b.record_id },
+    );
+    if a == b {
+        return Err(AppError::Invalid(vec![FieldError {
+            field: "b".into(),
+            message: "a record is always itself".into(),
+        }]));
+    }
+    Ok(if a < b { (a, b) } else { (b, a) })
+}
+
+fn reason_of(reason: &str) -> Result<String, AppError> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(AppError::Invalid(vec![FieldError {
+            field: "reason".into(),
+            message: "say why: the reason is part of the record".into(),
+        }]));
+    }
+    if reason.chars().count() > 2_000 {
+        return Err(AppError::Invalid(vec![FieldError {
+            field: "reason".into(),
+            message: "must be at most 2,000 characters".into(),
+        }]));
+    }
+    Ok(reason.to_owned())
+}
+
+// ---- source systems' upserts ---------------------------------------------------------------------
+
+/// A person record as a source system sends it (any field may be left out).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PersonUpsert {
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub date_of_birth: Option<String>,
+    pub sex: Option<String>,
+    pub postcode: Option<String>,
+    pub address: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// Whether an upsert changed the index.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UpsertResult {
+    pub source: String,
+    pub record_id: String,
+    /// `created`, `updated` or `unchanged`.
+    pub outcome: String,
+}
+
+/// Creates or updates one source record (by the source's own id). Every bad field is named;
+/// nothing is stored unless all are good.
+pub async fn upsert(
+    state: &AppState,
+    user: &CurrentUser,
+    source: &str,
+    record_id: &str,
+    body: PersonUpsert,
+) -> Result<UpsertResult, AppError> {
+    let mut errors = Vec::new();
+    let mut bad = |field: &str, message: String| errors.push(FieldError { field: field.into(), message });
+    if source.is_empty() || !source.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+        bad("source", "use lower case letters, digits and `_`".into());
+    }
+    if record_id.trim().is_empty() || record_id.chars().count() > 100 {
+        bad("record_id", "must be 1 to 100 characters".into());
+    }
+    let today = Utc::now().date_naive();
+    let opt = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+    let given = opt(&body.given_name).map(|v| PersonName::parse(&v));
+    let family = opt(&body.family_name).map(|v| PersonName::parse(&v));
+    let dob = opt(&body.date_of_birth).map(|v| DateOfBirth::parse(&v, today));
+    let sex = opt(&body.sex).map(|v| Sex::parse(&v));
+    let postcode = opt(&body.postcode).map(|v| Postcode::parse(&v));
+    let address = opt(&body.address);
+    let phone = opt(&body.phone);
+    macro_rules! check {
+        ($v:expr, $field:literal) => {
+            match $v {
+                Some(Err(e)) => {
+                    bad($field, e.to_string());
+                    None
+                }
+                Some(Ok(v)) => Some(v),
+                None => None,
+            }
+        };
+    }
+    let given = check!(given, "given_name");
+    let family = check!(family, "family_name");
+    let dob = check!(dob, "date_of_birth");
+    let sex = check!(sex, "sex");
+    let postcode = check!(postcode, "postcode");
+    if address.as_ref().is_some_and(|a| a.chars().count() > 300) {
+        bad("address", "must be at most 300 characters".into());
+    }
+    if let Some(p) = &phone
+        && frontdoor_link::normalise::phone(p).is_none_or(|d| d.len() > 15)
+    {
+        bad("phone", "is not a phone number (7 to 15 digits)".into());
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    let key = RecordRef { source: source.to_owned(), record_id: record_id.trim().to_owned() };
+    let fields = [
+        given.as_ref().map(|n| n.as_str().to_owned()),
+        family.as_ref().map(|n| n.as_str().to_owned()),
+        dob.map(|d| d.to_string()),
+        sex.map(|s| s.as_str().to_owned()),
+        postcode.as_ref().map(|p| p.as_str().to_owned()),
+        address.clone(),
+        phone.clone(),
+    ];
+    let before = state.store.person_record(&key).await?;
+    let outcome = match &before {
+        Some(p) if p.fields == fields => "unchanged",
+        Some(_) => "updated",
+        None => "created",
+    };
+    if outcome != "unchanged" {
+        let event = Event::PersonRecordImported {
+            source: key.source.clone(),
+            record_id: key.record_id.clone(),
+            given_name: given,
+            family_name: family,
+            date_of_birth: dob,
+            sex,
+            postcode,
+            address,
+            phone,
+        };
+        let m = meta(Some(&user.actor), crate::access::purpose_for(user, Action::ImportFeed).as_str(), Utc::now());
+        state.store.append(vec![NewEvent { event, expected: Expected::Any, meta: m }], vec![], vec![]).await?;
+    }
+    Ok(UpsertResult { source: key.source, record_id: key.record_id, outcome: outcome.into() })
+}
