@@ -459,7 +459,8 @@ fn short_form(x: &str, y: &str) -> bool {
 /// One slip apart, or very alike.
 fn close(x: &str, y: &str) -> bool {
     let short = x.len().min(y.len());
-    (short >= 3 && strsim::damerau_levenshtein(x, y) <= 1) || strsim::jaro_winkler(x, y) >= 0.94
+    (short >= 3 && x.len().abs_diff(y.len()) <= 1 && strsim::osa_distance(x, y) <= 1)
+        || strsim::jaro_winkler(x, y) >= 0.94
 }
 
 fn codes_meet(a: [u32; 2], b: [u32; 2]) -> bool {
@@ -521,7 +522,9 @@ fn similar_address(a: &str, b: &str) -> bool {
     {
         return false;
     }
-    let alike = |x: &str, y: &str| x == y || (x.len() >= 4 && y.len() >= 4 && strsim::damerau_levenshtein(x, y) <= 1);
+    let alike = |x: &str, y: &str| {
+        x == y || (x.len() >= 4 && y.len() >= 4 && x.len().abs_diff(y.len()) <= 1 && strsim::osa_distance(x, y) <= 1)
+    };
     let shared = wa.iter().filter(|x| wb.iter().any(|y| alike(x, y))).count();
     let union = (wa.len() + wb.len()).saturating_sub(shared);
     if union > 0 && shared * 3 >= union * 2 {

@@ -547,31 +547,30 @@ async fn project(
             .await?;
         }
         Event::PersonLinksScored { run, to, links, .. } => {
-            for l in links {
-                tx.exec(
-                    "INSERT INTO person_links (a_source, a_record, b_source, b_record, machine, probability_ppm, guard, run, seq) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-                     ON CONFLICT (a_source, a_record, b_source, b_record) DO UPDATE SET machine = excluded.machine, \
-                     probability_ppm = excluded.probability_ppm, guard = excluded.guard, run = excluded.run, seq = excluded.seq",
-                    &vals![
+            // Many rows a statement: a run writes hundreds of thousands of pairs.
+            for chunk in links.chunks(LINK_ROWS) {
+                let mut args = Vec::with_capacity(chunk.len() * 9);
+                for l in chunk {
+                    let machine = if l.auto {
+                        "auto"
+                    } else if l.queued {
+                        "queued"
+                    } else {
+                        "held"
+                    };
+                    args.extend(vals![
                         l.a.source.as_str(),
                         l.a.record_id.as_str(),
                         l.b.source.as_str(),
                         l.b.record_id.as_str(),
-                        if l.auto {
-                            "auto"
-                        } else if l.queued {
-                            "queued"
-                        } else {
-                            "held"
-                        },
+                        machine,
                         i64::from(l.probability_ppm),
                         i64::from(l.guard) + 2 * i64::from(l.weak),
                         run.as_str(),
                         seq
-                    ],
-                )
-                .await?;
+                    ]);
+                }
+                tx.exec(insert_links_sql(chunk.len()), &args).await?;
             }
             tx.exec("UPDATE link_runs SET next_record = $1 WHERE run = $2", &vals![*to as i64, run.as_str()]).await?;
         }
@@ -611,6 +610,33 @@ async fn project(
         }
     }
     Ok(())
+}
+
+/// Rows per `INSERT INTO person_links` (9 parameters a row, well inside both backends' limits).
+const LINK_ROWS: usize = 200;
+
+/// The upsert of `rows` scored pairs, built once per size and kept (sizes are 1..=LINK_ROWS).
+fn insert_links_sql(rows: usize) -> &'static str {
+    static SQL: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let all = SQL.get_or_init(|| {
+        (0..=LINK_ROWS)
+            .map(|n| {
+                let values: Vec<String> = (0..n)
+                    .map(|r| {
+                        let p: Vec<String> = (1..=9).map(|c| format!("${}", r * 9 + c)).collect();
+                        format!("({})", p.join(", "))
+                    })
+                    .collect();
+                format!(
+                    "INSERT INTO person_links (a_source, a_record, b_source, b_record, machine, probability_ppm, guard, run, seq) \
+                     VALUES {} ON CONFLICT (a_source, a_record, b_source, b_record) DO UPDATE SET machine = excluded.machine, \
+                     probability_ppm = excluded.probability_ppm, guard = excluded.guard, run = excluded.run, seq = excluded.seq",
+                    values.join(", ")
+                )
+            })
+            .collect()
+    });
+    all.get(rows.min(LINK_ROWS)).map(String::as_str).unwrap_or("")
 }
 
 /// An alert transition found the alert in another state (someone else got there first).

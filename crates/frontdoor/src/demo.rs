@@ -178,6 +178,17 @@ async fn seed(
         store.append(events, vec![], vec![]).await?;
         progress("source-system records", (n * 500 + chunk.len()).min(total), total);
     }
+    // Deduplicate the index as an operator would, so record checks find linked records and the
+    // review page has its grey zone.
+    crate::link::dedupe(
+        store,
+        &frontdoor_link::Settings::default(),
+        frontdoor_link::Nicknames::builtin(),
+        false,
+        20_000,
+        None,
+    )
+    .await?;
 
     // Contacts go through the same service as the pages and API. Contacts about one child are
     // recorded in order (so the child is recorded once); different children run concurrently,

@@ -41,6 +41,16 @@ pub enum LinkCommand {
         #[arg(long, hide = true)]
         stop_after: Option<u32>,
     },
+    /// Check records against the index without storing them (the record check a contact makes),
+    /// timing each: prints each query's best match, then
+    /// `queries=N mean_ms=… p50_ms=… p99_ms=… index_build_ms=…`.
+    Check {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Canonical CSV of the people to look for (as `import people` reads).
+        #[arg(long)]
+        queries: PathBuf,
+    },
     /// Pairwise precision, recall and F1 of the index's current clustering against ground truth
     /// (CSV header `source,record_id,entity_id`). The last line is `precision=P recall=R f1=F`.
     Evaluate {
@@ -153,6 +163,25 @@ pub async fn run(cmd: LinkCommand) -> Result<()> {
             let (_, store) = store.open().await?;
             dedupe(&store, &settings, nicknames, restart, chunk.max(1), stop_after).await
         }
+        LinkCommand::Check { store, queries } => {
+            let text =
+                std::fs::read_to_string(&queries).with_context(|| format!("cannot read {}", queries.display()))?;
+            let rows = match frontdoor_link::parse_people(
+                &text,
+                &frontdoor_link::Mapping::canonical(),
+                Utc::now().date_naive(),
+            ) {
+                Ok(rows) => rows,
+                Err(errors) => {
+                    for e in &errors {
+                        eprintln!("{}:{e}", queries.display());
+                    }
+                    bail!("{}: refused ({} problems)", queries.display(), errors.len());
+                }
+            };
+            let (_, store) = store.open().await?;
+            check(&store, rows).await
+        }
         LinkCommand::Evaluate { store, labels } => {
             let text = std::fs::read_to_string(&labels).with_context(|| format!("cannot read {}", labels.display()))?;
             let truth = parse_labels(&labels, &text)?;
@@ -188,7 +217,7 @@ async fn load_index(store: &Store, nicknames: Nicknames, settings: &Settings) ->
     Ok((Index::build(&people, nicknames, settings), keys))
 }
 
-async fn dedupe(
+pub async fn dedupe(
     store: &Store,
     settings: &Settings,
     nicknames: Nicknames,
@@ -321,6 +350,66 @@ fn clusters_of(keys: &[RecordRef], links: &[StoredLink]) -> Vec<u32> {
         Some((a, b, verdict))
     });
     frontdoor_link::cluster_verdicts(keys.len(), verdicts)
+}
+
+async fn check(store: &Store, rows: Vec<frontdoor_link::PersonRow>) -> Result<()> {
+    let settings = Settings::default();
+    let started = Instant::now();
+    let (mut index, keys) = load_index(store, Nicknames::builtin(), &settings).await?;
+    let build = started.elapsed();
+    let model = match store.latest_link_model().await? {
+        Some(m) => serde_json::from_str::<Model>(&m).context("the stored model is unreadable")?,
+        None => {
+            eprintln!("no deduplication run yet: training a model for this check");
+            index.train(&settings)
+        }
+    };
+    let mut hist = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+    let mut total = std::time::Duration::ZERO;
+    let mut warmed = false;
+    for r in &rows {
+        let person = Person {
+            source: "query".into(),
+            record_id: r.record_id.clone(),
+            given_name: r.given_name.as_ref().map(|n| n.as_str().to_owned()),
+            family_name: r.family_name.as_ref().map(|n| n.as_str().to_owned()),
+            date_of_birth: r.date_of_birth.map(|d| d.date()),
+            sex: r.sex.map(|s| s.as_str().to_owned()),
+            postcode: r.postcode.as_ref().map(|p| p.as_str().to_owned()),
+            address: r.address.clone(),
+            phone: r.phone.clone(),
+        };
+        if !warmed {
+            // The first check touches the index's memory for the first time; not a user's wait.
+            index.check(&person, &model, settings.review, 10);
+            warmed = true;
+        }
+        let t = Instant::now();
+        let hits = index.check(&person, &model, settings.review, 10);
+        let took = t.elapsed();
+        total += took;
+        hist.record(took.as_micros().max(1) as u64)?;
+        match hits.first().and_then(|(pos, s)| Some((keys.get(*pos as usize)?, s))) {
+            Some((k, s)) => println!(
+                "{}\t{k}\t{:.4}\t{} candidates\t{:.3} ms",
+                r.record_id,
+                s.probability,
+                hits.len(),
+                took.as_secs_f64() * 1e3
+            ),
+            None => println!("{}\tno match\t\t0 candidates", r.record_id),
+        }
+    }
+    let n = rows.len().max(1) as f64;
+    println!(
+        "queries={} mean_ms={:.3} p50_ms={:.3} p99_ms={:.3} index_build_ms={:.0}",
+        rows.len(),
+        total.as_secs_f64() * 1e3 / n,
+        hist.value_at_quantile(0.5) as f64 / 1e3,
+        hist.value_at_quantile(0.99) as f64 / 1e3,
+        build.as_secs_f64() * 1e3
+    );
+    Ok(())
 }
 
 /// Ground truth: record → entity.

@@ -536,6 +536,27 @@ fn link_dedupe_resumes_and_people_win(target: Target) {
         last_line(&ok(frontdoor(&["link", "evaluate", "--labels", labels], &target, &dir.config(), None), "evaluate"));
     assert_eq!(fresh, resumed);
 
+    // The record check without storing anything: every synthetic record finds itself.
+    let labels_text = std::fs::read_to_string(labels).unwrap();
+    let (source, id) = {
+        let line = labels_text.lines().nth(1).unwrap();
+        let mut f = line.split(',');
+        (f.next().unwrap().to_owned(), f.next().unwrap().to_owned())
+    };
+    let export = std::fs::read_to_string(dir.path().join("synth").join(format!("{source}.csv"))).unwrap();
+    let row = export.lines().find(|l| l.starts_with(&format!("{id},"))).unwrap();
+    let queries = dir.path().join("queries.csv");
+    std::fs::write(&queries, format!("{}\nq-1{}\n", frontdoor_link::CANONICAL_HEADER, &row[id.len()..])).unwrap();
+    let out = ok(
+        frontdoor(&["link", "check", "--queries", queries.to_str().unwrap()], &target, &dir.config(), None),
+        "check",
+    );
+    assert!(out.lines().next().unwrap().starts_with(&format!("q-1\t{source}/")), "{out}");
+    assert!(last_line(&out).starts_with("queries=1 mean_ms="), "{out}");
+    let before =
+        last_line(&ok(frontdoor(&["link", "evaluate", "--labels", labels], &target, &dir.config(), None), "evaluate"));
+    assert_eq!(before, fresh, "a check stores nothing");
+
     // A new run replaces the last run's verdicts (none linger from a looser threshold).
     let strict = ["link", "dedupe", "--restart", "--auto-link", "1", "--review", "1"];
     let out = ok(frontdoor(&strict, &target, &dir.config(), None), "strict dedupe");
