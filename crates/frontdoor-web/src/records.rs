@@ -521,6 +521,18 @@ pub async fn upsert(
         None => "created",
     };
     if outcome != "unchanged" {
+        let before_fp = state.store.person_index_fingerprint().await?;
+        let person = Person {
+            source: key.source.clone(),
+            record_id: key.record_id.clone(),
+            given_name: fields[0].clone(),
+            family_name: fields[1].clone(),
+            date_of_birth: dob.map(|d| d.date()),
+            sex: fields[3].clone(),
+            postcode: fields[4].clone(),
+            address: address.clone(),
+            phone: phone.clone(),
+        };
         let event = Event::PersonRecordImported {
             source: key.source.clone(),
             record_id: key.record_id.clone(),
@@ -533,7 +545,22 @@ pub async fn upsert(
             phone,
         };
         let m = meta(Some(&user.actor), crate::access::purpose_for(user, Action::ImportFeed).as_str(), Utc::now());
-        state.store.append(vec![NewEvent { event, expected: Expected::Any, meta: m }], vec![], vec![]).await?;
+        let committed =
+            state.store.append(vec![NewEvent { event, expected: Expected::Any, meta: m }], vec![], vec![]).await?;
+        // Keep the in-memory index current without a rebuild, when this was the only change.
+        let after_fp = state.store.person_index_fingerprint().await?;
+        let only_ours = committed.first().is_some_and(|c| c.seq == after_fp.1) && after_fp.0 - before_fp.0 <= 1;
+        let mut guard = state.links.lock().await;
+        if let Some(li) = guard.as_mut()
+            && li.fingerprint == before_fp
+            && only_ours
+        {
+            let pos = li.index.upsert(&person);
+            if pos as usize == li.keys.len() {
+                li.keys.push(key.clone());
+            }
+            li.fingerprint = after_fp;
+        }
     }
     Ok(UpsertResult { source: key.source, record_id: key.record_id, outcome: outcome.into() })
 }

@@ -1472,6 +1472,12 @@ async fn record_checks_show_an_agency_only_its_own_systems_and_people_decide_lin
         let good = json!({"given_name": "Amelia", "family_name": "Testchild", "date_of_birth": "2011-04-05"});
         assert_eq!(put(good.clone()).await.0, 201);
         assert_eq!(put(good).await.1["outcome"], "unchanged");
+        let (contact, _) = app.contact_by("advisor", "Amelia").await;
+        let check = get_json(&app, &advisor, &format!("/api/v1/contacts/{contact}/records")).await;
+        assert!(
+            shown(&check).contains(&("health_sys".to_owned(), "HY".to_owned())),
+            "the upsert is checked at once: {check}"
+        );
         let (status, r) = put(json!({"given_name": "Amelia", "family_name": "Testchild", "postcode": "WK1 2AB"})).await;
         assert_eq!((status, r["outcome"].as_str()), (200, Some("updated")));
     })
