@@ -104,7 +104,13 @@ pub(crate) struct Interner {
     count: Vec<u32>,
     /// Records holding any value.
     pub(crate) total: u64,
+    /// Values of the record being checked that the index has never seen (ids with
+    /// [`TRANSIENT`] set). Kept apart so a lookup never grows, and never rehashes, the index.
+    transient: Vec<Box<str>>,
 }
+
+/// The id bit of a value held only for the record being checked.
+const TRANSIENT: u32 = 1 << 31;
 
 impl Interner {
     pub(crate) fn intern(&mut self, s: &str) -> u32 {
@@ -134,13 +140,35 @@ impl Interner {
         id
     }
 
+    /// The id of a known value, or a transient id for one the index has never seen.
+    pub(crate) fn lookup(&mut self, s: &str) -> u32 {
+        if let Some(id) = self.ids.get(s) {
+            return *id;
+        }
+        self.transient.push(s.into());
+        TRANSIENT | (self.transient.len() as u32 - 1)
+    }
+
+    pub(crate) fn clear_transient(&mut self) {
+        self.transient.clear();
+    }
+
+    fn is_transient(id: u32) -> bool {
+        id != NONE && id & TRANSIENT != 0
+    }
+
     pub(crate) fn text(&self, id: u32) -> &str {
-        self.text.get(id as usize).map(|s| &**s).unwrap_or("")
+        let s = if Interner::is_transient(id) {
+            self.transient.get((id & !TRANSIENT) as usize)
+        } else {
+            self.text.get(id as usize)
+        };
+        s.map(|s| &**s).unwrap_or("")
     }
 
     /// The share of records holding this value (at least one record's worth).
     pub(crate) fn frequency(&self, id: u32) -> f64 {
-        let c = self.count.get(id as usize).copied().unwrap_or(1).max(1);
+        let c = if Interner::is_transient(id) { 1 } else { self.count.get(id as usize).copied().unwrap_or(1) }.max(1);
         f64::from(c) / (self.total.max(1) as f64)
     }
 }
@@ -248,7 +276,8 @@ impl Vocab {
         self.prepare_with(n, true)
     }
 
-    /// Prepares a record that is only compared, never indexed: its values are not counted.
+    /// Prepares a record that is only compared, never indexed: its values are not counted, and
+    /// values the index has never seen are held apart until [`Vocab::clear_transient`].
     pub(crate) fn prepare_probe(&mut self, n: Normalised) -> Prepared {
         self.prepare_with(n, false)
     }
@@ -257,17 +286,22 @@ impl Vocab {
         let opt = |i: &mut Interner, s: &Option<String>| match s.as_deref() {
             None => NONE,
             Some(s) if count => i.intern(s),
-            Some(s) => i.intern_part(s),
+            Some(s) => i.lookup(s),
         };
         let given = opt(&mut self.given, &n.given);
         if let Some(name) = &n.given
+            && !Interner::is_transient(given)
             && self.groups.len() <= given as usize
         {
             let g = self.nicknames.groups_of(name).into();
             self.groups.push(g);
         }
         let family = opt(&mut self.family, &n.family);
-        let family_parts = n.family_words.iter().map(|w| self.family.intern_part(w)).collect();
+        let family_parts = n
+            .family_words
+            .iter()
+            .map(|w| if count { self.family.intern_part(w) } else { self.family.lookup(w) })
+            .collect();
         let dob = n.dob.map(epoch_days).unwrap_or(NO_DOB);
         if dob != NO_DOB && count {
             *self.dobs.entry(dob).or_default() += 1;
@@ -410,7 +444,17 @@ impl Vocab {
     }
 
     pub(crate) fn groups_of(&self, given: u32) -> &[u32] {
+        if Interner::is_transient(given) {
+            return self.nicknames.groups_of(self.given.text(given));
+        }
         self.groups.get(given as usize).map(|g| &**g).unwrap_or(&[])
+    }
+
+    /// Forgets the values of the last record checked.
+    pub(crate) fn clear_transient(&mut self) {
+        for i in [&mut self.given, &mut self.family, &mut self.codes, &mut self.places] {
+            i.clear_transient();
+        }
     }
 
     /// Term frequency of an exact agreement, when the comparison adjusts for it.

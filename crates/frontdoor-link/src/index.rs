@@ -412,6 +412,7 @@ impl Index {
     /// probability (the record check). The person is added to the vocabulary, not the index.
     pub fn check(&mut self, person: &Person, model: &Model, keep: f64, limit: usize) -> Vec<(u32, ScoredPair)> {
         let n = normalise(person, &DoubleMetaphone::default());
+        self.vocab.clear_transient();
         let probe = self.vocab.prepare_probe(n);
         let scorer = Scorer::new(model);
         let mut seen: Vec<u32> = Vec::new();
@@ -448,6 +449,7 @@ impl Index {
     /// The score of a person (not in the index) against an indexed record.
     pub fn explain_person(&mut self, model: &Model, person: &Person, b: u32) -> Option<Explanation> {
         let n = normalise(person, &DoubleMetaphone::default());
+        self.vocab.clear_transient();
         let probe = self.vocab.prepare_probe(n);
         let y = self.records.get(b as usize)?.clone();
         Some(self.explain_prepared(model, &probe, &y))

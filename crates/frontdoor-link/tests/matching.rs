@@ -203,9 +203,12 @@ fn blocking_at_scale() {
         eprintln!("{:#?}", model.describe());
         let c = frontdoor_link::cluster_pairs(index.len(), &scored, &settings);
         let mut shown = 0;
-        for p in scored.iter().filter(|p| p.auto(&settings)) {
+        for p in scored
+            .iter()
+            .filter(|p| !p.auto(&settings) && p.queued(&settings) && p.guard == frontdoor_link::Guard::None)
+        {
             let (ra, rb) = (&b.person_records[p.a as usize], &b.person_records[p.b as usize]);
-            if ra.entity_id != rb.entity_id && shown < 0 {
+            if ra.entity_id != rb.entity_id && shown < 14 {
                 shown += 1;
                 let e = index.explain(&model, p.a, p.b).unwrap();
                 let lv: Vec<String> =
