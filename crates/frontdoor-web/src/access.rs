@@ -28,22 +28,36 @@ pub async fn authorize_record(
         None => Decision { allowed: false, scope: frontdoor_core::policy::Scope::All, reason: "no such record" },
     };
     if !decision.allowed || action.reads_personal_data() {
-        state
-            .store
-            .log_access(AccessEntry {
-                at: Utc::now(),
-                user_id: user.actor.user_id,
-                agency_id: user.actor.agency_id,
-                action,
-                record_type: record_type.to_owned(),
-                record_id: record_id.to_owned(),
-                purpose,
-                allowed: decision.allowed,
-                reason: decision.reason.to_owned(),
-            })
-            .await?;
+        log(state, user, action, record_type, record_id, decision.allowed, decision.reason).await?;
     }
     if decision.allowed { Ok(decision) } else { Err(AppError::NotFound) }
+}
+
+/// Writes one access-log entry (durably, before the data is returned).
+pub async fn log(
+    state: &AppState,
+    user: &CurrentUser,
+    action: Action,
+    record_type: &str,
+    record_id: &str,
+    allowed: bool,
+    reason: &str,
+) -> Result<(), AppError> {
+    state
+        .store
+        .log_access(AccessEntry {
+            at: Utc::now(),
+            user_id: user.actor.user_id,
+            agency_id: user.actor.agency_id,
+            action,
+            record_type: record_type.to_owned(),
+            record_id: record_id.to_owned(),
+            purpose: purpose_for(user, action),
+            allowed,
+            reason: reason.to_owned(),
+        })
+        .await?;
+    Ok(())
 }
 
 /// Decide on a service-level action (no particular record).

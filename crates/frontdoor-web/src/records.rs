@@ -14,7 +14,7 @@ use frontdoor_core::contact::FieldError;
 use frontdoor_core::policy::{Resource, decide};
 use frontdoor_core::{Action, AgencyId, DateOfBirth, Event, PersonName, Postcode, RecordRef, Sex};
 use frontdoor_link::{Explanation, Guard, Index, Model, Nicknames, Person, Settings};
-use frontdoor_store::{AccessEntry, ChildRecord, Expected, NewEvent, PersonSource, StoredLink, StoredPerson};
+use frontdoor_store::{ChildRecord, Expected, NewEvent, PersonSource, StoredLink, StoredPerson};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -194,20 +194,9 @@ pub async fn check_child(state: &AppState, user: &CurrentUser, child: &ChildReco
         }
     }
     let shown = check.records.len() + check.candidates.len();
-    state
-        .store
-        .log_access(AccessEntry {
-            at: Utc::now(),
-            user_id: user.actor.user_id,
-            agency_id: user.actor.agency_id,
-            action: Action::ViewPersonRecord,
-            record_type: "record_check".into(),
-            record_id: child.id.to_string(),
-            purpose: crate::access::purpose_for(user, Action::ViewPersonRecord),
-            allowed: true,
-            reason: format!("{shown} source records shown, {} withheld", check.withheld),
-        })
-        .await?;
+    let reason = format!("{shown} source records shown, {} withheld", check.withheld);
+    let child_id = child.id.to_string();
+    crate::access::log(state, user, Action::ViewPersonRecord, "record_check", &child_id, true, &reason).await?;
     Ok(check)
 }
 

@@ -167,6 +167,13 @@ impl TestApp {
         self.store.append(events, vec![], vec![]).await.unwrap();
     }
 
+    /// One event recorded by the system (no user).
+    async fn append_system(&self, event: frontdoor_core::Event) {
+        let meta = frontdoor_store::Meta::system("administration", Utc::now());
+        let new = frontdoor_store::NewEvent { event, expected: frontdoor_store::Expected::Any, meta };
+        self.store.append(vec![new], vec![], vec![]).await.unwrap();
+    }
+
     /// Registers a source system run by `agency` (a key of `agencies`).
     async fn source(&self, name: &str, agency: &str) {
         let event = frontdoor_core::Event::PersonSourceRegistered {
@@ -175,15 +182,7 @@ impl TestApp {
             agency_id: self.agencies[agency],
             fields: vec!["given_name".into(), "family_name".into(), "date_of_birth".into()],
         };
-        let meta = frontdoor_store::Meta::system("administration", Utc::now());
-        self.store
-            .append(
-                vec![frontdoor_store::NewEvent { event, expected: frontdoor_store::Expected::Any, meta }],
-                vec![],
-                vec![],
-            )
-            .await
-            .unwrap();
+        self.append_system(event).await;
     }
 
     /// A person's decision that two "matrix" records are the same person.
@@ -191,15 +190,7 @@ impl TestApp {
         let r = |id: &str| frontdoor_core::RecordRef { source: "matrix".into(), record_id: id.into() };
         let (a, b) = if r(a) < r(b) { (r(a), r(b)) } else { (r(b), r(a)) };
         let event = frontdoor_core::Event::PersonLinkDecided { a, b, same: true, reason: "set up".into() };
-        let meta = frontdoor_store::Meta::system("administration", Utc::now());
-        self.store
-            .append(
-                vec![frontdoor_store::NewEvent { event, expected: frontdoor_store::Expected::Any, meta }],
-                vec![],
-                vec![],
-            )
-            .await
-            .unwrap();
+        self.append_system(event).await;
     }
 
     async fn contact_by(&self, username: &str, given: &str) -> (String, String) {
