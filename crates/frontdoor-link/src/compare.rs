@@ -9,8 +9,10 @@
 use crate::normalise::{self, Nicknames};
 use chrono::{Datelike, NaiveDate};
 use rphonetic::DoubleMetaphone;
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
 
 /// A person record as a source system holds it; normalised here, never changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,6 +33,8 @@ pub struct Person {
 pub(crate) const NONE: u32 = u32::MAX;
 /// The level of a comparison where either side lacks the field.
 pub const NULL: u8 = 15;
+/// A name not compared yet (see [`Vocab::compare_bounded`]); never in a finished pattern.
+pub const UNCOMPARED: u8 = 14;
 
 /// How many comparisons a pair gets.
 pub const COMPARISONS: usize = 5;
@@ -257,6 +261,9 @@ pub(crate) struct Vocab {
     pub(crate) nicknames: Nicknames,
     /// Nickname groups of each interned given name.
     pub(crate) groups: Vec<Box<[u32]>>,
+    /// The house number of each interned address (a hash of its first word with a digit; 0 for
+    /// none), by place id: most addresses in one postcode differ there, with no need to read them.
+    pub(crate) house: Vec<u64>,
 }
 
 pub(crate) fn epoch_days(d: NaiveDate) -> i32 {
@@ -324,21 +331,51 @@ impl Vocab {
             postcode,
             outward,
             phone: opt(&mut self.places, &n.phone),
-            address: opt(&mut self.places, &n.address),
+            address: {
+                let id = opt(&mut self.places, &n.address);
+                if let Some(text) = &n.address
+                    && id != NONE
+                    && !Interner::is_transient(id)
+                {
+                    if self.house.len() <= id as usize {
+                        self.house.resize(id as usize + 1, 0);
+                    }
+                    if let Some(slot) = self.house.get_mut(id as usize) {
+                        *slot = house_number(text).map_or(0, |w| {
+                            let mut h = DefaultHasher::new();
+                            w.hash(&mut h);
+                            h.finish().max(1)
+                        });
+                    }
+                }
+                id
+            },
         }
     }
 
     /// The levels of a pair, and whether the names matched the other way round.
     pub(crate) fn compare(&self, a: &Prepared, b: &Prepared) -> (Pattern, bool) {
+        self.compare_with(a, b, None)
+    }
+
+    /// As [`Vocab::compare`], remembering name comparisons in `memo` (for many pairs of indexed
+    /// records; never for a probe, whose transient ids are reused).
+    pub(crate) fn compare_with(&self, a: &Prepared, b: &Prepared, memo: Option<&mut Memo>) -> (Pattern, bool) {
+        let whole = self.compare_bounded(a, b, memo, |_| true);
+        whole.unwrap_or(([NULL; COMPARISONS], false))
+    }
+
+    /// As [`Vocab::compare_with`], but the cheap comparisons come first: `worth` sees the date of
+    /// birth, sex and household levels with each name [`NULL`] (a side lacks it), `0` (the same)
+    /// or [`UNCOMPARED`], and when it says no the names are never compared (`None`).
+    pub(crate) fn compare_bounded(
+        &self,
+        a: &Prepared,
+        b: &Prepared,
+        mut memo: Option<&mut Memo>,
+        worth: impl FnOnce(&Pattern) -> bool,
+    ) -> Option<(Pattern, bool)> {
         let mut p = [NULL; COMPARISONS];
-        p[GIVEN] = self.given_level(a, b);
-        p[FAMILY] = self.family_level(a, b);
-        let mut swapped = false;
-        if p[GIVEN] >= 3 && p[FAMILY] >= 2 && self.names_swapped(a, b) {
-            p[GIVEN] = 2;
-            p[FAMILY] = 1;
-            swapped = true;
-        }
         p[DOB] = dob_level(a.dob, b.dob);
         p[SEX] = match (a.sex, b.sex) {
             (0, _) | (_, 0) => NULL,
@@ -346,7 +383,38 @@ impl Vocab {
             _ => 1,
         };
         p[HOUSEHOLD] = self.household_level(a, b);
-        (p, swapped)
+        let cheap = |x: u32, y: u32| match (x, y) {
+            (NONE, _) | (_, NONE) => NULL,
+            (x, y) if x == y => 0,
+            _ => UNCOMPARED,
+        };
+        p[GIVEN] = cheap(a.given, b.given);
+        p[FAMILY] = cheap(a.family, b.family);
+        if !worth(&p) {
+            return None;
+        }
+        if p[GIVEN] == UNCOMPARED {
+            p[GIVEN] = match memo.as_deref_mut() {
+                Some(m) => *m.given.entry(unordered(a.given, b.given)).or_insert_with(|| self.given_level(a, b)),
+                None => self.given_level(a, b),
+            };
+        }
+        if p[FAMILY] == UNCOMPARED {
+            p[FAMILY] = match memo.as_deref_mut() {
+                // Double-barrelled names' parts are the record's own, not the interned name's.
+                Some(m) if a.family_parts.is_empty() && b.family_parts.is_empty() => {
+                    *m.family.entry(unordered(a.family, b.family)).or_insert_with(|| self.family_level(a, b))
+                }
+                _ => self.family_level(a, b),
+            };
+        }
+        let mut swapped = false;
+        if p[GIVEN] >= 3 && p[FAMILY] >= 2 && self.names_swapped(a, b, memo) {
+            p[GIVEN] = 2;
+            p[FAMILY] = 1;
+            swapped = true;
+        }
+        Some((p, swapped))
     }
 
     fn given_level(&self, a: &Prepared, b: &Prepared) -> u8 {
@@ -399,13 +467,27 @@ impl Vocab {
         4
     }
 
-    fn names_swapped(&self, a: &Prepared, b: &Prepared) -> bool {
+    fn names_swapped(&self, a: &Prepared, b: &Prepared, mut memo: Option<&mut Memo>) -> bool {
         if [a.given, a.family, b.given, b.family].contains(&NONE) {
             return false;
         }
-        let (ag, af) = (self.given.text(a.given), self.family.text(a.family));
-        let (bg, bf) = (self.given.text(b.given), self.family.text(b.family));
-        (ag == bf || close(ag, bf)) && (af == bg || close(af, bg))
+        // A given name written where a family name was: close enough to be the same word?
+        let mut crosses = |given: u32, family: u32| {
+            let (g, f) = (self.given.text(given), self.family.text(family));
+            match memo.as_deref_mut() {
+                Some(m) => *m.cross.entry(u64::from(given) << 32 | u64::from(family)).or_insert_with(|| close(g, f)),
+                None => close(g, f),
+            }
+        };
+        crosses(a.given, b.family) && crosses(b.given, a.family)
+    }
+
+    /// Whether two addresses surely have different house numbers (as [`similar_address`] reads
+    /// them), known without reading them.
+    fn different_houses(&self, a: u32, b: u32) -> bool {
+        let number = |id: u32| self.house.get(id as usize).copied().unwrap_or(0);
+        let (x, y) = (number(a), number(b));
+        x != 0 && y != 0 && x != y
     }
 
     fn household_level(&self, a: &Prepared, b: &Prepared) -> u8 {
@@ -422,7 +504,9 @@ impl Vocab {
         let address = if both(a.address, b.address) {
             if a.address == b.address {
                 2
-            } else if similar_address(self.places.text(a.address), self.places.text(b.address)) {
+            } else if !self.different_houses(a.address, b.address)
+                && similar_address(self.places.text(a.address), self.places.text(b.address))
+            {
                 1
             } else {
                 0
@@ -494,6 +578,29 @@ impl Vocab {
     }
 }
 
+/// Name comparisons already made, by interned id: names repeat across pairs, and the string
+/// metrics are most of what scoring a pair costs.
+#[derive(Debug, Default)]
+pub(crate) struct Memo {
+    given: FxHashMap<u64, u8>,
+    family: FxHashMap<u64, u8>,
+    cross: FxHashMap<u64, bool>,
+}
+
+impl Memo {
+    /// Forgets everything once it holds more than `limit` comparisons (bounded memory).
+    pub(crate) fn bound(&mut self, limit: usize) {
+        if self.given.len() + self.family.len() + self.cross.len() > limit {
+            *self = Memo::default();
+        }
+    }
+}
+
+/// Two ids in either order as one key.
+fn unordered(x: u32, y: u32) -> u64 {
+    u64::from(x.min(y)) << 32 | u64::from(x.max(y))
+}
+
 /// One name is the start of the other, at least three letters long ("Steph" for "Stephanie").
 fn short_form(x: &str, y: &str) -> bool {
     let (short, long) = if x.len() <= y.len() { (x, y) } else { (y, x) };
@@ -552,20 +659,22 @@ fn one_digit_apart(x: NaiveDate, y: NaiveDate) -> bool {
     }
 }
 
+/// An address's house number: its first word with a digit in it.
+fn house_number(address: &str) -> Option<&str> {
+    address.split(' ').find(|w| w.bytes().any(|c| c.is_ascii_digit()))
+}
+
 /// Addresses with the same house number (when both have one) that share most of their words,
 /// a word matching when it is the same or one slip away; or that are one short string apart
 /// once the spaces go (a word split or run together, a few typos).
 fn similar_address(a: &str, b: &str) -> bool {
-    let wa: Vec<&str> = a.split(' ').collect();
-    let wb: Vec<&str> = b.split(' ').collect();
-    fn number<'a>(w: &[&'a str]) -> Option<&'a str> {
-        w.iter().find(|x| x.bytes().any(|c| c.is_ascii_digit())).copied()
-    }
-    if let (Some(x), Some(y)) = (number(&wa), number(&wb))
+    if let (Some(x), Some(y)) = (house_number(a), house_number(b))
         && x != y
     {
         return false;
     }
+    let wa: Vec<&str> = a.split(' ').collect();
+    let wb: Vec<&str> = b.split(' ').collect();
     let alike = |x: &str, y: &str| {
         x == y || (x.len() >= 4 && y.len() >= 4 && x.len().abs_diff(y.len()) <= 1 && strsim::osa_distance(x, y) <= 1)
     };

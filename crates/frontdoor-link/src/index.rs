@@ -3,8 +3,8 @@
 //! with the model pair by pair.
 
 use crate::compare::{
-    COMPARISONS, DOB, FAMILY, GIVEN, HOUSEHOLD, LEVELS, MAX_LEVELS, NO_DOB, NONE, NULL, Pattern, Person, Prepared,
-    Vocab, normalise, pack,
+    COMPARISONS, DOB, FAMILY, GIVEN, HOUSEHOLD, LEVELS, MAX_LEVELS, Memo, NO_DOB, NONE, NULL, Pattern, Person,
+    Prepared, SEX, UNCOMPARED, Vocab, normalise, pack,
 };
 use crate::model::{Evidence, Explanation, Model, probability};
 use crate::normalise::Nicknames;
@@ -111,8 +111,12 @@ pub struct RecordKey {
 
 /// The index.
 pub struct Index {
+    /// Tells this index's remembered comparisons from another's (see [`MEMO`]).
+    id: u64,
     vocab: Vocab,
     records: Vec<Prepared>,
+    /// Each record's blocking keys (worked out once; [`NO_KEY`] where it lacks a key's parts).
+    blocked: Vec<[u64; RULES]>,
     keys: Vec<RecordKey>,
     positions: HashMap<RecordKey, u32>,
     blocks: HashMap<u64, Vec<u32>>,
@@ -126,8 +130,10 @@ impl Index {
         let normalised: Vec<_> =
             people.par_iter().map_init(DoubleMetaphone::default, |dm, p| normalise(p, dm)).collect();
         let mut index = Index {
+            id: NEXT_INDEX.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             vocab: Vocab::new(nicknames),
             records: Vec::with_capacity(people.len()),
+            blocked: Vec::with_capacity(people.len()),
             keys: Vec::with_capacity(people.len()),
             positions: HashMap::with_capacity(people.len()),
             blocks: HashMap::new(),
@@ -141,30 +147,33 @@ impl Index {
     }
 
     fn insert(&mut self, key: RecordKey, prepared: Prepared) -> u32 {
+        let blocked = self.block_keys(&prepared);
         if let Some(&i) = self.positions.get(&key) {
             // A changed record: drop it from its old blocks.
-            if let Some(old) = self.records.get(i as usize) {
-                for k in self.block_keys(old) {
-                    if let Some(b) = self.blocks.get_mut(&k) {
+            if let Some(old) = self.blocked.get(i as usize) {
+                for k in old.iter().filter(|k| **k != NO_KEY) {
+                    if let Some(b) = self.blocks.get_mut(k) {
                         b.retain(|x| *x != i);
                     }
                 }
             }
-            for k in self.block_keys(&prepared) {
-                let b = self.blocks.entry(k).or_default();
+            for k in blocked.iter().filter(|k| **k != NO_KEY) {
+                let b = self.blocks.entry(*k).or_default();
                 let at = b.partition_point(|x| *x < i);
                 b.insert(at, i);
             }
-            if let Some(slot) = self.records.get_mut(i as usize) {
+            if let (Some(slot), Some(keys)) = (self.records.get_mut(i as usize), self.blocked.get_mut(i as usize)) {
                 *slot = prepared;
+                *keys = blocked;
             }
             return i;
         }
         let i = self.records.len() as u32;
-        for k in self.block_keys(&prepared) {
-            self.blocks.entry(k).or_default().push(i);
+        for k in blocked.iter().filter(|k| **k != NO_KEY) {
+            self.blocks.entry(*k).or_default().push(i);
         }
         self.records.push(prepared);
+        self.blocked.push(blocked);
         self.positions.insert(key.clone(), i);
         self.keys.push(key);
         i
@@ -195,9 +204,9 @@ impl Index {
 
     /// The blocking keys of a record: each is a way a true match can still be found when
     /// something else about it is wrong.
-    fn block_keys(&self, r: &Prepared) -> Vec<u64> {
+    fn block_keys(&self, r: &Prepared) -> [u64; RULES] {
         let v = &self.vocab;
-        let mut keys = Vec::with_capacity(8);
+        let mut keys = [NO_KEY; RULES];
         let initial = |id: u32, i: &crate::compare::Interner| {
             (id != NONE).then(|| u64::from(i.text(id).as_bytes().first().copied().unwrap_or(0)))
         };
@@ -212,11 +221,13 @@ impl Index {
         let mut rule = 0u64;
         let mut push = |parts: &[Option<u64>]| {
             rule += 1;
-            if parts.iter().all(Option::is_some) {
+            if parts.iter().all(Option::is_some)
+                && let Some(slot) = keys.get_mut(rule as usize - 1)
+            {
                 let mut h = DefaultHasher::new();
                 rule.hash(&mut h);
                 parts.iter().flatten().for_each(|p| p.hash(&mut h));
-                keys.push(h.finish());
+                *slot = h.finish().max(1);
             }
         };
         // 1. family name sound + month of birth (given name wrong, date of birth a day out)
@@ -249,9 +260,9 @@ impl Index {
     /// Records sharing a block with record `i`, with a larger index (each pair once).
     fn candidates_after(&self, i: u32, out: &mut Vec<u32>) {
         out.clear();
-        let Some(r) = self.records.get(i as usize) else { return };
-        for k in self.block_keys(r) {
-            if let Some(b) = self.blocks.get(&k)
+        let Some(keys) = self.blocked.get(i as usize) else { return };
+        for k in keys.iter().filter(|k| **k != NO_KEY) {
+            if let Some(b) = self.blocks.get(k)
                 && b.len() <= self.max_block
             {
                 let from = b.partition_point(|x| *x <= i);
@@ -273,9 +284,23 @@ impl Index {
             .sum()
     }
 
+    /// The levels of two indexed records (name and address comparisons remembered per thread).
     fn pattern(&self, a: u32, b: u32) -> Option<(Pattern, bool)> {
+        self.pattern_if(a, b, |_| true)
+    }
+
+    /// As [`Index::pattern`], but only if `worth` says the cheap levels leave the pair worth
+    /// comparing names for (see [`Vocab::compare_bounded`]).
+    fn pattern_if(&self, a: u32, b: u32, worth: impl FnOnce(&Pattern) -> bool) -> Option<(Pattern, bool)> {
         let (x, y) = (self.records.get(a as usize)?, self.records.get(b as usize)?);
-        Some(self.vocab.compare(x, y))
+        MEMO.with_borrow_mut(|(owner, memo)| {
+            if *owner != self.id {
+                *owner = self.id;
+                *memo = Memo::default();
+            }
+            memo.bound(MEMO_LIMIT);
+            self.vocab.compare_bounded(x, y, Some(memo), worth)
+        })
     }
 
     /// Estimates the model: u from random pairs, then m and the prior by EM over the candidate
@@ -343,11 +368,15 @@ impl Index {
         // from "among candidates" to "among all pairs" (blocking only chooses what is looked at).
         let stride = n.div_ceil(settings.training_records.max(1)).max(1);
         let sample: Vec<u32> = (0..n as u32).step_by(stride).collect();
-        let candidates = count_patterns(sample.par_iter().flat_map_iter(|&i| {
-            let mut buf = Vec::new();
-            self.candidates_after(i, &mut buf);
-            buf.into_iter().filter_map(move |j| self.pattern(i, j).map(|p| pack(&p.0)))
-        }));
+        let candidates = count_patterns(
+            sample
+                .par_iter()
+                .map_init(Vec::new, |buf, &i| {
+                    self.candidates_after(i, buf);
+                    buf.iter().filter_map(|&j| self.pattern(i, j).map(|p| pack(&p.0))).collect::<Vec<_>>()
+                })
+                .flatten(),
+        );
         let kin = self.session_patterns(&|r: &Prepared| id(r.family), settings.training_pairs);
         model.u_household_kin = Model::household_u_from_kin(&kin);
         model.prior = 1e-4;
@@ -377,11 +406,20 @@ impl Index {
             }
             blocks.push(block);
         }
-        count_patterns(blocks.par_iter().flat_map_iter(|block| {
-            (0..block.len()).flat_map(move |x| {
-                (x + 1..block.len()).filter_map(move |y| self.pattern(block[x].1, block[y].1).map(|p| pack(&p.0)))
-            })
-        }))
+        count_patterns(
+            blocks
+                .par_iter()
+                .map(|block| {
+                    let mut out = Vec::with_capacity(block.len() * block.len() / 2);
+                    for x in 0..block.len() {
+                        for y in x + 1..block.len() {
+                            out.extend(self.pattern(block[x].1, block[y].1).map(|p| pack(&p.0)));
+                        }
+                    }
+                    out
+                })
+                .flatten(),
+        )
     }
 
     /// Scores the candidate pairs of records `from..to` (each pair once, from its smaller
@@ -389,16 +427,21 @@ impl Index {
     pub fn score_range(&self, model: &Model, from: u32, to: u32, keep: f64) -> Vec<ScoredPair> {
         let scorer = Scorer::new(model);
         let to = to.min(self.records.len() as u32);
+        // Below this weight a pair is dropped (unless it may be twins, which needs the same date
+        // of birth): pairs whose cheap levels cannot reach it never have their names compared.
+        let keep_weight = if keep > 0.0 { (keep / (1.0 - keep)).log2() } else { f64::NEG_INFINITY };
         let mut out: Vec<ScoredPair> = (from..to)
             .into_par_iter()
             .map_init(Vec::new, |buf, i| {
                 self.candidates_after(i, buf);
                 buf.iter()
                     .filter_map(|&j| {
-                        let (p, _) = self.pattern(i, j)?;
-                        let weight = scorer.weight(&self.vocab, &p, self.records.get(i as usize)?);
+                        let x = self.records.get(i as usize)?;
+                        let worth = |p: &Pattern| p[DOB] == 0 || scorer.best_case(&self.vocab, p, x) >= keep_weight;
+                        let (p, _) = self.pattern_if(i, j, worth)?;
+                        let weight = scorer.weight(&self.vocab, &p, x);
                         let s = ScoredPair { a: i, b: j, weight, probability: probability(weight), guard: guard(&p) };
-                        (s.probability >= keep || s.guard != Guard::None).then_some(s)
+                        (s.probability >= keep || s.wall()).then_some(s)
                     })
                     .collect::<Vec<_>>()
             })
@@ -416,8 +459,8 @@ impl Index {
         let probe = self.vocab.prepare_probe(n);
         let scorer = Scorer::new(model);
         let mut seen: Vec<u32> = Vec::new();
-        for k in self.block_keys(&probe) {
-            if let Some(b) = self.blocks.get(&k)
+        for k in self.block_keys(&probe).iter().filter(|k| **k != NO_KEY) {
+            if let Some(b) = self.blocks.get(k)
                 && b.len() <= self.max_block
             {
                 seen.extend_from_slice(b);
@@ -499,6 +542,21 @@ impl Index {
     }
 }
 
+/// How many blocking rules there are (see [`Index::block_keys`]).
+const RULES: usize = 9;
+/// A rule a record has no key under (key hashes are never 0).
+const NO_KEY: u64 = 0;
+
+static NEXT_INDEX: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+thread_local! {
+    /// Each thread's remembered comparisons, and the index they belong to (ids are per index).
+    static MEMO: std::cell::RefCell<(u64, Memo)> = std::cell::RefCell::new((0, Memo::default()));
+}
+
+/// Name comparisons a scoring thread remembers before starting afresh (~80 MB at most).
+const MEMO_LIMIT: usize = 4_000_000;
+
 /// A hash of an address's house number and the word after it ("25 madsen"), if it has both.
 fn house_and_street(address: &str) -> Option<u64> {
     let mut words = address.split(' ');
@@ -515,6 +573,8 @@ struct Scorer<'m> {
     levels: [[f64; MAX_LEVELS]; COMPARISONS],
     /// The household row when the family names agree.
     kin: [f64; MAX_LEVELS],
+    /// The most a given name, then a family name, that is not the same can add.
+    differing_name: [f64; 2],
 }
 
 impl<'m> Scorer<'m> {
@@ -526,7 +586,33 @@ impl<'m> Scorer<'m> {
             }
         }
         let kin = std::array::from_fn(|l| model.weight_of(HOUSEHOLD, l as u8, true));
-        Scorer { model, levels, kin }
+        let differing_name = [GIVEN, FAMILY]
+            .map(|c| (1..LEVELS[c].1.len()).map(|l| model.level_weight(c, l as u8)).fold(f64::NEG_INFINITY, f64::max));
+        Scorer { model, levels, kin, differing_name }
+    }
+
+    /// The most a pair can weigh, from a pattern whose names may be [`UNCOMPARED`] (each then
+    /// taken at its best level short of the same name).
+    fn best_case(&self, vocab: &Vocab, p: &Pattern, r: &Prepared) -> f64 {
+        let mut w = self.model.prior_weight();
+        for c in [DOB, SEX] {
+            w += self.contribution(vocab, p, c, r).0;
+        }
+        for (slot, c) in [GIVEN, FAMILY].into_iter().enumerate() {
+            w += match p[c] {
+                UNCOMPARED => self.differing_name[slot],
+                _ => self.contribution(vocab, p, c, r).0,
+            };
+        }
+        let h = usize::from(p[HOUSEHOLD]);
+        let row = self.levels[HOUSEHOLD].get(h).copied().unwrap_or(0.0);
+        let kin = self.kin.get(h).copied().unwrap_or(0.0);
+        w + match p[FAMILY] {
+            _ if p[HOUSEHOLD] == NULL => 0.0,
+            0 => kin,
+            UNCOMPARED => row.max(kin),
+            _ => row,
+        }
     }
 
     /// What one level contributes to a pair's weight (an exact agreement adjusted for how

@@ -28,6 +28,34 @@ fn people(b: &frontdoor_synth::Borough) -> Vec<Person> {
         .collect()
 }
 
+/// Scoring skips comparing names when a pair's other fields cannot reach the threshold, and
+/// remembers name comparisons between pairs: neither may change a single score.
+#[test]
+fn shortcuts_in_scoring_change_no_score() {
+    let b = borough(1_500);
+    let people = people(&b);
+    let settings = Settings::default();
+    let index = Index::build(&people, Nicknames::builtin(), &settings);
+    let model = index.train(&settings);
+    let n = index.len() as u32;
+    let kept = index.score_range(&model, 0, n, settings.review);
+    // keep 0: every candidate pair scored in full.
+    let all = index.score_range(&model, 0, n, 0.0);
+    let expected: Vec<_> = all.iter().filter(|p| p.probability >= settings.review || p.wall()).copied().collect();
+    assert!(
+        all.len() > kept.len() * 2,
+        "most candidate pairs fall below the threshold: {} of {}",
+        kept.len(),
+        all.len()
+    );
+    assert_eq!(kept, expected);
+    // Explanations compare without remembering anything: the same weights.
+    for p in kept.iter().step_by(7) {
+        let e = index.explain(&model, p.a, p.b).unwrap();
+        assert!((e.weight - p.weight).abs() < 1e-9, "pair {} {}: {} vs {}", p.a, p.b, e.weight, p.weight);
+    }
+}
+
 #[test]
 fn a_labelled_borough_is_deduplicated_above_the_floors_and_no_twins_merge() {
     let b = borough(4_000);

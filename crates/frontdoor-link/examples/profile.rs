@@ -1,0 +1,81 @@
+//! Times the matcher's phases on a directory of canonical CSVs (as `frontdoor synth people`
+//! writes), without a store: `cargo run --release -p frontdoor-link --example profile -- DIR`.
+//! For finding where deduplication spends its time; `frontdoor link dedupe` is the product.
+
+#![allow(clippy::unwrap_used, clippy::print_stderr, clippy::print_stdout)]
+
+use frontdoor_link::{Index, Nicknames, Person, Settings};
+use std::time::Instant;
+
+fn main() {
+    let dir = std::env::args().nth(1).expect("usage: profile DIR");
+    let t = Instant::now();
+    let mut people = Vec::new();
+    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    for path in files {
+        let source = path.file_stem().unwrap().to_string_lossy().into_owned();
+        if source == "labels" || path.extension().is_none_or(|e| e != "csv") {
+            continue;
+        }
+        let mut reader = csv::Reader::from_path(&path).unwrap();
+        for row in reader.records() {
+            let row = row.unwrap();
+            let f = |i: usize| row.get(i).filter(|s| !s.is_empty()).map(str::to_owned);
+            people.push(Person {
+                source: source.clone(),
+                record_id: f(0).unwrap(),
+                given_name: f(1),
+                family_name: f(2),
+                date_of_birth: f(3).and_then(|d| chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()),
+                sex: f(4),
+                postcode: f(5),
+                address: f(6),
+                phone: f(7),
+            });
+        }
+    }
+    eprintln!("read {} records in {:.2} s", people.len(), t.elapsed().as_secs_f64());
+    let mut settings = Settings::default();
+    if let Some(m) = std::env::var("PROFILE_MAX_BLOCK").ok().and_then(|m| m.parse().ok()) {
+        settings.max_block = m;
+    }
+    let t = Instant::now();
+    let index = Index::build(&people, Nicknames::builtin(), &settings);
+    eprintln!("built the index in {:.2} s", t.elapsed().as_secs_f64());
+    let t = Instant::now();
+    let pairs = index.candidate_pairs();
+    eprintln!("{pairs} candidate pairs, counted in {:.2} s", t.elapsed().as_secs_f64());
+    if std::env::var("PROFILE_COUNT_ONLY").is_ok() {
+        return;
+    }
+    let t = Instant::now();
+    let model = index.train(&settings);
+    eprintln!("trained in {:.2} s", t.elapsed().as_secs_f64());
+    let t = Instant::now();
+    let mut scored = index.score_range(&model, 0, index.len() as u32, settings.review);
+    // PROFILE_REPEAT=N scores N more times (so that a profiler sees mostly scoring).
+    for _ in 0..std::env::var("PROFILE_REPEAT").ok().and_then(|n| n.parse().ok()).unwrap_or(0) {
+        scored = index.score_range(&model, 0, index.len() as u32, settings.review);
+    }
+    eprintln!("scored in {:.2} s: {} kept", t.elapsed().as_secs_f64(), scored.len());
+    let t = Instant::now();
+    let clusters = frontdoor_link::cluster_pairs(index.len(), &scored, &settings);
+    let mut c = clusters.clone();
+    c.sort_unstable();
+    c.dedup();
+    eprintln!("clustered into {} in {:.2} s", c.len(), t.elapsed().as_secs_f64());
+    let labels = std::path::Path::new(&dir).join("labels.csv");
+    if labels.exists() {
+        let mut truth_of = std::collections::HashMap::new();
+        for row in csv::Reader::from_path(&labels).unwrap().records() {
+            let row = row.unwrap();
+            truth_of.insert((row[0].to_owned(), row[1].to_owned()), row[2].parse::<u64>().unwrap());
+        }
+        let truth: Vec<Option<u64>> = (0..index.len() as u32)
+            .map(|i| index.key(i).and_then(|k| truth_of.get(&(k.source.clone(), k.record_id.clone())).copied()))
+            .collect();
+        let s = frontdoor_link::pairwise(&clusters, &truth);
+        println!("precision={:.4} recall={:.4} f1={:.4}", s.precision(), s.recall(), s.f1());
+    }
+}
