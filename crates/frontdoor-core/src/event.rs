@@ -178,12 +178,16 @@ pub enum Event {
         last_record_seq: i64,
         model: String,
     },
-    /// Pairs a run scored among records `from..to` (positions in the index's order).
+    /// Pairs a run scored among records `from..to` (positions in the index's order): those
+    /// waiting for a person by name (`links`); the automatic links and the twin walls nobody
+    /// needs to look at compactly, by record number (`pairs`: a run links millions).
     PersonLinksScored {
         run: String,
         from: u64,
         to: u64,
         links: Vec<ScoredLink>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pairs: Vec<MachinePair>,
     },
     /// A run finished: how the index clustered.
     PersonDedupeFinished {
@@ -237,6 +241,24 @@ pub struct ScoredLink {
     /// to one person.
     #[serde(default)]
     pub weak: bool,
+}
+
+/// A pair the matcher decided alone, by the records' numbers (the sequence of the event that first
+/// imported each: stable for as long as the record exists), as `[a, b, probability_ppm, flags]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MachinePair(pub i64, pub i64, pub u32, pub u8);
+
+impl MachinePair {
+    /// Linked without a person.
+    pub const AUTO: u8 = 1;
+    /// Possible twins: a wall no chain of links may cross.
+    pub const WALL: u8 = 2;
+    /// One side has no given name (see [`ScoredLink::weak`]).
+    pub const WEAK: u8 = 4;
+
+    pub fn has(&self, flag: u8) -> bool {
+        self.3 & flag != 0
+    }
 }
 
 /// The `kind` column of the log, one per variant.
@@ -332,9 +354,13 @@ impl Event {
             }
             Event::PersonSourceRegistered { label, .. } => format!("Source system registered: {label}"),
             Event::PersonDedupeStarted { records, .. } => format!("Deduplication of {records} person records started"),
-            Event::PersonLinksScored { links, .. } => {
-                let auto = links.iter().filter(|l| l.auto).count();
-                format!("{auto} record pair(s) linked, {} held back or queued for review", links.len() - auto)
+            Event::PersonLinksScored { links, pairs, .. } => {
+                let auto =
+                    links.iter().filter(|l| l.auto).count() + pairs.iter().filter(|p| p.has(MachinePair::AUTO)).count();
+                format!(
+                    "{auto} record pair(s) linked, {} held back or queued for review",
+                    links.len() + pairs.len() - auto
+                )
             }
             Event::PersonDedupeFinished { records, clusters, .. } => {
                 format!("Deduplication finished: {records} records in {clusters} people")

@@ -12,7 +12,7 @@ pub mod triage;
 pub mod values;
 
 pub use contact::{ContactDraft, ContactError, NewContact};
-pub use event::{Event, EventKind, IndicatorMention, RecordRef, ScoredLink};
+pub use event::{Event, EventKind, IndicatorMention, MachinePair, RecordRef, ScoredLink};
 pub use ids::{AgencyId, AlertId, ChildId, ContactId, UserId};
 pub use org::{AgencyKind, Role};
 pub use policy::{Action, Actor, Decision, Purpose, Resource, decide};

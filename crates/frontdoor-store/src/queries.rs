@@ -17,16 +17,24 @@ use crate::{Store, StoreError, from_micros, micros};
 use chrono::{DateTime, Utc};
 use frontdoor_core::{
     AgencyId, AgencyKind, AlertId, AlertState, ChildFlag, ChildId, ContactId, DecisionOutcome, Event, IndicatorMention,
-    RecordRef, Role, UserId,
+    MachinePair, RecordRef, Role, UserId,
 };
 use std::str::FromStr;
 
-/// A person record from `record_id` and the seven fields, starting at column `at`.
+/// The person-record columns [`stored_person`] reads, in order.
+macro_rules! person_columns {
+    () => {
+        "record_id, given_name, family_name, date_of_birth, sex, postcode, address, phone, COALESCE(num, seq)"
+    };
+}
+
+/// A person record from `record_id`, the seven fields and the number, starting at column `at`.
 fn stored_person(r: &Row, at: usize) -> Result<StoredPerson, StoreError> {
     let field = |i: usize| r.opt_text(at + 1 + i);
     Ok(StoredPerson {
         record_id: r.text(at)?,
         fields: [field(0)?, field(1)?, field(2)?, field(3)?, field(4)?, field(5)?, field(6)?],
+        num: r.int(at + 8)?,
     })
 }
 
@@ -464,16 +472,14 @@ impl Store {
     /// birth, sex, postcode, address, phone), for an import to tell new and changed records
     /// from unchanged ones.
     pub async fn person_records_of(&self, source: &str) -> Result<Vec<StoredPerson>, StoreError> {
-        const SQL: &str = "SELECT record_id, given_name, family_name, date_of_birth, sex, postcode, address, phone \
-                           FROM person_records WHERE source = $1";
+        const SQL: &str = concat!("SELECT ", person_columns!(), " FROM person_records WHERE source = $1");
         self.read().fetch_all(SQL, &vals![source]).await?.iter().map(|r| stored_person(r, 0)).collect()
     }
 
     /// Every person record of every source, sorted by source then record id (bytewise, the
     /// same on both backends): the person index's order.
     pub async fn person_index(&self) -> Result<Vec<(String, StoredPerson)>, StoreError> {
-        const SQL: &str = "SELECT source, record_id, given_name, family_name, date_of_birth, sex, postcode, address, phone \
-                           FROM person_records";
+        const SQL: &str = concat!("SELECT source, ", person_columns!(), " FROM person_records");
         let mut rows: Vec<(String, StoredPerson)> = self
             .read()
             .fetch_all(SQL, &[])
@@ -508,6 +514,41 @@ impl Store {
         rows.first().map(|r| Ok(r.text(0)?)).transpose()
     }
 
+    /// The last finished deduplication run, if any.
+    pub async fn latest_finished_run(&self) -> Result<Option<String>, StoreError> {
+        const SQL: &str = "SELECT run FROM link_runs WHERE finished = 1 ORDER BY started_seq DESC LIMIT 1";
+        Ok(self.read().fetch_optional(SQL, &[]).await?.map(|r| r.text(0)).transpose()?)
+    }
+
+    /// The pairs a run linked or walled off on its own, by record number, from its events.
+    pub async fn run_pairs(&self, run: &str) -> Result<Vec<MachinePair>, StoreError> {
+        const SQL: &str =
+            "SELECT payload FROM events WHERE stream = $1 AND kind = 'person_links_scored' ORDER BY stream_version";
+        let mut out = Vec::new();
+        for row in self.read().fetch_all(SQL, &vals![format!("dedupe-{run}")]).await? {
+            match serde_json::from_str::<Event>(&row.text(0)?) {
+                Ok(Event::PersonLinksScored { pairs, .. }) => out.extend(pairs),
+                Ok(_) => {}
+                Err(e) => return Err(StoreError::Corrupt(e.to_string())),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The stored pairs that bear on clustering: people's decisions, twin walls, and automatic
+    /// links stored as rows (by runs before links moved into `MachinePair`s).
+    pub async fn cluster_links(&self) -> Result<Vec<StoredLink>, StoreError> {
+        self.links_where(links_sql!("WHERE human IS NOT NULL OR guard % 2 = 1 OR machine = 'auto'"), &[]).await
+    }
+
+    /// What identifies the state of the links: decisions made or undone, runs finished.
+    pub async fn links_fingerprint(&self) -> Result<(i64, i64, i64), StoreError> {
+        const SQL: &str = "SELECT (SELECT COUNT(*) FROM person_links), (SELECT COALESCE(MAX(seq), 0) FROM person_links), \
+                           (SELECT COALESCE(MAX(started_seq), 0) FROM link_runs WHERE finished = 1)";
+        let r = self.read().fetch_one(SQL, &[]).await?;
+        Ok((r.int(0)?, r.int(1)?, r.int(2)?))
+    }
+
     /// The registered source systems, with their agencies' names.
     pub async fn person_sources(&self) -> Result<Vec<PersonSource>, StoreError> {
         const SQL: &str = "SELECT s.name, s.label, s.agency_id, a.name, s.fields FROM person_sources s \
@@ -530,8 +571,8 @@ impl Store {
 
     /// One person record.
     pub async fn person_record(&self, key: &RecordRef) -> Result<Option<StoredPerson>, StoreError> {
-        const SQL: &str = "SELECT record_id, given_name, family_name, date_of_birth, sex, postcode, address, phone \
-                           FROM person_records WHERE source = $1 AND record_id = $2";
+        const SQL: &str =
+            concat!("SELECT ", person_columns!(), " FROM person_records WHERE source = $1 AND record_id = $2");
         let row = self.read().fetch_optional(SQL, &vals![key.source.as_str(), key.record_id.as_str()]).await?;
         row.map(|r| stored_person(&r, 0)).transpose()
     }
@@ -560,6 +601,12 @@ impl Store {
             &vals![limit],
         )
         .await
+    }
+
+    /// How many pairs wait for a person.
+    pub async fn queued_link_count(&self) -> Result<i64, StoreError> {
+        const SQL: &str = "SELECT COUNT(*) FROM person_links WHERE machine = 'queued' AND human IS NULL";
+        Ok(self.read().fetch_one(SQL, &[]).await?.int(0)?)
     }
 
     /// Pairs people have decided on, most recent first.
@@ -824,6 +871,8 @@ impl StoredLink {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredPerson {
     pub record_id: String,
+    /// The record's number (see `MachinePair`).
+    pub num: i64,
     pub fields: [Option<String>; 7],
 }
 

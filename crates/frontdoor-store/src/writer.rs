@@ -505,8 +505,8 @@ async fn project(
             phone,
         } => {
             tx.exec(
-                "INSERT INTO person_records (source, record_id, given_name, family_name, date_of_birth, sex, postcode, address, phone, seq) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                "INSERT INTO person_records (source, record_id, given_name, family_name, date_of_birth, sex, postcode, address, phone, seq, num) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) \
                  ON CONFLICT (source, record_id) DO UPDATE SET given_name = excluded.given_name, family_name = excluded.family_name, \
                  date_of_birth = excluded.date_of_birth, sex = excluded.sex, postcode = excluded.postcode, address = excluded.address, \
                  phone = excluded.phone, seq = excluded.seq",
@@ -547,7 +547,8 @@ async fn project(
             .await?;
         }
         Event::PersonLinksScored { run, to, links, .. } => {
-            // Many rows a statement: a run writes hundreds of thousands of pairs.
+            // Rows only for the pairs people see (queued); automatic links and walls stay in the
+            // event's `pairs` and are read from there (`Store::run_pairs`). Many rows a statement.
             for chunk in links.chunks(LINK_ROWS) {
                 let mut args = Vec::with_capacity(chunk.len() * 9);
                 for l in chunk {

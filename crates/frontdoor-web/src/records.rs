@@ -12,21 +12,125 @@ use crate::service::meta;
 use chrono::{NaiveDate, Utc};
 use frontdoor_core::contact::FieldError;
 use frontdoor_core::policy::{Resource, decide};
-use frontdoor_core::{Action, AgencyId, DateOfBirth, Event, PersonName, Postcode, RecordRef, Sex};
-use frontdoor_link::{Explanation, Guard, Index, Model, Nicknames, Person, Settings};
-use frontdoor_store::{ChildRecord, Expected, NewEvent, PersonSource, StoredLink, StoredPerson};
+use frontdoor_core::{Action, AgencyId, DateOfBirth, Event, MachinePair, PersonName, Postcode, RecordRef, Sex};
+use frontdoor_link::{Explanation, Guard, Index, Model, Nicknames, Person, Settings, Verdict};
+use frontdoor_store::{ChildRecord, Expected, NewEvent, PersonSource, StoredPerson};
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use tokio::sync::Mutex;
 use utoipa::ToSchema;
 
-/// The in-memory index and the model it scores with.
+/// The in-memory index, the model it scores with, and who is whom.
 pub struct LinkIndex {
     fingerprint: (i64, i64),
     index: Index,
     model: Model,
     keys: Vec<RecordRef>,
+    nums: Vec<i64>,
+    /// The records of each cluster of more than one, by position, and the state of the links
+    /// they were worked out from (recomputed when a run finishes or a person decides).
+    people: People,
+}
+
+#[derive(Default)]
+struct People {
+    fingerprint: (i64, i64, i64),
+    /// Each position's cluster (positions past the end, added since: on their own).
+    cluster: Vec<u32>,
+    members: HashMap<u32, Vec<u32>>,
+}
+
+impl People {
+    fn of(&self, position: u32) -> Vec<u32> {
+        match self.cluster.get(position as usize).and_then(|c| self.members.get(c)) {
+            Some(m) => m.clone(),
+            None => vec![position],
+        }
+    }
+}
+
+/// Each record's cluster (in the order of `keys`/`nums`, the index's): the last finished run's
+/// automatic links and twin walls, and people's decisions, which always win. The one rule for
+/// who is whom, used by record checks, `link dedupe` and `link evaluate`.
+pub async fn clusters(
+    store: &frontdoor_store::Store,
+    run: Option<&str>,
+    keys: &[RecordRef],
+    nums: &[i64],
+) -> Result<Clustering, frontdoor_store::StoreError> {
+    let by_num: HashMap<i64, u32> = nums.iter().enumerate().map(|(i, n)| (*n, i as u32)).collect();
+    let by_key: HashMap<&RecordRef, u32> = keys.iter().enumerate().map(|(i, k)| (k, i as u32)).collect();
+    let run = match run {
+        Some(r) => Some(r.to_owned()),
+        None => store.latest_finished_run().await?,
+    };
+    let pairs = match &run {
+        Some(r) => store.run_pairs(r).await?,
+        None => Vec::new(),
+    };
+    let links = store.cluster_links().await?;
+    let mut decided: HashSet<(u32, u32)> = HashSet::new();
+    let mut verdicts: Vec<(u32, u32, Verdict)> = Vec::with_capacity(pairs.len() + links.len());
+    let mut auto_linked = 0;
+    for l in &links {
+        let (Some(&a), Some(&b)) = (by_key.get(&l.a), by_key.get(&l.b)) else { continue };
+        let verdict = match l.human.as_deref() {
+            Some("same") => Verdict::Same,
+            Some(_) => Verdict::Apart,
+            None if l.guard => Verdict::Apart,
+            None if l.machine == "auto" => {
+                auto_linked += 1;
+                Verdict::Linked { probability: l.probability_ppm.unwrap_or(0) as f64 / 1e6, weak: l.weak }
+            }
+            None => continue,
+        };
+        if l.human.is_some() {
+            decided.insert((a.min(b), a.max(b)));
+        }
+        verdicts.push((a, b, verdict));
+    }
+    for p in &pairs {
+        let (Some(&a), Some(&b)) = (by_num.get(&p.0), by_num.get(&p.1)) else { continue };
+        if decided.contains(&(a.min(b), a.max(b))) {
+            continue;
+        }
+        let verdict = if p.has(MachinePair::WALL) {
+            Verdict::Apart
+        } else if p.has(MachinePair::AUTO) {
+            auto_linked += 1;
+            Verdict::Linked { probability: f64::from(p.2) / 1e6, weak: p.has(MachinePair::WEAK) }
+        } else {
+            continue;
+        };
+        verdicts.push((a, b, verdict));
+    }
+    let decided_count = decided.len() as u64;
+    Ok(Clustering {
+        cluster: frontdoor_link::cluster_verdicts(keys.len(), verdicts),
+        auto_linked,
+        decided: decided_count,
+    })
+}
+
+/// Who is whom, and what it rests on.
+pub struct Clustering {
+    /// Each record's cluster (named by its smallest member's position).
+    pub cluster: Vec<u32>,
+    /// Pairs the matcher linked that no person has decided on.
+    pub auto_linked: u64,
+    /// Pairs people decided on.
+    pub decided: u64,
+}
+
+impl Clustering {
+    /// How many people (clusters).
+    pub fn people(&self) -> u64 {
+        let mut c = self.cluster.clone();
+        c.sort_unstable();
+        c.dedup();
+        c.len() as u64
+    }
 }
 
 /// Shared by every request; `None` until first used.
@@ -52,23 +156,36 @@ pub fn person_of(source: String, p: StoredPerson) -> Person {
 async fn current(state: &AppState) -> Result<tokio::sync::MutexGuard<'_, Option<LinkIndex>>, AppError> {
     let fingerprint = state.store.person_index_fingerprint().await?;
     let mut guard = state.links.lock().await;
-    if guard.as_ref().is_some_and(|l| l.fingerprint == fingerprint) {
-        return Ok(guard);
+    if guard.as_ref().is_none_or(|l| l.fingerprint != fingerprint) {
+        let rows = state.store.person_index().await?;
+        let stored_model = state.store.latest_link_model().await?.and_then(|m| serde_json::from_str::<Model>(&m).ok());
+        let built = tokio::task::spawn_blocking(move || {
+            let nums = rows.iter().map(|(_, p)| p.num).collect();
+            let people: Vec<Person> = rows.into_iter().map(|(s, p)| person_of(s, p)).collect();
+            let keys =
+                people.iter().map(|p| RecordRef { source: p.source.clone(), record_id: p.record_id.clone() }).collect();
+            let settings = Settings::default();
+            let index = Index::build(&people, Nicknames::builtin(), &settings);
+            let model = stored_model.unwrap_or_else(|| index.train(&settings));
+            LinkIndex { fingerprint, index, model, keys, nums, people: People::default() }
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("building the person index failed: {e}")))?;
+        *guard = Some(built);
     }
-    let rows = state.store.person_index().await?;
-    let stored_model = state.store.latest_link_model().await?.and_then(|m| serde_json::from_str::<Model>(&m).ok());
-    let built = tokio::task::spawn_blocking(move || {
-        let people: Vec<Person> = rows.into_iter().map(|(s, p)| person_of(s, p)).collect();
-        let keys =
-            people.iter().map(|p| RecordRef { source: p.source.clone(), record_id: p.record_id.clone() }).collect();
-        let settings = Settings::default();
-        let index = Index::build(&people, Nicknames::builtin(), &settings);
-        let model = stored_model.unwrap_or_else(|| index.train(&settings));
-        LinkIndex { fingerprint, index, model, keys }
-    })
-    .await
-    .map_err(|e| AppError::Internal(format!("building the person index failed: {e}")))?;
-    *guard = Some(built);
+    // Who is whom: recomputed when a run finished or a person decided since.
+    let links = state.store.links_fingerprint().await?;
+    if let Some(li) = guard.as_mut()
+        && (li.people.fingerprint != links || li.people.cluster.is_empty() && !li.keys.is_empty())
+    {
+        let cluster = clusters(&state.store, None, &li.keys, &li.nums).await?.cluster;
+        let mut members: HashMap<u32, Vec<u32>> = HashMap::new();
+        for (i, c) in cluster.iter().enumerate() {
+            members.entry(*c).or_default().push(i as u32);
+        }
+        members.retain(|_, m| m.len() > 1);
+        li.people = People { fingerprint: links, cluster, members };
+    }
     Ok(guard)
 }
 
@@ -107,23 +224,6 @@ async fn sources(state: &AppState) -> Result<HashMap<String, PersonSource>, AppE
     Ok(state.store.person_sources().await?.into_iter().map(|s| (s.name.clone(), s)).collect())
 }
 
-/// Every record linked to `start` (people's decisions and the matcher's links), breadth first.
-async fn linked_records(state: &AppState, start: &RecordRef, limit: usize) -> Result<Vec<RecordRef>, AppError> {
-    let mut seen: HashSet<RecordRef> = HashSet::from([start.clone()]);
-    let mut queue = VecDeque::from([start.clone()]);
-    let mut out = vec![start.clone()];
-    while let Some(r) = queue.pop_front() {
-        for l in state.store.links_of(&r).await?.iter().filter(|l| StoredLink::linked(l)) {
-            let other = if l.a == r { &l.b } else { &l.a };
-            if out.len() < limit && seen.insert(other.clone()) {
-                out.push(other.clone());
-                queue.push_back(other.clone());
-            }
-        }
-    }
-    Ok(out)
-}
-
 /// The record check for a child (logged: it shows other systems' records).
 pub async fn check_child(state: &AppState, user: &CurrentUser, child: &ChildRecord) -> Result<RecordCheck, AppError> {
     let person = Person {
@@ -141,25 +241,30 @@ pub async fn check_child(state: &AppState, user: &CurrentUser, child: &ChildReco
         let hits = li.index.check(&person, &li.model, settings.review, 20);
         let key = |pos: u32| li.keys.get(pos as usize).cloned();
         let sure = |s: &frontdoor_link::ScoredPair| s.probability >= settings.auto_link && s.guard == Guard::None;
-        let matched: Vec<(RecordRef, f64)> =
-            hits.iter().filter(|(_, s)| sure(s)).filter_map(|(p, s)| Some((key(*p)?, s.probability))).collect();
-        let possible: Vec<(RecordRef, f64)> =
-            hits.iter().filter(|(_, s)| !sure(s)).filter_map(|(p, s)| Some((key(*p)?, s.probability))).collect();
-        (matched, possible)
-    };
-    let mut records: Vec<(RecordRef, Option<f64>)> = Vec::new();
-    let mut seen = HashSet::new();
-    for (r, p) in &matched {
-        for linked in linked_records(state, r, 100).await? {
-            if seen.insert(linked.clone()) {
-                let probability =
-                    if linked == *r { Some(*p) } else { matched.iter().find(|m| m.0 == linked).map(|m| m.1) };
-                records.push((linked, probability));
+        // Each sure match with everyone it is one person with, at most 100 records in all.
+        let mut matched: Vec<(RecordRef, Option<f64>)> = Vec::new();
+        let mut seen = HashSet::new();
+        for (pos, _) in hits.iter().filter(|(_, s)| sure(s)) {
+            for member in std::iter::once(*pos).chain(li.people.of(*pos)) {
+                if matched.len() < 100 && seen.insert(member) {
+                    // Its own probability when the child's details match it surely too.
+                    let probability = hits.iter().find(|(p, h)| *p == member && sure(h)).map(|(_, h)| h.probability);
+                    matched.extend(key(member).map(|k| (k, probability)));
+                }
             }
         }
-    }
+        let possible: Vec<(RecordRef, f64)> = hits
+            .iter()
+            .filter(|(p, s)| !sure(s) && !seen.contains(p))
+            .filter_map(|(p, s)| Some((key(*p)?, s.probability)))
+            .collect();
+        (matched, possible)
+    };
+    let records = matched;
+    let seen: HashSet<&RecordRef> = records.iter().map(|(r, _)| r).collect();
     let candidates: Vec<(RecordRef, Option<f64>)> =
         possible.into_iter().filter(|(r, _)| !seen.contains(r)).map(|(r, p)| (r, Some(p))).collect();
+    drop(seen);
 
     let sources = sources(state).await?;
     let mut withheld = 0;
@@ -547,6 +652,7 @@ pub async fn upsert(
             let pos = li.index.upsert(&person);
             if pos as usize == li.keys.len() {
                 li.keys.push(key.clone());
+                li.nums.push(after_fp.1);
             }
             li.fingerprint = after_fp;
         }

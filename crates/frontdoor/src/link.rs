@@ -5,9 +5,9 @@ use crate::StoreArgs;
 use anyhow::{Context, Result, bail};
 use chrono::Utc;
 use clap::Subcommand;
-use frontdoor_core::{Event, Purpose, RecordRef, ScoredLink};
-use frontdoor_link::{Guard, Index, Model, Nicknames, Person, Settings, Verdict};
-use frontdoor_store::{Expected, Meta, NewEvent, Store, StoredLink};
+use frontdoor_core::{Event, MachinePair, Purpose, RecordRef, ScoredLink};
+use frontdoor_link::{Guard, Index, Model, Nicknames, Person, Settings};
+use frontdoor_store::{Expected, Meta, NewEvent, Store};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -208,13 +208,18 @@ fn spinner(message: &str) -> ProgressBar {
     pb
 }
 
-/// The index in its stable order, and each record's key.
-async fn load_index(store: &Store, nicknames: Nicknames, settings: &Settings) -> Result<(Index, Vec<RecordRef>)> {
+/// The index in its stable order, and each record's key and number.
+async fn load_index(
+    store: &Store,
+    nicknames: Nicknames,
+    settings: &Settings,
+) -> Result<(Index, Vec<RecordRef>, Vec<i64>)> {
     let rows = store.person_index().await?;
+    let nums = rows.iter().map(|(_, p)| p.num).collect();
     let people: Vec<Person> =
         rows.into_iter().map(|(source, p)| frontdoor_web::records::person_of(source, p)).collect();
     let keys = people.iter().map(|p| RecordRef { source: p.source.clone(), record_id: p.record_id.clone() }).collect();
-    Ok((Index::build(&people, nicknames, settings), keys))
+    Ok((Index::build(&people, nicknames, settings), keys, nums))
 }
 
 pub async fn dedupe(
@@ -228,7 +233,7 @@ pub async fn dedupe(
     let started = Instant::now();
     let (records, last_seq) = store.person_index_fingerprint().await?;
     let pb = spinner(&format!("indexing {records} person records"));
-    let (index, keys) = load_index(store, nicknames, settings).await?;
+    let (index, keys, nums) = load_index(store, nicknames, settings).await?;
     let n = index.len() as u32;
     pb.finish_and_clear();
     eprintln!("indexed {n} records in {:.1} s", started.elapsed().as_secs_f64());
@@ -280,23 +285,35 @@ pub async fn dedupe(
         }
         chunks += 1;
         let to = at.saturating_add(chunk).min(n);
-        let pairs = index.score_range(&model, at, to, keep);
-        let links: Vec<ScoredLink> = pairs
+        let scored = index.score_range(&model, at, to, keep);
+        let ppm = |p: &frontdoor_link::ScoredPair| (p.probability * 1e6).round().clamp(0.0, 1e6) as u32;
+        // People see the queued pairs by name; the rest travel compactly, by record number.
+        let links: Vec<ScoredLink> = scored
             .iter()
-            .filter(|p| p.auto(settings) || p.queued(settings) || p.wall())
+            .filter(|p| p.queued(settings))
             .filter_map(|p| {
                 Some(ScoredLink {
                     a: keys.get(p.a as usize)?.clone(),
                     b: keys.get(p.b as usize)?.clone(),
-                    probability_ppm: (p.probability * 1e6).round().clamp(0.0, 1e6) as u32,
-                    auto: p.auto(settings),
-                    queued: p.queued(settings),
+                    probability_ppm: ppm(p),
+                    auto: false,
+                    queued: true,
                     guard: p.wall(),
                     weak: p.guard == Guard::NoGivenName,
                 })
             })
             .collect();
-        let event = Event::PersonLinksScored { run: run.clone(), from: u64::from(at), to: u64::from(to), links };
+        let pairs: Vec<MachinePair> = scored
+            .iter()
+            .filter(|p| !p.queued(settings) && (p.auto(settings) || p.wall()))
+            .filter_map(|p| {
+                let flags = (u8::from(p.auto(settings)) * MachinePair::AUTO)
+                    | (u8::from(p.wall()) * MachinePair::WALL)
+                    | (u8::from(p.guard == Guard::NoGivenName) * MachinePair::WEAK);
+                Some(MachinePair(*nums.get(p.a as usize)?, *nums.get(p.b as usize)?, ppm(p), flags))
+            })
+            .collect();
+        let event = Event::PersonLinksScored { run: run.clone(), from: u64::from(at), to: u64::from(to), links, pairs };
         let t = Instant::now();
         store.append(vec![NewEvent { event, expected: Expected::Any, meta: meta() }], vec![], vec![]).await?;
         storing += t.elapsed();
@@ -310,17 +327,12 @@ pub async fn dedupe(
         storing.as_secs_f64()
     );
 
-    let links = store.person_links().await?;
-    let clusters = clusters_of(&keys, &links);
-    let people = {
-        let mut c = clusters.clone();
-        c.sort_unstable();
-        c.dedup();
-        c.len() as u64
-    };
-    let auto_linked = links.iter().filter(|l| l.machine == "auto" && l.human.is_none()).count() as u64;
-    let queued = links.iter().filter(|l| l.machine == "queued" && l.human.is_none()).count() as u64;
-    let decided = links.iter().filter(|l| l.human.is_some()).count();
+    let t = Instant::now();
+    let clustering = frontdoor_web::records::clusters(store, Some(&run), &keys, &nums).await?;
+    let people = clustering.people();
+    let (auto_linked, decided) = (clustering.auto_linked, clustering.decided);
+    let queued = store.queued_link_count().await? as u64;
+    eprintln!("clustered in {:.1} s", t.elapsed().as_secs_f64());
     let event =
         Event::PersonDedupeFinished { run: run.clone(), records: u64::from(n), clusters: people, auto_linked, queued };
     store.append(vec![NewEvent { event, expected: Expected::Any, meta: meta() }], vec![], vec![]).await?;
@@ -332,30 +344,10 @@ pub async fn dedupe(
     Ok(())
 }
 
-/// Each record's cluster, from the stored links: people's decisions first and always winning,
-/// then the matcher's links strongest first, never across a person's "different" or a twin guard.
-fn clusters_of(keys: &[RecordRef], links: &[StoredLink]) -> Vec<u32> {
-    let position: HashMap<&RecordRef, u32> = keys.iter().enumerate().map(|(i, k)| (k, i as u32)).collect();
-    let verdicts = links.iter().filter_map(|l| {
-        let (a, b) = (*position.get(&l.a)?, *position.get(&l.b)?);
-        let verdict = match l.human.as_deref() {
-            Some("same") => Verdict::Same,
-            Some(_) => Verdict::Apart,
-            None if l.guard => Verdict::Apart,
-            None if l.machine == "auto" => {
-                Verdict::Linked { probability: l.probability_ppm.unwrap_or(0) as f64 / 1e6, weak: l.weak }
-            }
-            None => return None,
-        };
-        Some((a, b, verdict))
-    });
-    frontdoor_link::cluster_verdicts(keys.len(), verdicts)
-}
-
 async fn check(store: &Store, rows: Vec<frontdoor_link::PersonRow>) -> Result<()> {
     let settings = Settings::default();
     let started = Instant::now();
-    let (mut index, keys) = load_index(store, Nicknames::builtin(), &settings).await?;
+    let (mut index, keys, _) = load_index(store, Nicknames::builtin(), &settings).await?;
     let build = started.elapsed();
     let model = match store.latest_link_model().await? {
         Some(m) => serde_json::from_str::<Model>(&m).context("the stored model is unreadable")?,
@@ -438,14 +430,14 @@ fn parse_labels(path: &Path, text: &str) -> Result<HashMap<RecordRef, String>> {
 }
 
 async fn evaluate(store: &Store, truth: &HashMap<RecordRef, String>) -> Result<()> {
-    let keys: Vec<RecordRef> = store
+    let (keys, nums): (Vec<RecordRef>, Vec<i64>) = store
         .person_index()
         .await?
         .into_iter()
-        .map(|(source, p)| RecordRef { source, record_id: p.record_id })
-        .collect();
-    let links = store.person_links().await?;
-    let clusters = clusters_of(&keys, &links);
+        .map(|(source, p)| (RecordRef { source, record_id: p.record_id }, p.num))
+        .unzip();
+    let run = store.latest_finished_run().await?;
+    let clusters = frontdoor_web::records::clusters(store, run.as_deref(), &keys, &nums).await?.cluster;
     let mut entities: HashMap<&str, u64> = HashMap::new();
     let labels: Vec<Option<u64>> = keys
         .iter()
@@ -461,8 +453,8 @@ async fn evaluate(store: &Store, truth: &HashMap<RecordRef, String>) -> Result<(
     if missing > 0 {
         eprintln!("warning: {missing} labelled records are not in the index (left out of the scores)");
     }
-    if links.is_empty() && !keys.is_empty() {
-        eprintln!("warning: the index has no links yet; run `frontdoor link dedupe` first");
+    if run.is_none() && !keys.is_empty() {
+        eprintln!("warning: the index has not been deduplicated yet; run `frontdoor link dedupe` first");
     }
     let s = frontdoor_link::pairwise(&clusters, &labels);
     println!("records in the index: {}, labelled: {labelled}", keys.len());

@@ -572,10 +572,17 @@ fn link_dedupe_resumes_and_people_win(target: Target) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let (auto, other) = rt.block_on(async {
         let store = frontdoor_store::Store::open(&url).await.unwrap();
-        let links = store.person_links().await.unwrap();
-        let auto = links.iter().find(|l| l.machine == "auto").unwrap().clone();
         let index = store.person_index().await.unwrap();
-        let (source, p) = index.iter().find(|(s, p)| *s != auto.a.source && p.record_id != auto.a.record_id).unwrap();
+        let key_of = |num: i64| {
+            let (source, p) = index.iter().find(|(_, p)| p.num == num).unwrap();
+            frontdoor_core::RecordRef { source: source.clone(), record_id: p.record_id.clone() }
+        };
+        let run = store.latest_finished_run().await.unwrap().unwrap();
+        let pairs = store.run_pairs(&run).await.unwrap();
+        let linked = pairs.iter().find(|p| p.has(frontdoor_core::MachinePair::AUTO)).unwrap();
+        let (a, b) = (key_of(linked.0), key_of(linked.1));
+        let auto = if a < b { (a, b) } else { (b, a) };
+        let (source, p) = index.iter().find(|(s, p)| *s != auto.0.source && p.record_id != auto.0.record_id).unwrap();
         let other = frontdoor_core::RecordRef { source: source.clone(), record_id: p.record_id.clone() };
         let meta = frontdoor_store::Meta::system("administration", chrono::Utc::now());
         let decide = |a: &frontdoor_core::RecordRef, b: &frontdoor_core::RecordRef, same: bool| {
@@ -587,7 +594,7 @@ fn link_dedupe_resumes_and_people_win(target: Target) {
             }
         };
         store
-            .append(vec![decide(&auto.a, &auto.b, false), decide(&auto.a, &other, true)], vec![], vec![])
+            .append(vec![decide(&auto.0, &auto.1, false), decide(&auto.0, &other, true)], vec![], vec![])
             .await
             .unwrap();
         store.close().await;
@@ -596,11 +603,23 @@ fn link_dedupe_resumes_and_people_win(target: Target) {
     ok(frontdoor(&["link", "dedupe", "--restart"], &target, &dir.config(), None), "dedupe after decisions");
     rt.block_on(async {
         let store = frontdoor_store::Store::open(&url).await.unwrap();
-        let split = store.person_link(&auto.a, &auto.b).await.unwrap().unwrap();
-        assert_eq!((split.machine.as_str(), split.human.as_deref()), ("auto", Some("different")));
+        let split = store.person_link(&auto.0, &auto.1).await.unwrap().unwrap();
+        assert_eq!(split.human.as_deref(), Some("different"));
         assert!(!split.linked(), "the person's 'different' wins over the matcher's link");
-        let (a, b) = if auto.a < other { (&auto.a, &other) } else { (&other, &auto.a) };
+        let (a, b) = if auto.0 < other { (&auto.0, &other) } else { (&other, &auto.0) };
         assert!(store.person_link(a, b).await.unwrap().unwrap().linked());
+        // And in who is whom: the split pair apart, the joined pair together.
+        let (keys, nums): (Vec<_>, Vec<_>) = store
+            .person_index()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(source, p)| (frontdoor_core::RecordRef { source, record_id: p.record_id }, p.num))
+            .unzip();
+        let c = frontdoor_web::records::clusters(&store, None, &keys, &nums).await.unwrap().cluster;
+        let at = |r: &frontdoor_core::RecordRef| c[keys.iter().position(|k| k == r).unwrap()];
+        assert_ne!(at(&auto.0), at(&auto.1), "split by a person");
+        assert_eq!(at(&auto.0), at(&other), "joined by a person");
         store.close().await;
     });
     let after = ok(frontdoor(&["link", "evaluate", "--labels", labels], &target, &dir.config(), None), "evaluate");
