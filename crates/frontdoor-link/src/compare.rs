@@ -11,7 +11,6 @@ use chrono::{Datelike, NaiveDate};
 use rphonetic::DoubleMetaphone;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 /// A person record as a source system holds it; normalised here, never changed.
@@ -103,7 +102,7 @@ pub fn unpack(mut x: u32) -> Pattern {
 /// Strings interned per field, with how many records hold each (for term frequencies).
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Interner {
-    ids: HashMap<Box<str>, u32>,
+    ids: FxHashMap<Box<str>, u32>,
     text: Vec<Box<str>>,
     count: Vec<u32>,
     /// Records holding any value.
@@ -256,7 +255,7 @@ pub(crate) struct Vocab {
     pub(crate) family: Interner,
     pub(crate) codes: Interner,
     pub(crate) places: Interner,
-    pub(crate) dobs: HashMap<i32, u32>,
+    pub(crate) dobs: FxHashMap<i32, u32>,
     pub(crate) dob_total: u64,
     pub(crate) nicknames: Nicknames,
     /// Nickname groups of each interned given name.

@@ -35,6 +35,16 @@ pub struct Settings {
     pub seed: u64,
 }
 
+impl Settings {
+    /// These settings with the thresholds a model was stored with, if it was.
+    pub fn with_model(&self, model: &Model) -> Settings {
+        match model.thresholds {
+            Some(t) => Settings { auto_link: t.auto_link, review: t.review, ..self.clone() },
+            None => self.clone(),
+        }
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {

@@ -21,7 +21,7 @@ pub use cluster::{PairwiseScores, Verdict, cluster, cluster_verdicts, pairwise};
 pub use compare::Person;
 pub use import::{CANONICAL_HEADER, Mapping, PersonRow, RowError, parse_people};
 pub use index::{Guard, Index, RecordKey, ScoredPair, Settings};
-pub use model::{Evidence, Explanation, Model};
+pub use model::{Evidence, Explanation, Model, Thresholds};
 pub use normalise::Nicknames;
 
 /// A configuration file (column mapping, nickname table) that cannot be used: where and why.

@@ -30,6 +30,17 @@ pub struct Model {
     /// EM iterations run, and the last change in any parameter.
     pub iterations: u32,
     pub converged_delta: f64,
+    /// The thresholds the run that stored this model linked and queued by: record checks use
+    /// the same, so a "sure match" means what the clustering meant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thresholds: Option<Thresholds>,
+}
+
+/// Link automatically at or above `auto_link`; queue for a person at or above `review`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Thresholds {
+    pub auto_link: f64,
+    pub review: f64,
 }
 
 /// One comparison's part in a score.
@@ -111,6 +122,7 @@ impl Model {
             u_household_kin: [0.0; MAX_LEVELS],
             iterations: 0,
             converged_delta: f64::NAN,
+            thresholds: None,
         }
     }
 

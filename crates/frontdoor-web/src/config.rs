@@ -69,6 +69,15 @@ pub struct Config {
     pub condom_card_uses: u32,
     /// An urgent alert nobody has acknowledged escalates to the managers after this long.
     pub escalate_after_minutes: u32,
+    /// Person index (F5): two records are linked without a person at or above this match
+    /// probability, and a record check calls them a sure match. A finished `link dedupe` run's
+    /// own thresholds (stored with its model) win over these.
+    pub link_auto_link: f64,
+    /// At or above this (below `link_auto_link`) a pair waits for a person, and a record check
+    /// shows a candidate.
+    pub link_review: f64,
+    /// The nickname table (TOML, as `config/nicknames.toml`); empty for the shipped one.
+    pub nicknames_file: String,
 }
 
 impl Default for Config {
@@ -100,6 +109,9 @@ impl Default for Config {
             emergency_contraception_repeat: 2,
             condom_card_uses: 5,
             escalate_after_minutes: 60,
+            link_auto_link: frontdoor_link::Settings::default().auto_link,
+            link_review: frontdoor_link::Settings::default().review,
+            nicknames_file: String::new(),
         }
     }
 }
@@ -122,12 +134,41 @@ impl Config {
     }
 
     pub fn from_toml(file: &str, text: &str) -> Result<Config, ConfigError> {
-        toml::from_str::<Config>(text).map_err(|e| {
+        let cfg = toml::from_str::<Config>(text).map_err(|e| {
             let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1).unwrap_or(1);
             // toml's message repeats the source excerpt; keep only the first line of its text.
             let message = e.message().lines().next().unwrap_or("invalid configuration").to_owned();
             ConfigError::Invalid { file: file.to_owned(), line, message }
-        })
+        })?;
+        if let Err(message) = cfg.link_settings() {
+            let line = text
+                .lines()
+                .position(|l| l.trim_start().starts_with("link_review") || l.trim_start().starts_with("link_auto_link"))
+                .map_or(1, |i| i + 1);
+            return Err(ConfigError::Invalid { file: file.to_owned(), line, message });
+        }
+        Ok(cfg)
+    }
+
+    /// The matcher's settings with the configured thresholds, or why they cannot be used.
+    pub fn link_settings(&self) -> Result<frontdoor_link::Settings, String> {
+        let (auto_link, review) = (self.link_auto_link, self.link_review);
+        if !(0.0..=1.0).contains(&review) || !(review..=1.0).contains(&auto_link) {
+            return Err(format!(
+                "link_review {review} and link_auto_link {auto_link}: need 0 ≤ link_review ≤ link_auto_link ≤ 1"
+            ));
+        }
+        Ok(frontdoor_link::Settings { auto_link, review, ..frontdoor_link::Settings::default() })
+    }
+
+    /// The configured nickname table (`nicknames_file`), or the shipped one.
+    pub fn nicknames(&self) -> Result<frontdoor_link::Nicknames, String> {
+        if self.nicknames_file.is_empty() {
+            return Ok(frontdoor_link::Nicknames::builtin());
+        }
+        let text = std::fs::read_to_string(&self.nicknames_file)
+            .map_err(|e| format!("{}: cannot read: {e}", self.nicknames_file))?;
+        frontdoor_link::Nicknames::parse(&self.nicknames_file, &text).map_err(|e| e.to_string())
     }
 
     /// `FRONTDOOR_LISTEN`, `FRONTDOOR_DATA_DIR`, `FRONTDOOR_DATABASE_URL`, `FRONTDOOR_TLS`,
@@ -188,6 +229,17 @@ mod tests {
         assert!(msg.contains("sesion_minutes"), "{msg}");
         let err = Config::from_toml("fd.toml", "tls = \"maybe\"\n").unwrap_err().to_string();
         assert!(err.starts_with("fd.toml:1: "), "{err}");
+    }
+
+    #[test]
+    fn contradictory_link_thresholds_are_refused_naming_the_line() {
+        let err = Config::from_toml("fd.toml", "tls = false\nlink_review = 0.97\n").unwrap_err().to_string();
+        assert!(err.starts_with("fd.toml:2: link_review 0.97 and link_auto_link 0.95"), "{err}");
+        let ok = Config::from_toml("fd.toml", "link_auto_link = 0.99\nlink_review = 0.6\n").unwrap();
+        let s = ok.link_settings().unwrap();
+        assert_eq!((s.auto_link, s.review), (0.99, 0.6));
+        let bad = Config { nicknames_file: "/nonexistent/nicknames.toml".into(), ..Config::default() };
+        assert!(bad.nicknames().unwrap_err().contains("/nonexistent/nicknames.toml: cannot read"));
     }
 
     #[test]

@@ -44,6 +44,8 @@ pub struct AppState {
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     /// The person index for record checks and the review queue (built on first use).
     pub links: records::SharedIndex,
+    /// The configured nickname table (`nicknames_file`), read once at start-up.
+    pub nicknames: Arc<frontdoor_link::Nicknames>,
 }
 
 /// A bound, not yet serving, server. `build` binds the port so tests can use port 0.
@@ -60,6 +62,9 @@ impl Application {
         let screening = screening::Screening::load(&cfg).map_err(anyhow::Error::msg)?;
         // A bad SMTP setting stops start-up rather than silently holding every e-mail.
         notify::Mailer::from_config(&cfg).map_err(anyhow::Error::msg)?;
+        // So do a bad nickname table and thresholds that contradict each other.
+        let nicknames = cfg.nicknames().map_err(anyhow::Error::msg)?;
+        cfg.link_settings().map_err(anyhow::Error::msg)?;
         let listener =
             TcpListener::bind(cfg.listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", cfg.listen))?;
         let addr = listener.local_addr()?;
@@ -70,6 +75,7 @@ impl Application {
             screening: Arc::new(screening),
             metrics: metrics::handle(),
             links: Default::default(),
+            nicknames: Arc::new(nicknames),
         };
         Ok(Application { listener, router: routes::router(state.clone()), addr, state })
     }

@@ -13,7 +13,7 @@ use chrono::{NaiveDate, Utc};
 use frontdoor_core::contact::FieldError;
 use frontdoor_core::policy::{Resource, decide};
 use frontdoor_core::{Action, AgencyId, DateOfBirth, Event, MachinePair, PersonName, Postcode, RecordRef, Sex};
-use frontdoor_link::{Explanation, Guard, Index, Model, Nicknames, Person, Settings, Verdict};
+use frontdoor_link::{Explanation, Guard, Index, Model, Person, Settings, Verdict};
 use frontdoor_store::{ChildRecord, Expected, NewEvent, PersonSource, StoredPerson};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -159,13 +159,14 @@ async fn current(state: &AppState) -> Result<tokio::sync::MutexGuard<'_, Option<
     if guard.as_ref().is_none_or(|l| l.fingerprint != fingerprint) {
         let rows = state.store.person_index().await?;
         let stored_model = state.store.latest_link_model().await?.and_then(|m| serde_json::from_str::<Model>(&m).ok());
+        let settings = link_settings(state)?;
+        let nicknames = state.nicknames.as_ref().clone();
         let built = tokio::task::spawn_blocking(move || {
             let nums = rows.iter().map(|(_, p)| p.num).collect();
             let people: Vec<Person> = rows.into_iter().map(|(s, p)| person_of(s, p)).collect();
             let keys =
                 people.iter().map(|p| RecordRef { source: p.source.clone(), record_id: p.record_id.clone() }).collect();
-            let settings = Settings::default();
-            let index = Index::build(&people, Nicknames::builtin(), &settings);
+            let index = Index::build(&people, nicknames, &settings);
             let model = stored_model.unwrap_or_else(|| index.train(&settings));
             LinkIndex { fingerprint, index, model, keys, nums, people: People::default() }
         })
@@ -187,6 +188,11 @@ async fn current(state: &AppState) -> Result<tokio::sync::MutexGuard<'_, Option<
         li.people = People { fingerprint: links, cluster, members };
     }
     Ok(guard)
+}
+
+/// The configured matcher settings (checked at start-up).
+fn link_settings(state: &AppState) -> Result<Settings, AppError> {
+    state.cfg.link_settings().map_err(AppError::Internal)
 }
 
 /// One source system's record, as a record check shows it.
@@ -234,10 +240,11 @@ pub async fn check_child(state: &AppState, user: &CurrentUser, child: &ChildReco
         postcode: child.postcode.clone(),
         ..Person::default()
     };
-    let settings = Settings::default();
     let (matched, possible) = {
         let mut guard = current(state).await?;
         let Some(li) = guard.as_mut() else { return Ok(RecordCheck::default()) };
+        // The last run's thresholds, so that a sure match here is one the clustering made.
+        let settings = link_settings(state)?.with_model(&li.model);
         let hits = li.index.check(&person, &li.model, settings.review, 20);
         let key = |pos: u32| li.keys.get(pos as usize).cloned();
         let sure = |s: &frontdoor_link::ScoredPair| s.probability >= settings.auto_link && s.guard == Guard::None;

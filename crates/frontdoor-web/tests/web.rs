@@ -1077,6 +1077,19 @@ async fn a_bad_lexicon_file_stops_the_server_naming_file_and_line() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[tokio::test]
+async fn a_bad_nickname_table_stops_the_server_naming_file_and_line() {
+    let dir = std::env::temp_dir().join(format!("fd-nick-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("nicknames.toml");
+    std::fs::write(&path, "[groups]\nwilliam = [\"bill\", \"will\"]\nkatherine = [\"kate\", \"kat e\"]\n").unwrap();
+    let ts = testing::sqlite().await;
+    let cfg = Config { nicknames_file: path.display().to_string(), ..test_config(false) };
+    let err = Application::build(cfg, ts.store.clone()).await.err().expect("must refuse to start").to_string();
+    assert!(err.contains("nicknames.toml:3:") && err.contains("kat e"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 // ---- the front door: protocols, alerts, decisions, referrals (issue 3) -----------------------
 
 async fn post_json(app: &TestApp, token: &str, path: &str, body: Value) -> (u16, Value) {

@@ -71,7 +71,8 @@ pub async fn run(args: DemoArgs) -> Result<()> {
             }
             let passwords = Passwords::new(&cfg).map_err(anyhow::Error::msg)?;
             let screening = Screening::load(&cfg).map_err(anyhow::Error::msg)?;
-            seed(&store, &passwords, &screening, &args.data_dir, args.seed, &params).await?;
+            let link = (cfg.link_settings().map_err(anyhow::Error::msg)?, cfg.nicknames().map_err(anyhow::Error::msg)?);
+            seed(&store, &passwords, &screening, link, &args.data_dir, args.seed, &params).await?;
             store.set_setting(SEEDED, &args.seed.to_string()).await?;
         }
     }
@@ -102,6 +103,7 @@ async fn seed(
     store: &Store,
     passwords: &Passwords,
     screening: &Screening,
+    link: (frontdoor_link::Settings, frontdoor_link::Nicknames),
     dir: &Path,
     seed: u64,
     params: &frontdoor_synth::Params,
@@ -180,15 +182,7 @@ async fn seed(
     }
     // Deduplicate the index as an operator would, so record checks find linked records and the
     // review page has its grey zone.
-    crate::link::dedupe(
-        store,
-        &frontdoor_link::Settings::default(),
-        frontdoor_link::Nicknames::builtin(),
-        false,
-        20_000,
-        None,
-    )
-    .await?;
+    crate::link::dedupe(store, &link.0, link.1, false, 20_000, None).await?;
 
     // Contacts go through the same service as the pages and API. Contacts about one child are
     // recorded in order (so the child is recorded once); different children run concurrently,

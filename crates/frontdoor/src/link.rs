@@ -6,7 +6,7 @@ use anyhow::{Context, Result, bail};
 use chrono::Utc;
 use clap::Subcommand;
 use frontdoor_core::{Event, MachinePair, Purpose, RecordRef, ScoredLink};
-use frontdoor_link::{Guard, Index, Model, Nicknames, Person, Settings};
+use frontdoor_link::{Guard, Index, Model, Nicknames, Person, Settings, Thresholds};
 use frontdoor_store::{Expected, Meta, NewEvent, Store};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::HashMap;
@@ -22,13 +22,16 @@ pub enum LinkCommand {
     Dedupe {
         #[command(flatten)]
         store: StoreArgs,
-        /// Link automatically at or above this match probability.
-        #[arg(long, default_value_t = Settings::default().auto_link)]
-        auto_link: f64,
-        /// Queue for a person at or above this probability (below --auto-link).
-        #[arg(long, default_value_t = Settings::default().review)]
-        review: f64,
-        /// A nickname table (TOML, as config/nicknames.toml) instead of the shipped one.
+        /// Link automatically at or above this match probability (default: the configuration's
+        /// `link_auto_link`, 0.95). Stored with the run: record checks then use it too.
+        #[arg(long)]
+        auto_link: Option<f64>,
+        /// Queue for a person at or above this probability, below --auto-link (default: the
+        /// configuration's `link_review`, 0.5).
+        #[arg(long)]
+        review: Option<f64>,
+        /// A nickname table (TOML, as config/nicknames.toml) instead of the configuration's
+        /// `nicknames_file` (or the shipped one).
         #[arg(long)]
         nicknames: Option<PathBuf>,
         /// Start a new run even if an unfinished one could be resumed.
@@ -155,11 +158,17 @@ pub enum SynthCommand {
 pub async fn run(cmd: LinkCommand) -> Result<()> {
     match cmd {
         LinkCommand::Dedupe { store, auto_link, review, nicknames, restart, chunk, stop_after } => {
+            let cfg = store.config()?;
+            let configured = cfg.link_settings().map_err(anyhow::Error::msg)?;
+            let (auto_link, review) = (auto_link.unwrap_or(configured.auto_link), review.unwrap_or(configured.review));
             if !(0.0..=1.0).contains(&review) || !(review..=1.0).contains(&auto_link) {
                 bail!("--review {review} and --auto-link {auto_link}: need 0 ≤ review ≤ auto-link ≤ 1");
             }
-            let settings = Settings { auto_link, review, ..Settings::default() };
-            let nicknames = load_nicknames(nicknames.as_deref())?;
+            let settings = Settings { auto_link, review, ..configured };
+            let nicknames = match nicknames {
+                Some(path) => load_nicknames(&path)?,
+                None => cfg.nicknames().map_err(anyhow::Error::msg)?,
+            };
             let (_, store) = store.open().await?;
             dedupe(&store, &settings, nicknames, restart, chunk.max(1), stop_after).await
         }
@@ -179,8 +188,11 @@ pub async fn run(cmd: LinkCommand) -> Result<()> {
                     bail!("{}: refused ({} problems)", queries.display(), errors.len());
                 }
             };
+            let cfg = store.config()?;
+            let settings = cfg.link_settings().map_err(anyhow::Error::msg)?;
+            let nicknames = cfg.nicknames().map_err(anyhow::Error::msg)?;
             let (_, store) = store.open().await?;
-            check(&store, rows).await
+            check(&store, rows, &settings, nicknames).await
         }
         LinkCommand::Evaluate { store, labels } => {
             let text = std::fs::read_to_string(&labels).with_context(|| format!("cannot read {}", labels.display()))?;
@@ -191,14 +203,9 @@ pub async fn run(cmd: LinkCommand) -> Result<()> {
     }
 }
 
-fn load_nicknames(path: Option<&Path>) -> Result<Nicknames> {
-    match path {
-        None => Ok(Nicknames::builtin()),
-        Some(p) => {
-            let text = std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
-            Ok(Nicknames::parse(&p.display().to_string(), &text)?)
-        }
-    }
+fn load_nicknames(p: &Path) -> Result<Nicknames> {
+    let text = std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
+    Ok(Nicknames::parse(&p.display().to_string(), &text)?)
 }
 
 fn spinner(message: &str) -> ProgressBar {
@@ -249,7 +256,8 @@ pub async fn dedupe(
         None => {
             let pb = spinner("training the model (u from random pairs, m by EM)");
             let t = Instant::now();
-            let model = index.train(settings);
+            let mut model = index.train(settings);
+            model.thresholds = Some(Thresholds { auto_link: settings.auto_link, review: settings.review });
             pb.finish_and_clear();
             eprintln!("trained the model in {:.1} s", t.elapsed().as_secs_f64());
             let run = uuid::Uuid::now_v7().to_string();
@@ -263,6 +271,8 @@ pub async fn dedupe(
             (run, model, 0)
         }
     };
+    // A resumed run goes on with the thresholds it started with.
+    let settings = &settings.with_model(&model);
     for line in model.describe() {
         eprintln!("model: {line}");
     }
@@ -344,18 +354,23 @@ pub async fn dedupe(
     Ok(())
 }
 
-async fn check(store: &Store, rows: Vec<frontdoor_link::PersonRow>) -> Result<()> {
-    let settings = Settings::default();
+async fn check(
+    store: &Store,
+    rows: Vec<frontdoor_link::PersonRow>,
+    settings: &Settings,
+    nicknames: Nicknames,
+) -> Result<()> {
     let started = Instant::now();
-    let (mut index, keys, _) = load_index(store, Nicknames::builtin(), &settings).await?;
+    let (mut index, keys, _) = load_index(store, nicknames, settings).await?;
     let build = started.elapsed();
     let model = match store.latest_link_model().await? {
         Some(m) => serde_json::from_str::<Model>(&m).context("the stored model is unreadable")?,
         None => {
             eprintln!("no deduplication run yet: training a model for this check");
-            index.train(&settings)
+            index.train(settings)
         }
     };
+    let settings = settings.with_model(&model);
     let mut hist = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
     let mut total = std::time::Duration::ZERO;
     let mut warmed = false;

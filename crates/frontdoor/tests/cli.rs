@@ -561,6 +561,18 @@ fn link_dedupe_resumes_and_people_win(target: Target) {
     let strict = ["link", "dedupe", "--restart", "--auto-link", "1", "--review", "1"];
     let out = ok(frontdoor(&strict, &target, &dir.config(), None), "strict dedupe");
     assert!(out.contains(": 0 pairs linked automatically, 0 queued"), "{out}");
+    // Thresholds from the configuration file, stored with the run's model; contradictory ones
+    // refused naming the file and line.
+    let strict_cfg = dir.path().join("strict.toml");
+    std::fs::write(&strict_cfg, "argon2_memory_kib = 1024\nlink_auto_link = 1.0\nlink_review = 1.0\n").unwrap();
+    let strict_cfg = strict_cfg.to_str().unwrap();
+    let out = ok(frontdoor(&["link", "dedupe", "--restart"], &target, strict_cfg, None), "configured strict dedupe");
+    assert!(out.contains(": 0 pairs linked automatically, 0 queued"), "{out}");
+    let bad_cfg = dir.path().join("contradictory.toml");
+    std::fs::write(&bad_cfg, "argon2_memory_kib = 1024\nlink_auto_link = 0.5\nlink_review = 0.9\n").unwrap();
+    let out = frontdoor(&["link", "dedupe", "--restart"], &target, bad_cfg.to_str().unwrap(), None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("contradictory.toml:2: link_review 0.9"), "{err}");
     ok(frontdoor(&["link", "dedupe", "--restart"], &target, &dir.config(), None), "dedupe restart again");
 
     // People's decisions win over the matcher, and survive the next run.
@@ -603,6 +615,10 @@ fn link_dedupe_resumes_and_people_win(target: Target) {
     ok(frontdoor(&["link", "dedupe", "--restart"], &target, &dir.config(), None), "dedupe after decisions");
     rt.block_on(async {
         let store = frontdoor_store::Store::open(&url).await.unwrap();
+        let model: frontdoor_link::Model =
+            serde_json::from_str(&store.latest_link_model().await.unwrap().unwrap()).unwrap();
+        let stored = model.thresholds.unwrap();
+        assert_eq!((stored.auto_link, stored.review), (0.95, 0.5), "the run's thresholds travel with its model");
         let split = store.person_link(&auto.0, &auto.1).await.unwrap().unwrap();
         assert_eq!(split.human.as_deref(), Some("different"));
         assert!(!split.linked(), "the person's 'different' wins over the matcher's link");
