@@ -59,8 +59,6 @@ pub async fn clusters(
     keys: &[RecordRef],
     nums: &[i64],
 ) -> Result<Clustering, frontdoor_store::StoreError> {
-    let by_num: HashMap<i64, u32> = nums.iter().enumerate().map(|(i, n)| (*n, i as u32)).collect();
-    let by_key: HashMap<&RecordRef, u32> = keys.iter().enumerate().map(|(i, k)| (k, i as u32)).collect();
     let run = match run {
         Some(r) => Some(r.to_owned()),
         None => store.latest_finished_run().await?,
@@ -69,12 +67,31 @@ pub async fn clusters(
         Some(r) => store.run_pairs(r).await?,
         None => Vec::new(),
     };
+    clusters_of(store, &pairs, keys, nums).await
+}
+
+/// As [`clusters`], with the run's pairs at hand (the run that just made them).
+pub async fn clusters_of(
+    store: &frontdoor_store::Store,
+    pairs: &[MachinePair],
+    keys: &[RecordRef],
+    nums: &[i64],
+) -> Result<Clustering, frontdoor_store::StoreError> {
     let links = store.cluster_links().await?;
+    let by_num: HashMap<i64, u32> = nums.iter().enumerate().map(|(i, n)| (*n, i as u32)).collect();
+    // The index's order is sorted by key, unless records were added since it was built.
+    let sorted = keys.is_sorted();
+    let by_key: HashMap<&RecordRef, u32> =
+        if sorted { HashMap::new() } else { keys.iter().enumerate().map(|(i, k)| (k, i as u32)).collect() };
+    let position = |r: &RecordRef| match sorted {
+        true => keys.binary_search(r).ok().map(|i| i as u32),
+        false => by_key.get(r).copied(),
+    };
     let mut decided: HashSet<(u32, u32)> = HashSet::new();
     let mut verdicts: Vec<(u32, u32, Verdict)> = Vec::with_capacity(pairs.len() + links.len());
     let mut auto_linked = 0;
     for l in &links {
-        let (Some(&a), Some(&b)) = (by_key.get(&l.a), by_key.get(&l.b)) else { continue };
+        let (Some(a), Some(b)) = (position(&l.a), position(&l.b)) else { continue };
         let verdict = match l.human.as_deref() {
             Some("same") => Verdict::Same,
             Some(_) => Verdict::Apart,
@@ -90,7 +107,7 @@ pub async fn clusters(
         }
         verdicts.push((a, b, verdict));
     }
-    for p in &pairs {
+    for p in pairs {
         let (Some(&a), Some(&b)) = (by_num.get(&p.0), by_num.get(&p.1)) else { continue };
         if decided.contains(&(a.min(b), a.max(b))) {
             continue;

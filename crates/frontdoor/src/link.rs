@@ -221,12 +221,22 @@ async fn load_index(
     nicknames: Nicknames,
     settings: &Settings,
 ) -> Result<(Index, Vec<RecordRef>, Vec<i64>)> {
+    let t = Instant::now();
     let rows = store.person_index().await?;
+    let read = t.elapsed();
     let nums = rows.iter().map(|(_, p)| p.num).collect();
     let people: Vec<Person> =
         rows.into_iter().map(|(source, p)| frontdoor_web::records::person_of(source, p)).collect();
     let keys = people.iter().map(|p| RecordRef { source: p.source.clone(), record_id: p.record_id.clone() }).collect();
-    Ok((Index::build(&people, nicknames, settings), keys, nums))
+    let t = Instant::now();
+    let index = Index::build(&people, nicknames, settings);
+    eprintln!(
+        "read {} records in {:.1} s, built the index in {:.1} s",
+        people.len(),
+        read.as_secs_f64(),
+        t.elapsed().as_secs_f64()
+    );
+    Ok((index, keys, nums))
 }
 
 pub async fn dedupe(
@@ -288,6 +298,8 @@ pub async fn dedupe(
     let (scoring, mut storing) = (Instant::now(), std::time::Duration::ZERO);
     let mut at = from;
     let mut chunks = 0;
+    // This run's pairs, for clustering at the end (read back from its events if it resumed).
+    let mut run_pairs: Vec<MachinePair> = Vec::new();
     while at < n {
         if stop_after.is_some_and(|s| chunks >= s) {
             bar.finish_and_clear();
@@ -323,6 +335,7 @@ pub async fn dedupe(
                 Some(MachinePair(*nums.get(p.a as usize)?, *nums.get(p.b as usize)?, ppm(p), flags))
             })
             .collect();
+        run_pairs.extend_from_slice(&pairs);
         let event = Event::PersonLinksScored { run: run.clone(), from: u64::from(at), to: u64::from(to), links, pairs };
         let t = Instant::now();
         store.append(vec![NewEvent { event, expected: Expected::Any, meta: meta() }], vec![], vec![]).await?;
@@ -338,7 +351,11 @@ pub async fn dedupe(
     );
 
     let t = Instant::now();
-    let clustering = frontdoor_web::records::clusters(store, Some(&run), &keys, &nums).await?;
+    let clustering = if from == 0 {
+        frontdoor_web::records::clusters_of(store, &run_pairs, &keys, &nums).await?
+    } else {
+        frontdoor_web::records::clusters(store, Some(&run), &keys, &nums).await?
+    };
     let people = clustering.people();
     let (auto_linked, decided) = (clustering.auto_linked, clustering.decided);
     let queued = store.queued_link_count().await? as u64;

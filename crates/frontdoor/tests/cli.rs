@@ -530,8 +530,17 @@ fn link_dedupe_resumes_and_people_win(target: Target) {
     assert!(resumed.starts_with("precision=") && resumed.contains(" recall=") && resumed.contains(" f1="), "{resumed}");
     assert!(f1_of(&resumed) >= 0.9, "{resumed}");
 
-    // A fresh run gives the same result as the interrupted one.
-    ok(frontdoor(&["link", "dedupe", "--restart"], &target, &dir.config(), None), "dedupe restart");
+    // A fresh run gives the same result as the interrupted one (its summary from the pairs in
+    // memory, the resumed one's from its stored events).
+    let fresh_summary = ok(frontdoor(&["link", "dedupe", "--restart"], &target, &dir.config(), None), "dedupe restart");
+    // "deduplicated N records into P people in T s: A pairs linked ..., (run R)" without T and R.
+    let counts = |s: &str| {
+        let line = s.lines().find(|l| l.starts_with("deduplicated")).unwrap();
+        let (head, tail) = line.split_once(" in ").unwrap();
+        format!("{head}{}", tail.split_once(": ").unwrap().1.split(" (run ").next().unwrap())
+    };
+    assert_eq!(counts(&fresh_summary), counts(&summary));
+    assert!(!summary.contains(": 0 pairs linked automatically"), "{summary}");
     let fresh =
         last_line(&ok(frontdoor(&["link", "evaluate", "--labels", labels], &target, &dir.config(), None), "evaluate"));
     assert_eq!(fresh, resumed);
