@@ -8,6 +8,12 @@ mod import;
 mod link;
 
 use anyhow::{Context, Result};
+
+/// mimalloc rather than glibc's allocator: after the person index is built, glibc consolidated
+/// the millions of small blocks the build freed at the first large allocation that followed,
+/// and a record check paid for it (5–60 ms for the first checks at 1M records, 0.2 ms after).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use clap::{Args, Parser, Subcommand};
 use frontdoor_store::Store;
 use frontdoor_web::Config;
