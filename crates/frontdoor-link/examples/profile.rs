@@ -61,6 +61,9 @@ fn main() {
     eprintln!("scored in {:.2} s: {} kept", t.elapsed().as_secs_f64(), scored.len());
     let t = Instant::now();
     let clusters = frontdoor_link::cluster_pairs(index.len(), &scored, &settings);
+    let queued: Vec<_> = scored.iter().filter(|p| p.queued(&settings)).collect();
+    let within = queued.iter().filter(|p| clusters[p.a as usize] == clusters[p.b as usize]).count();
+    eprintln!("{} pairs queued for a person, {within} of them already within one cluster", queued.len());
     let mut c = clusters.clone();
     c.sort_unstable();
     c.dedup();

@@ -36,6 +36,10 @@ pub struct LinkIndex {
 #[derive(Default)]
 struct People {
     fingerprint: (i64, i64, i64),
+    /// The run the clusters rest on and its pairs, kept: a person's decision reclusters
+    /// without reading a million pairs back.
+    run: Option<String>,
+    pairs: Vec<MachinePair>,
     /// Each position's cluster (positions past the end, added since: on their own).
     cluster: Vec<u32>,
     members: HashMap<u32, Vec<u32>>,
@@ -196,13 +200,19 @@ async fn current(state: &AppState) -> Result<tokio::sync::MutexGuard<'_, Option<
     if let Some(li) = guard.as_mut()
         && (li.people.fingerprint != links || li.people.cluster.is_empty() && !li.keys.is_empty())
     {
-        let cluster = clusters(&state.store, None, &li.keys, &li.nums).await?.cluster;
+        let run = state.store.latest_finished_run().await?;
+        let pairs = match &run {
+            Some(r) if li.people.run.as_ref() == Some(r) => std::mem::take(&mut li.people.pairs),
+            Some(r) => state.store.run_pairs(r).await?,
+            None => Vec::new(),
+        };
+        let cluster = clusters_of(&state.store, &pairs, &li.keys, &li.nums).await?.cluster;
         let mut members: HashMap<u32, Vec<u32>> = HashMap::new();
         for (i, c) in cluster.iter().enumerate() {
             members.entry(*c).or_default().push(i as u32);
         }
         members.retain(|_, m| m.len() > 1);
-        li.people = People { fingerprint: links, cluster, members };
+        li.people = People { fingerprint: links, run, pairs, cluster, members };
     }
     Ok(guard)
 }

@@ -1389,6 +1389,8 @@ async fn record_checks_show_an_agency_only_its_own_systems_and_people_decide_lin
         }
         owned.push(("health_sys".into(), "HX".into(), "Amelia".into(), "Testchild".into(), "2011-04-05".into()));
         owned.push(("police_sys".into(), "PX".into(), "Amelia".into(), "Testchild".into(), "2011-04-05".into()));
+        // Known to the police under another name: nothing about it matches the contact.
+        owned.push(("police_sys".into(), "PZ".into(), "Roxanne".into(), "Quill".into(), "2009-12-30".into()));
         let rows: Vec<(&str, &str, &str, &str, &str)> =
             owned.iter().map(|(s, r, g, f, d)| (s.as_str(), r.as_str(), g.as_str(), f.as_str(), d.as_str())).collect();
         app.people(&rows).await;
@@ -1453,6 +1455,25 @@ async fn record_checks_show_an_agency_only_its_own_systems_and_people_decide_lin
         assert_eq!(status, 201);
         let (status, _) = post_json(&app, &advisor, "/api/v1/links/undo", undo).await;
         assert_eq!(status, 409, "nothing left to undo");
+
+        // A person says PZ is PX under another name: the check shows it as the child's, through
+        // the cluster; withdrawn, it goes again.
+        let (contact, _) = app.contact_by("advisor", "Amelia").await;
+        let records = |check: &Value| -> Vec<String> {
+            check["records"].as_array().unwrap().iter().map(|r| r["record_id"].as_str().unwrap().to_owned()).collect()
+        };
+        let path = format!("/api/v1/contacts/{contact}/records");
+        assert!(!records(&get_json(&app, &advisor, &path).await).contains(&"PZ".to_owned()));
+        let alias = json!({"a": {"source": "police_sys", "record_id": "PX"}, "b": {"source": "police_sys", "record_id": "PZ"},
+            "same": true, "reason": "the same fingerprints"});
+        let (status, _) = post_json(&app, &advisor, "/api/v1/links/decision", alias.clone()).await;
+        assert_eq!(status, 201);
+        let check = get_json(&app, &advisor, &path).await;
+        assert!(records(&check).contains(&"PZ".to_owned()), "{check}");
+        let undo = json!({"a": alias["a"], "b": alias["b"], "reason": "fingerprints were mixed up"});
+        let (status, _) = post_json(&app, &advisor, "/api/v1/links/undo", undo).await;
+        assert_eq!(status, 201);
+        assert!(!records(&get_json(&app, &advisor, &path).await).contains(&"PZ".to_owned()));
 
         // A source system's upsert: bad fields named, nothing stored; then created, unchanged, updated.
         let feed = app.token("advisor").await;
