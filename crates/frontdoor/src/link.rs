@@ -300,14 +300,24 @@ pub async fn dedupe(
     let mut chunks = 0;
     // This run's pairs, for clustering at the end (read back from its events if it resumed).
     let mut run_pairs: Vec<MachinePair> = Vec::new();
-    while at < n {
+    // The next chunk is scored (on the blocking pool) while this one is being stored.
+    let (index, shared_model) = (std::sync::Arc::new(index), std::sync::Arc::new(model.clone()));
+    let score = |from: u32| {
+        let to = from.saturating_add(chunk).min(n);
+        let (index, model) = (index.clone(), shared_model.clone());
+        (to, tokio::task::spawn_blocking(move || index.score_range(&model, from, to, keep)))
+    };
+    let mut next = (at < n).then(|| score(at));
+    while let Some((to, job)) = next.take() {
         if stop_after.is_some_and(|s| chunks >= s) {
             bar.finish_and_clear();
             bail!("stopped after {chunks} checkpoints at record {at} of {n} (run {run}); run again to resume");
         }
         chunks += 1;
-        let to = at.saturating_add(chunk).min(n);
-        let scored = index.score_range(&model, at, to, keep);
+        let scored = job.await.context("scoring a chunk failed")?;
+        if to < n {
+            next = Some(score(to));
+        }
         let ppm = |p: &frontdoor_link::ScoredPair| (p.probability * 1e6).round().clamp(0.0, 1e6) as u32;
         // People see the queued pairs by name; the rest travel compactly, by record number.
         let links: Vec<ScoredLink> = scored
@@ -345,7 +355,7 @@ pub async fn dedupe(
     }
     bar.finish_and_clear();
     eprintln!(
-        "scored in {:.1} s, of which storing links {:.1} s",
+        "scored and stored in {:.1} s ({:.1} s of it storing, while the next chunk was scored)",
         scoring.elapsed().as_secs_f64(),
         storing.as_secs_f64()
     );
