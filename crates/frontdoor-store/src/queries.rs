@@ -577,21 +577,6 @@ impl Store {
         row.map(|r| stored_person(&r, 0)).transpose()
     }
 
-    /// The pairs one record belongs to.
-    pub async fn links_of(&self, key: &RecordRef) -> Result<Vec<StoredLink>, StoreError> {
-        let (s, r) = (key.source.as_str(), key.record_id.as_str());
-        self.links_where(
-            links_sql!("WHERE (a_source = $1 AND a_record = $2) OR (b_source = $3 AND b_record = $4)"),
-            &vals![s, r, s, r],
-        )
-        .await
-    }
-
-    /// Every scored or decided pair of person records.
-    pub async fn person_links(&self) -> Result<Vec<StoredLink>, StoreError> {
-        self.links_where(links_sql!(""), &[]).await
-    }
-
     /// Pairs waiting for a person (queued, undecided), most probable first.
     pub async fn queued_links(&self, limit: i64) -> Result<Vec<StoredLink>, StoreError> {
         self.links_where(
