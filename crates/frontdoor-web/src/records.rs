@@ -183,11 +183,7 @@ async fn current(state: &AppState) -> Result<tokio::sync::MutexGuard<'_, Option<
         let settings = link_settings(state)?;
         let nicknames = state.nicknames.as_ref().clone();
         let built = tokio::task::spawn_blocking(move || {
-            let nums = rows.iter().map(|(_, p)| p.num).collect();
-            let people: Vec<Person> = rows.into_iter().map(|(s, p)| person_of(s, p)).collect();
-            let keys =
-                people.iter().map(|p| RecordRef { source: p.source.clone(), record_id: p.record_id.clone() }).collect();
-            let index = Index::build(&people, nicknames, &settings);
+            let (index, keys, nums) = index_of(rows, nicknames, &settings);
             let model = stored_model.unwrap_or_else(|| index.train(&settings));
             LinkIndex { fingerprint, index, model, keys, nums, people: People::default() }
         })
@@ -215,6 +211,19 @@ async fn current(state: &AppState) -> Result<tokio::sync::MutexGuard<'_, Option<
         li.people = People { fingerprint: links, run, pairs, cluster, members };
     }
     Ok(guard)
+}
+
+/// The index over the stored person rows (`Store::person_index`, in its order), with each
+/// position's key and record number (also used by `frontdoor link`).
+pub fn index_of(
+    rows: Vec<(String, StoredPerson)>,
+    nicknames: frontdoor_link::Nicknames,
+    settings: &Settings,
+) -> (Index, Vec<RecordRef>, Vec<i64>) {
+    let nums = rows.iter().map(|(_, p)| p.num).collect();
+    let people: Vec<Person> = rows.into_iter().map(|(s, p)| person_of(s, p)).collect();
+    let keys = people.iter().map(|p| RecordRef { source: p.source.clone(), record_id: p.record_id.clone() }).collect();
+    (Index::build(&people, nicknames, settings), keys, nums)
 }
 
 /// The configured matcher settings (checked at start-up).

@@ -224,15 +224,11 @@ async fn load_index(
     let t = Instant::now();
     let rows = store.person_index().await?;
     let read = t.elapsed();
-    let nums = rows.iter().map(|(_, p)| p.num).collect();
-    let people: Vec<Person> =
-        rows.into_iter().map(|(source, p)| frontdoor_web::records::person_of(source, p)).collect();
-    let keys = people.iter().map(|p| RecordRef { source: p.source.clone(), record_id: p.record_id.clone() }).collect();
     let t = Instant::now();
-    let index = Index::build(&people, nicknames, settings);
+    let (index, keys, nums) = frontdoor_web::records::index_of(rows, nicknames, settings);
     eprintln!(
         "read {} records in {:.1} s, built the index in {:.1} s",
-        people.len(),
+        keys.len(),
         read.as_secs_f64(),
         t.elapsed().as_secs_f64()
     );
