@@ -2,7 +2,8 @@
 //! pages read are projections of them. Payloads never hold secrets (no password hashes).
 
 use crate::contact::ChildSubject;
-use crate::ids::{AgencyId, AlertId, ChildId, ContactId, UserId};
+use crate::enquiry::{ContributionText, EnquiryOutcome, ReleaseBasis};
+use crate::ids::{AgencyId, AlertId, ChildId, ContactId, ContributionId, EnquiryId, UserId};
 use crate::org::{AgencyKind, Role};
 use crate::triage::{ChildFlag, DecisionOutcome, Reporter, Signal};
 use crate::values::{Channel, DateOfBirth, Narrative, PersonName, Postcode, Sex, SourceCode, Username};
@@ -210,6 +211,50 @@ pub enum Event {
         b: RecordRef,
         reason: String,
     },
+    /// A multi-agency enquiry about a child (F6). The actor is its lead.
+    EnquiryOpened {
+        enquiry_id: EnquiryId,
+        child_id: ChildId,
+        question: String,
+        /// The agencies asked.
+        agencies: Vec<AgencyId>,
+        /// Managers who see the whole enquiry besides the lead.
+        managers: Vec<UserId>,
+        due_at: DateTime<Utc>,
+    },
+    /// What one agency knows, in that agency's compartment.
+    EnquiryContributed {
+        enquiry_id: EnquiryId,
+        contribution_id: ContributionId,
+        child_id: ChildId,
+        agency_id: AgencyId,
+        contribution: ContributionText,
+    },
+    /// The contributing agency corrected its contribution (the earlier text stays in the log).
+    EnquiryContributionAmended {
+        enquiry_id: EnquiryId,
+        contribution_id: ContributionId,
+        child_id: ChildId,
+        agency_id: AgencyId,
+        contribution: ContributionText,
+    },
+    /// A contribution left its compartment for another agency, on consent or a safeguarding
+    /// override, with the lawful basis for sharing.
+    EnquiryInformationReleased {
+        enquiry_id: EnquiryId,
+        contribution_id: ContributionId,
+        child_id: ChildId,
+        to_agency: AgencyId,
+        basis: ReleaseBasis,
+        lawful_basis: String,
+        reason: String,
+    },
+    EnquiryConcluded {
+        enquiry_id: EnquiryId,
+        child_id: ChildId,
+        outcome: EnquiryOutcome,
+        reasons: String,
+    },
 }
 
 /// One source system's record of a person.
@@ -288,6 +333,11 @@ impl Event {
             Event::AlertDismissed { .. } => "alert_dismissed",
             Event::AlertEscalated { .. } => "alert_escalated",
             Event::ChildFlagged { .. } => "child_flagged",
+            Event::EnquiryOpened { .. } => "enquiry_opened",
+            Event::EnquiryContributed { .. } => "enquiry_contributed",
+            Event::EnquiryContributionAmended { .. } => "enquiry_contribution_amended",
+            Event::EnquiryInformationReleased { .. } => "enquiry_information_released",
+            Event::EnquiryConcluded { .. } => "enquiry_concluded",
         }
     }
 
@@ -315,6 +365,22 @@ impl Event {
             | Event::PersonLinksScored { run, .. }
             | Event::PersonDedupeFinished { run, .. } => format!("dedupe-{run}"),
             Event::PersonLinkDecided { a, b, .. } | Event::PersonLinkUndone { a, b, .. } => format!("link-{a}-{b}"),
+            Event::EnquiryOpened { enquiry_id, .. }
+            | Event::EnquiryContributed { enquiry_id, .. }
+            | Event::EnquiryContributionAmended { enquiry_id, .. }
+            | Event::EnquiryInformationReleased { enquiry_id, .. }
+            | Event::EnquiryConcluded { enquiry_id, .. } => format!("enquiry-{enquiry_id}"),
+        }
+    }
+
+    /// The enquiry contribution this event shows, if any: such an entry is seen only by those
+    /// who may see the contribution (F6's compartments), in a chronology as anywhere else.
+    pub fn contribution(&self) -> Option<ContributionId> {
+        match self {
+            Event::EnquiryContributed { contribution_id, .. }
+            | Event::EnquiryContributionAmended { contribution_id, .. }
+            | Event::EnquiryInformationReleased { contribution_id, .. } => Some(*contribution_id),
+            _ => None,
         }
     }
 
@@ -328,7 +394,12 @@ impl Event {
             | Event::AlertActioned { child_id, .. }
             | Event::AlertDismissed { child_id, .. }
             | Event::AlertEscalated { child_id, .. }
-            | Event::ChildFlagged { child_id, .. } => Some(*child_id),
+            | Event::ChildFlagged { child_id, .. }
+            | Event::EnquiryOpened { child_id, .. }
+            | Event::EnquiryContributed { child_id, .. }
+            | Event::EnquiryContributionAmended { child_id, .. }
+            | Event::EnquiryInformationReleased { child_id, .. }
+            | Event::EnquiryConcluded { child_id, .. } => Some(*child_id),
             // Assessments and acknowledgements are read with their contact or alert.
             _ => None,
         }
@@ -380,6 +451,21 @@ impl Event {
             Event::AlertEscalated { to_role, .. } => format!("Alert escalated to {}", to_role.as_str()),
             Event::ChildFlagged { flag, set, .. } => {
                 format!("{} flag {}", flag.label(), if *set { "set" } else { "cleared" })
+            }
+            Event::EnquiryOpened { question, agencies, .. } => {
+                format!("Multi-agency enquiry opened, {} agencies asked: {question}", agencies.len())
+            }
+            Event::EnquiryContributed { contribution: c, .. } => {
+                format!("Enquiry contribution ({}, from {}): {}", c.confidence.label(), c.source, c.text)
+            }
+            Event::EnquiryContributionAmended { contribution: c, .. } => {
+                format!("Enquiry contribution corrected ({}, from {}): {}", c.confidence.label(), c.source, c.text)
+            }
+            Event::EnquiryInformationReleased { basis, lawful_basis, reason, .. } => {
+                format!("Enquiry contribution released ({}; {lawful_basis}): {reason}", basis.label())
+            }
+            Event::EnquiryConcluded { outcome, reasons, .. } => {
+                format!("Enquiry concluded: {} – {reasons}", outcome.label())
             }
             Event::ContactScreened { indicators, .. } => {
                 let positive = indicators.iter().filter(|i| !i.negated && !i.hypothetical).count();

@@ -63,3 +63,11 @@ id_type!(
     /// A partner agency (children's services, a police force, a school, ...).
     AgencyId
 );
+id_type!(
+    /// A multi-agency child enquiry (F6).
+    EnquiryId
+);
+id_type!(
+    /// One agency's contribution to an enquiry.
+    ContributionId
+);

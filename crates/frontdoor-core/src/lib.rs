@@ -4,6 +4,7 @@
 //! needs "now" takes it as an argument, so every decision here is a pure function of its inputs.
 
 pub mod contact;
+pub mod enquiry;
 pub mod event;
 pub mod ids;
 pub mod org;
@@ -12,8 +13,9 @@ pub mod triage;
 pub mod values;
 
 pub use contact::{ContactDraft, ContactError, NewContact};
+pub use enquiry::{Confidence, ContributionText, EnquiryOutcome, EnquiryParties, ReleaseBasis};
 pub use event::{Event, EventKind, IndicatorMention, MachinePair, RecordRef, ScoredLink};
-pub use ids::{AgencyId, AlertId, ChildId, ContactId, UserId};
+pub use ids::{AgencyId, AlertId, ChildId, ContactId, ContributionId, EnquiryId, UserId};
 pub use org::{AgencyKind, Role};
 pub use policy::{Action, Actor, Decision, Purpose, Resource, decide};
 pub use triage::{AlertState, ChildFlag, DecisionOutcome, Reporter, SexualHealthService, Signal};

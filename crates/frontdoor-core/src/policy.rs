@@ -4,6 +4,7 @@
 //! turns a denial of a record into the same 404 a missing record gives, so a record another
 //! agency owns is indistinguishable from one that does not exist.
 
+use crate::enquiry::EnquiryParties;
 use crate::ids::{AgencyId, UserId};
 use crate::org::{AgencyKind, Role};
 use serde::{Deserialize, Serialize};
@@ -64,10 +65,26 @@ pub enum Action {
     ReviewLinks,
     /// See a source system's record of a person (in a record check).
     ViewPersonRecord,
+    /// Open a multi-agency enquiry about a child (F6).
+    OpenEnquiry,
+    /// List the enquiries the user leads, manages or whose agency was asked.
+    ListEnquiries,
+    /// Read an enquiry: its question, and the contributions the reader may see.
+    ViewEnquiry,
+    /// Add what one's agency knows to an enquiry.
+    ContributeToEnquiry,
+    /// See one contribution (the compartments of F6).
+    ViewEnquiryContribution,
+    /// Correct one's own agency's contribution.
+    AmendEnquiryContribution,
+    /// Record an enquiry's outcome.
+    ConcludeEnquiry,
+    /// Let a contribution leave its compartment, on consent or a safeguarding override.
+    ReleaseEnquiryInformation,
 }
 
 impl Action {
-    pub const ALL: [Action; 14] = [
+    pub const ALL: [Action; 22] = [
         Action::ViewHome,
         Action::CreateContact,
         Action::ViewContact,
@@ -82,6 +99,14 @@ impl Action {
         Action::ImportFeed,
         Action::ReviewLinks,
         Action::ViewPersonRecord,
+        Action::OpenEnquiry,
+        Action::ListEnquiries,
+        Action::ViewEnquiry,
+        Action::ContributeToEnquiry,
+        Action::ViewEnquiryContribution,
+        Action::AmendEnquiryContribution,
+        Action::ConcludeEnquiry,
+        Action::ReleaseEnquiryInformation,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -99,6 +124,14 @@ impl Action {
             Action::ImportFeed => "import_feed",
             Action::ReviewLinks => "review_links",
             Action::ViewPersonRecord => "view_person_record",
+            Action::OpenEnquiry => "open_enquiry",
+            Action::ListEnquiries => "list_enquiries",
+            Action::ViewEnquiry => "view_enquiry",
+            Action::ContributeToEnquiry => "contribute_to_enquiry",
+            Action::ViewEnquiryContribution => "view_enquiry_contribution",
+            Action::AmendEnquiryContribution => "amend_enquiry_contribution",
+            Action::ConcludeEnquiry => "conclude_enquiry",
+            Action::ReleaseEnquiryInformation => "release_enquiry_information",
         }
     }
     /// Does this action read personal data (and so must be written to the access log)?
@@ -110,6 +143,9 @@ impl Action {
                 | Action::ViewWorklist
                 | Action::ReviewLinks
                 | Action::ViewPersonRecord
+                | Action::ListEnquiries
+                | Action::ViewEnquiry
+                | Action::ViewEnquiryContribution
         )
     }
 }
@@ -136,6 +172,14 @@ pub enum Resource {
     /// (none: a source nobody registered, seen by the front-door team only).
     PersonRecord {
         owner_agency: Option<AgencyId>,
+    },
+    /// A multi-agency enquiry, with who leads it, who manages it and which agencies were asked.
+    Enquiry(EnquiryParties),
+    /// One agency's contribution to an enquiry, and the agencies it was released to.
+    EnquiryContribution {
+        parties: EnquiryParties,
+        agency: AgencyId,
+        released_to: Vec<AgencyId>,
     },
 }
 
@@ -197,6 +241,14 @@ impl Purpose {
             Action::ImportFeed => matches!(self, Triage | Administration),
             Action::ReviewLinks => matches!(self, Triage | CaseWork),
             Action::ViewPersonRecord => matches!(self, Triage | CaseWork | Referral),
+            Action::OpenEnquiry | Action::ConcludeEnquiry | Action::ReleaseEnquiryInformation => {
+                matches!(self, Triage | CaseWork)
+            }
+            Action::ListEnquiries
+            | Action::ViewEnquiry
+            | Action::ContributeToEnquiry
+            | Action::ViewEnquiryContribution
+            | Action::AmendEnquiryContribution => matches!(self, Triage | CaseWork | Referral),
         }
     }
 }
@@ -343,8 +395,75 @@ pub fn decide(actor: &Actor, action: Action, resource: &Resource, purpose: Purpo
                 Decision::deny("role has no access to case records")
             }
         }
+        (Action::OpenEnquiry, Resource::Service) => {
+            if actor.agency_kind == AgencyKind::ChildrensServices
+                && actor.has_any(&[Role::SafeguardingLead, Role::CseManager])
+            {
+                Decision::allow(Scope::All, "safeguarding leads and CSE managers open enquiries")
+            } else {
+                Decision::deny("only a children's-services safeguarding lead or CSE manager opens enquiries")
+            }
+        }
+        (Action::ListEnquiries, Resource::Service) => {
+            if actor.has_any(&CONTACT_MAKERS) {
+                Decision::allow(Scope::OwnAgency, "practitioners see the enquiries they lead or their agency was asked")
+            } else {
+                Decision::deny("role takes no part in enquiries")
+            }
+        }
+        (Action::ViewEnquiry, Resource::Enquiry(p)) => {
+            if leads(actor, p) {
+                Decision::allow(Scope::All, "the lead and named managers see the whole enquiry")
+            } else if asked(actor, p) {
+                Decision::allow(Scope::OwnAgency, "an asked agency sees the question and its own contributions")
+            } else {
+                Decision::deny("the user's agency was not asked in this enquiry")
+            }
+        }
+        (Action::ContributeToEnquiry, Resource::Enquiry(p)) => {
+            if leads(actor, p) || asked(actor, p) {
+                Decision::allow(Scope::OwnAgency, "the lead, managers and asked agencies contribute")
+            } else {
+                Decision::deny("the user's agency was not asked in this enquiry")
+            }
+        }
+        (Action::ConcludeEnquiry | Action::ReleaseEnquiryInformation, Resource::Enquiry(p)) => {
+            if leads(actor, p) {
+                Decision::allow(Scope::All, "the lead and named managers decide the enquiry and what leaves it")
+            } else {
+                Decision::deny("only the enquiry's lead and named managers")
+            }
+        }
+        (Action::ViewEnquiryContribution, Resource::EnquiryContribution { parties, agency, released_to }) => {
+            if leads(actor, parties) {
+                Decision::allow(Scope::All, "the lead and named managers see every contribution")
+            } else if actor.has_any(&CONTACT_MAKERS) && *agency == actor.agency_id {
+                Decision::allow(Scope::All, "the user's own agency's contribution")
+            } else if actor.has_any(&CONTACT_MAKERS) && released_to.contains(&actor.agency_id) {
+                Decision::allow(Scope::All, "released to the user's agency with consent or a safeguarding override")
+            } else {
+                Decision::deny("another agency's contribution, not released to the user's agency")
+            }
+        }
+        (Action::AmendEnquiryContribution, Resource::EnquiryContribution { agency, .. }) => {
+            if actor.has_any(&CONTACT_MAKERS) && *agency == actor.agency_id {
+                Decision::allow(Scope::All, "an agency corrects its own contributions")
+            } else {
+                Decision::deny("only the contributing agency corrects a contribution")
+            }
+        }
         _ => Decision::deny("action does not apply to this kind of record"),
     }
+}
+
+/// The enquiry's lead or one of its named managers.
+fn leads(actor: &Actor, p: &EnquiryParties) -> bool {
+    actor.user_id == p.lead || p.managers.contains(&actor.user_id)
+}
+
+/// A practitioner of an agency the enquiry asked.
+fn asked(actor: &Actor, p: &EnquiryParties) -> bool {
+    actor.has_any(&CONTACT_MAKERS) && p.asked.contains(&actor.agency_id)
 }
 
 /// The purpose a route uses when the caller states none.
@@ -375,6 +494,18 @@ pub fn default_purpose(action: Action, actor: &Actor) -> Purpose {
                 Purpose::Triage
             } else {
                 Purpose::Administration
+            }
+        }
+        Action::OpenEnquiry | Action::ConcludeEnquiry | Action::ReleaseEnquiryInformation => Purpose::CaseWork,
+        Action::ListEnquiries
+        | Action::ViewEnquiry
+        | Action::ContributeToEnquiry
+        | Action::ViewEnquiryContribution
+        | Action::AmendEnquiryContribution => {
+            if actor.is_front_door_team() {
+                Purpose::CaseWork
+            } else {
+                Purpose::Referral
             }
         }
     }
@@ -457,6 +588,57 @@ mod tests {
             Purpose::Referral,
         );
         assert_eq!(d.scope, Scope::OwnAgency);
+    }
+
+    /// F6's compartments: an asked agency sees the question and its own contributions; another
+    /// agency's only once released to it; the lead and named managers see everything.
+    #[test]
+    fn enquiry_compartments() {
+        let (cs, police, health, school) = (AgencyId::new(), AgencyId::new(), AgencyId::new(), AgencyId::new());
+        let lead = actor(AgencyKind::ChildrensServices, cs, &[SafeguardingLead]);
+        let manager = actor(AgencyKind::ChildrensServices, cs, &[CseManager]);
+        let advisor = actor(AgencyKind::ChildrensServices, cs, &[FrontDoorAdvisor]);
+        let pc = actor(AgencyKind::Police, police, &[AgencyPractitioner]);
+        let nurse = actor(AgencyKind::Health, health, &[AgencyPractitioner]);
+        let teacher = actor(AgencyKind::School, school, &[AgencyPractitioner]);
+        let police_analyst = actor(AgencyKind::Police, police, &[Analyst]);
+        let parties =
+            EnquiryParties { lead: lead.user_id, managers: vec![manager.user_id], asked: vec![police, health] };
+        let enquiry = Resource::Enquiry(parties.clone());
+        let by_police = |released_to: Vec<AgencyId>| Resource::EnquiryContribution {
+            parties: parties.clone(),
+            agency: police,
+            released_to,
+        };
+        let p = Purpose::CaseWork;
+        let allowed = |a: &Actor, action, r: &Resource| decide(a, action, r, p).allowed;
+        assert!(allowed(&lead, Action::OpenEnquiry, &Resource::Service));
+        assert!(!allowed(&advisor, Action::OpenEnquiry, &Resource::Service));
+        assert!(!allowed(&pc, Action::OpenEnquiry, &Resource::Service));
+        assert_eq!(decide(&lead, Action::ViewEnquiry, &enquiry, p).scope, Scope::All);
+        assert_eq!(decide(&manager, Action::ViewEnquiry, &enquiry, p).scope, Scope::All);
+        assert_eq!(decide(&pc, Action::ViewEnquiry, &enquiry, p).scope, Scope::OwnAgency);
+        // Not asked, not lead: nothing, however senior in the front door.
+        assert!(!allowed(&teacher, Action::ViewEnquiry, &enquiry));
+        assert!(!allowed(&advisor, Action::ViewEnquiry, &enquiry));
+        assert!(!allowed(&police_analyst, Action::ViewEnquiry, &enquiry));
+        assert!(allowed(&pc, Action::ContributeToEnquiry, &enquiry));
+        assert!(!allowed(&teacher, Action::ContributeToEnquiry, &enquiry));
+        assert!(!allowed(&pc, Action::ConcludeEnquiry, &enquiry));
+        assert!(!allowed(&pc, Action::ReleaseEnquiryInformation, &enquiry));
+        assert!(allowed(&manager, Action::ReleaseEnquiryInformation, &enquiry));
+        // The police contribution.
+        for who in [&lead, &manager, &pc] {
+            assert!(allowed(who, Action::ViewEnquiryContribution, &by_police(vec![])));
+        }
+        for who in [&nurse, &teacher, &advisor, &police_analyst] {
+            assert!(!allowed(who, Action::ViewEnquiryContribution, &by_police(vec![])), "{:?}", who.roles);
+        }
+        assert!(allowed(&nurse, Action::ViewEnquiryContribution, &by_police(vec![health])));
+        assert!(!allowed(&teacher, Action::ViewEnquiryContribution, &by_police(vec![health])));
+        assert!(allowed(&pc, Action::AmendEnquiryContribution, &by_police(vec![])));
+        assert!(!allowed(&lead, Action::AmendEnquiryContribution, &by_police(vec![])));
+        assert!(!allowed(&nurse, Action::AmendEnquiryContribution, &by_police(vec![health])));
     }
 
     #[test]

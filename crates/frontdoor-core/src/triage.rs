@@ -37,6 +37,7 @@ macro_rules! word_enum {
         }
     };
 }
+pub(crate) use word_enum;
 
 word_enum!(
     /// What the front door decided to do with a contact.
@@ -145,9 +146,23 @@ pub fn one_working_day_after(t: DateTime<Utc>, holidays: &[NaiveDate]) -> DateTi
     due
 }
 
+/// `n` working days after `t` (see [`one_working_day_after`]; zero days is `t` itself).
+pub fn working_days_after(t: DateTime<Utc>, n: u32, holidays: &[NaiveDate]) -> DateTime<Utc> {
+    (0..n).fold(t, |due, _| one_working_day_after(due, holidays))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn working_days() {
+        // Wednesday + 3 → Monday; Friday 23:59 + 3 → Wednesday 23:59; Sunday + 1 → Tuesday 00:00.
+        assert_eq!(working_days_after(t("2026-11-25T09:00:00Z"), 3, &[]), t("2026-11-30T09:00:00Z"));
+        assert_eq!(working_days_after(t("2026-11-27T23:59:00Z"), 3, &[]), t("2026-12-02T23:59:00Z"));
+        assert_eq!(working_days_after(t("2026-11-29T12:00:00Z"), 1, &[]), t("2026-12-01T00:00:00Z"));
+        assert_eq!(working_days_after(t("2026-11-29T12:00:00Z"), 0, &[]), t("2026-11-29T12:00:00Z"));
+    }
 
     fn t(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)

@@ -7,12 +7,14 @@
 
 mod chain;
 mod db;
+mod enquiries;
 mod queries;
 pub mod testing;
 mod verify;
 mod writer;
 
 pub use chain::row_hash;
+pub use enquiries::{ContributionRecord, EnquiryRecord, ReleaseRecord};
 pub use queries::*;
 pub use verify::{ChainBreak, VerifyReport};
 

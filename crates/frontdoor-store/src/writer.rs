@@ -609,6 +609,118 @@ async fn project(
             )
             .await?;
         }
+        Event::EnquiryOpened { enquiry_id, child_id, question, agencies, managers, due_at } => {
+            let id = enquiry_id.to_string();
+            tx.exec(
+                "INSERT INTO enquiries (id, child_id, lead_user, lead_agency, question, opened_at, due_at, seq) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                &vals![
+                    id.as_str(),
+                    child_id.to_string(),
+                    actor_user.clone().unwrap_or_default(),
+                    actor_agency.clone().unwrap_or_default(),
+                    question.as_str(),
+                    at,
+                    micros(*due_at),
+                    seq
+                ],
+            )
+            .await?;
+            let members = agencies
+                .iter()
+                .map(|a| ("agency", a.to_string()))
+                .chain(managers.iter().map(|m| ("manager", m.to_string())));
+            for (kind, member) in members {
+                tx.exec(
+                    "INSERT INTO enquiry_members (enquiry_id, kind, member_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                    &vals![id.as_str(), kind, member],
+                )
+                .await?;
+            }
+            child_event(tx, *child_id, seq, actor_agency, at).await?;
+        }
+        Event::EnquiryContributed { enquiry_id, contribution_id, child_id, agency_id, contribution: c } => {
+            tx.exec(
+                "INSERT INTO enquiry_contributions (id, enquiry_id, agency_id, user_id, text, known_on, source, confidence, recorded_at, seq) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                &vals![
+                    contribution_id.to_string(),
+                    enquiry_id.to_string(),
+                    agency_id.to_string(),
+                    actor_user,
+                    c.text.as_str(),
+                    c.known_on.map(|d| d.to_string()),
+                    c.source.as_str(),
+                    c.confidence.as_str(),
+                    at,
+                    seq
+                ],
+            )
+            .await?;
+            child_event(tx, *child_id, seq, Some(agency_id.to_string()), at).await?;
+        }
+        Event::EnquiryContributionAmended { contribution_id, child_id, agency_id, contribution: c, .. } => {
+            let changed = tx
+                .exec(
+                    "UPDATE enquiry_contributions SET text = $1, known_on = $2, source = $3, confidence = $4, amended_at = $5, seq = $6 \
+                     WHERE id = $7 AND agency_id = $8",
+                    &vals![
+                        c.text.as_str(),
+                        c.known_on.map(|d| d.to_string()),
+                        c.source.as_str(),
+                        c.confidence.as_str(),
+                        at,
+                        seq,
+                        contribution_id.to_string(),
+                        agency_id.to_string()
+                    ],
+                )
+                .await?;
+            if changed == 0 {
+                return Err(StoreError::Corrupt(format!("no contribution {contribution_id} of agency {agency_id}")));
+            }
+            child_event(tx, *child_id, seq, Some(agency_id.to_string()), at).await?;
+        }
+        Event::EnquiryInformationReleased {
+            contribution_id, child_id, to_agency, basis, lawful_basis, reason, ..
+        } => {
+            tx.exec(
+                "INSERT INTO enquiry_releases (contribution_id, to_agency, basis, lawful_basis, reason, released_by, released_at, seq) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (contribution_id, to_agency) DO UPDATE SET \
+                 basis = excluded.basis, lawful_basis = excluded.lawful_basis, reason = excluded.reason, \
+                 released_by = excluded.released_by, released_at = excluded.released_at, seq = excluded.seq",
+                &vals![
+                    contribution_id.to_string(),
+                    to_agency.to_string(),
+                    basis.as_str(),
+                    lawful_basis.as_str(),
+                    reason.as_str(),
+                    actor_user,
+                    at,
+                    seq
+                ],
+            )
+            .await?;
+            child_event(tx, *child_id, seq, actor_agency, at).await?;
+        }
+        Event::EnquiryConcluded { enquiry_id, child_id, outcome, reasons } => {
+            // Concluded once: a second conclusion finds no open enquiry and fails the append.
+            let changed = tx
+                .exec(
+                    "UPDATE enquiries SET outcome = $1, outcome_reasons = $2, concluded_by = $3, concluded_at = $4 \
+                     WHERE id = $5 AND outcome IS NULL",
+                    &vals![outcome.as_str(), reasons.as_str(), actor_user, at, enquiry_id.to_string()],
+                )
+                .await?;
+            if changed == 0 {
+                return Err(StoreError::Conflict {
+                    stream: format!("enquiry-{enquiry_id}"),
+                    expected: Expected::Any,
+                    actual: -1,
+                });
+            }
+            child_event(tx, *child_id, seq, actor_agency, at).await?;
+        }
     }
     Ok(())
 }

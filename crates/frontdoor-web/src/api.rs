@@ -673,6 +673,7 @@ pub(crate) async fn load_chronology(state: &AppState, user: &CurrentUser, id: &s
         Scope::All => all,
         Scope::OwnAgency => all.into_iter().filter(|e| e.agency_id == Some(user.actor.agency_id)).collect(),
     };
+    let entries = crate::enquiries::visible_in_chronology(state, user, entries).await?;
     let more_held_elsewhere = entries.len() < total;
     Ok(Chronology { child, scope: decision.scope, entries, more_held_elsewhere })
 }

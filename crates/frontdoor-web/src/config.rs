@@ -78,6 +78,9 @@ pub struct Config {
     pub link_review: f64,
     /// The nickname table (TOML, as `config/nicknames.toml`); empty for the shipped one.
     pub nicknames_file: String,
+    /// A multi-agency enquiry's agencies answer within this many working days unless the lead
+    /// sets another time.
+    pub enquiry_due_working_days: u32,
 }
 
 impl Default for Config {
@@ -112,6 +115,7 @@ impl Default for Config {
             link_auto_link: frontdoor_link::Settings::default().auto_link,
             link_review: frontdoor_link::Settings::default().review,
             nicknames_file: String::new(),
+            enquiry_due_working_days: 3,
         }
     }
 }

@@ -10,7 +10,9 @@ use utoipa::{Modify, OpenApi};
     info(title = "Frontdoor API", description = "The multi-agency children's front door. Every read of personal data is written to the access log."),
     paths(api::token, api::logout, api::me, api::create_contact, api::contact, api::chronology, api::users, api::audit_verify, api::contact_stats,
         api::protocols, api::worklist, api::decide, api::alerts, api::update_alert, api::flag_child, api::import_feed,
-        api::contact_records, api::link_queue, api::link_decision, api::link_undo, api::upsert_person),
+        api::contact_records, api::link_queue, api::link_decision, api::link_undo, api::upsert_person,
+        crate::enquiries::agencies, crate::enquiries::index, crate::enquiries::open, crate::enquiries::show,
+        crate::enquiries::contribute, crate::enquiries::amend, crate::enquiries::release, crate::enquiries::conclude),
     components(schemas(
         api::TokenRequest, api::TokenResponse, api::ContactRequest, api::ChildRequest, api::ContactCreated, api::ContactView, api::IndicatorView,
         api::ChronologyView, api::ChronologyItem, api::ChildView, api::MeView, api::UserView, api::VerifyView, api::StatsView, api::CountView,
@@ -18,7 +20,10 @@ use utoipa::{Modify, OpenApi};
         api::FlagView, api::WorklistEntry, api::QuestionView, api::ProtocolView, api::FeedContact, api::FeedImported,
         api::LinkDecisionRequest, api::LinkUndoRequest, crate::records::RecordCheck, crate::records::HeldRecord,
         crate::records::QueuedLink, crate::records::EvidenceView, crate::records::RecordRefView, crate::records::PersonUpsert,
-        crate::records::UpsertResult
+        crate::records::UpsertResult, crate::enquiries::EnquiryRequest, crate::enquiries::Created,
+        crate::enquiries::ContributionRequest, crate::enquiries::ReleaseRequest, crate::enquiries::OutcomeRequest,
+        crate::enquiries::AgencyView, crate::enquiries::ReleaseView, crate::enquiries::ContributionView,
+        crate::enquiries::EnquiryView
     )),
     modifiers(&BearerAuth)
 )]

@@ -108,13 +108,14 @@ impl Layout {
     }
 
     /// The menu holds exactly the places the policy lets this user go.
-    fn for_user(title: &str, user: &CurrentUser) -> Layout {
+    pub(crate) fn for_user(title: &str, user: &CurrentUser) -> Layout {
         let front_door = authorize_service(user, Action::ViewWorklist).is_ok();
         let places = [
             ("/", "Home", Action::ViewHome),
             ("/worklist", "Worklist", Action::ViewWorklist),
             ("/alerts", "Alerts", Action::ViewWorklist),
             ("/links", "Same person?", Action::ReviewLinks),
+            ("/enquiries", "Enquiries", Action::ListEnquiries),
             ("/contacts/new", "Log a contact", Action::CreateContact),
             ("/refer", "Make a referral", Action::CreateContact),
             ("/admin/users", "Users", Action::ManageUsers),
@@ -143,12 +144,12 @@ impl Layout {
     }
 }
 
-fn render(t: impl Template, status: StatusCode) -> Result<Response, PageError> {
+pub(crate) fn render(t: impl Template, status: StatusCode) -> Result<Response, PageError> {
     let html = t.render().map_err(AppError::internal)?;
     Ok((status, axum::response::Html(html)).into_response())
 }
 
-fn local(t: DateTime<Utc>) -> String {
+pub(crate) fn local(t: DateTime<Utc>) -> String {
     t.format("%d %b %Y %H:%M").to_string()
 }
 
@@ -950,6 +951,13 @@ pub(crate) async fn alerts(
     )
 }
 
+pub struct ChildEnquiry {
+    pub id: String,
+    pub question: String,
+    pub opened: String,
+    pub status: String,
+}
+
 #[derive(Template)]
 #[template(path = "child.html")]
 struct ChildPage {
@@ -962,6 +970,8 @@ struct ChildPage {
     can_flag: bool,
     all_flags: Vec<Choice>,
     flag_errors: Vec<FieldError>,
+    enquiries: Vec<ChildEnquiry>,
+    can_open_enquiry: bool,
 }
 
 pub(crate) async fn chronology(
@@ -982,6 +992,7 @@ async fn child_page(
     let c = api::load_chronology(state, user, id).await?;
     let resource = Resource::Child { contributing_agencies: state.store.child_agencies(c.child.id).await? };
     let flags = api::flag_views(state, c.child.id).await?;
+    let child_id = c.child.id;
     let page = ChildPage {
         layout: Layout::for_user(&format!("{} {}", c.child.given_name, c.child.family_name), user),
         own_agency_only: c.scope == frontdoor_core::policy::Scope::OwnAgency,
@@ -990,6 +1001,23 @@ async fn child_page(
         child: c.child,
         flags,
         can_flag: decide(&user.actor, Action::FlagChild, &resource, Purpose::Triage).allowed,
+        enquiries: state
+            .store
+            .enquiries_of_child(child_id)
+            .await?
+            .into_iter()
+            .filter(|e| {
+                let r = Resource::Enquiry(e.parties());
+                decide(&user.actor, Action::ViewEnquiry, &r, purpose_for(user, Action::ViewEnquiry)).allowed
+            })
+            .map(|e| ChildEnquiry {
+                id: e.id.to_string(),
+                question: e.question.clone(),
+                opened: local(e.opened_at),
+                status: e.outcome.map_or("Open".to_owned(), |o| o.label().to_owned()),
+            })
+            .collect(),
+        can_open_enquiry: authorize_service(user, Action::OpenEnquiry).is_ok(),
         all_flags: ChildFlag::ALL.iter().map(|f| Choice { value: f.as_str(), label: f.label().to_owned() }).collect(),
         flag_errors,
     };

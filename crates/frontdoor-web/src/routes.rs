@@ -4,7 +4,7 @@
 use crate::auth::{self, CurrentUser};
 use crate::error::AppError;
 use crate::pages::PageError;
-use crate::{AppState, api, metrics, pages, security};
+use crate::{AppState, api, enquiries, enquiry_pages, metrics, pages, security};
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -78,6 +78,27 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         (spec("GET", "/links", Signed(Action::ReviewLinks)), get(pages::links)),
         (spec("POST", "/links/decision", Signed(Action::ReviewLinks)), post(pages::link_decision)),
         (spec("POST", "/links/undo", Signed(Action::ReviewLinks)), post(pages::link_undo)),
+        (spec("GET", "/enquiries", Signed(Action::ListEnquiries)), get(enquiry_pages::list)),
+        (spec("GET", "/enquiries/new", Signed(Action::OpenEnquiry)), get(enquiry_pages::new_form)),
+        (spec("POST", "/enquiries", Signed(Action::OpenEnquiry)), post(enquiry_pages::open)),
+        (spec("GET", "/enquiries/{id}", Signed(Action::ViewEnquiry)), get(enquiry_pages::show)),
+        (
+            spec("POST", "/enquiries/{id}/contributions", Signed(Action::ContributeToEnquiry)),
+            post(enquiry_pages::contribute),
+        ),
+        (
+            spec("POST", "/enquiries/{id}/contributions/{contribution}", Signed(Action::AmendEnquiryContribution)),
+            post(enquiry_pages::amend),
+        ),
+        (
+            spec(
+                "POST",
+                "/enquiries/{id}/contributions/{contribution}/releases",
+                Signed(Action::ReleaseEnquiryInformation),
+            ),
+            post(enquiry_pages::release),
+        ),
+        (spec("POST", "/enquiries/{id}/outcome", Signed(Action::ConcludeEnquiry)), post(enquiry_pages::conclude)),
         // JSON API
         (spec("GET", "/api/v1/me", Signed(Action::ViewHome)), get(api::me)),
         (spec("POST", "/api/v1/contacts", Signed(Action::CreateContact)), post(api::create_contact)),
@@ -98,7 +119,50 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         (spec("POST", "/api/v1/links/decision", Signed(Action::ReviewLinks)), post(api::link_decision)),
         (spec("POST", "/api/v1/links/undo", Signed(Action::ReviewLinks)), post(api::link_undo)),
         (spec("PUT", "/api/v1/people/{source}/{record_id}", Signed(Action::ImportFeed)), put(api::upsert_person)),
+        (spec("GET", "/api/v1/agencies", Signed(Action::ViewHome)), get(enquiries::agencies)),
+        (spec("GET", "/api/v1/enquiries", Signed(Action::ListEnquiries)), get(enquiries::index)),
+        (spec("POST", "/api/v1/enquiries", Signed(Action::OpenEnquiry)), post(enquiries::open)),
+        (spec("GET", "/api/v1/enquiries/{id}", Signed(Action::ViewEnquiry)), get(enquiries::show)),
+        (
+            spec("POST", "/api/v1/enquiries/{id}/contributions", Signed(Action::ContributeToEnquiry)),
+            post(enquiries::contribute),
+        ),
+        (
+            spec(
+                "PUT",
+                "/api/v1/enquiries/{id}/contributions/{contribution}",
+                Signed(Action::AmendEnquiryContribution),
+            ),
+            put(enquiries::amend),
+        ),
+        (
+            spec(
+                "POST",
+                "/api/v1/enquiries/{id}/contributions/{contribution}/releases",
+                Signed(Action::ReleaseEnquiryInformation),
+            ),
+            post(enquiries::release),
+        ),
+        (spec("POST", "/api/v1/enquiries/{id}/outcome", Signed(Action::ConcludeEnquiry)), post(enquiries::conclude)),
     ]
+}
+
+/// Actions decided per record by the handler (through `access::authorize_record`, a denial
+/// answering 404), not by the guard.
+pub fn is_record_level(action: Action) -> bool {
+    matches!(
+        action,
+        Action::ViewContact
+            | Action::ViewChronology
+            | Action::DecideContact
+            | Action::ManageAlerts
+            | Action::FlagChild
+            | Action::ViewEnquiry
+            | Action::ContributeToEnquiry
+            | Action::AmendEnquiryContribution
+            | Action::ConcludeEnquiry
+            | Action::ReleaseEnquiryInformation
+    )
 }
 
 /// The declared routes, for tests and documentation.
@@ -152,10 +216,7 @@ async fn guard(State((state, spec)): State<(AppState, RouteSpec)>, req: Request,
             "the form's security token is missing or out of date; reload the page and try again".into(),
         ));
     }
-    let record_level = matches!(
-        action,
-        Action::ViewContact | Action::ViewChronology | Action::DecideContact | Action::ManageAlerts | Action::FlagChild
-    );
+    let record_level = is_record_level(action);
     if !record_level && let Err(e) = crate::access::authorize_service(&user, action) {
         return fail(e);
     }

@@ -3,11 +3,13 @@
 #![allow(clippy::unwrap_used)] // Tests: a panic is the failure report.
 
 use chrono::Utc;
+use frontdoor_core::EnquiryParties;
 use frontdoor_core::policy::default_purpose;
 use frontdoor_core::{Action, Actor, AgencyId, AgencyKind, ContactDraft, Resource, Role, UserId, decide};
 use frontdoor_store::Store;
 use frontdoor_store::testing::{self, TestStore};
-use frontdoor_web::routes::{Guard, RouteSpec, specs};
+use frontdoor_web::enquiry::{self, ContributionDraft, EnquiryDraft};
+use frontdoor_web::routes::{Guard, RouteSpec, is_record_level, specs};
 use frontdoor_web::screening::Screening;
 use frontdoor_web::service::{self, NewUser};
 use frontdoor_web::{Application, Config, passwords::Passwords};
@@ -191,6 +193,27 @@ impl TestApp {
         let (a, b) = if r(a) < r(b) { (r(a), r(b)) } else { (r(b), r(a)) };
         let event = frontdoor_core::Event::PersonLinkDecided { a, b, same: true, reason: "set up".into() };
         self.append_system(event).await;
+    }
+
+    /// An enquiry led by `lead` about a new child, asking `asked`'s agency: (enquiry, child, parties).
+    async fn enquiry_asking(&self, asked: &str, given: &str) -> (String, String, EnquiryParties) {
+        let (_, child) = self.contact_by("advisor", given).await;
+        let draft = EnquiryDraft {
+            child_id: child.clone(),
+            agencies: vec![self.actor(asked).agency_id.to_string()],
+            question: "What do you know?".into(),
+            ..EnquiryDraft::default()
+        };
+        let id = enquiry::open_enquiry(&self.store, self.actor("lead"), &draft, 3, Utc::now()).await.unwrap();
+        let parties = self.store.enquiry(id).await.unwrap().unwrap().parties();
+        (id.to_string(), child, parties)
+    }
+
+    /// A contribution to `enquiry` made as `username` (set-up: the service is called directly).
+    async fn contribution_by(&self, username: &str, enquiry_id: &str, text: &str) -> String {
+        let e = self.store.enquiry(enquiry_id.parse().unwrap()).await.unwrap().unwrap();
+        let draft = ContributionDraft { text: text.into(), ..ContributionDraft::default() };
+        enquiry::contribute(&self.store, self.actor(username), &e, &draft, Utc::now()).await.unwrap().to_string()
     }
 
     async fn contact_by(&self, username: &str, given: &str) -> (String, String) {
@@ -496,6 +519,90 @@ async fn case_for(app: &TestApp, spec: &RouteSpec, role_user: &str, own: bool) -
             ok: 201,
             resource: svc,
         },
+        ("GET", "/enquiries") | ("GET", "/api/v1/enquiries") | ("GET", "/api/v1/agencies") => {
+            Case { path: spec.path.into(), body: Body::None, ok: 200, resource: svc }
+        }
+        ("GET", "/enquiries/new") => {
+            let (_, child) = app.contact_by("advisor", &format!("Opening{uniq}")).await;
+            Case { path: format!("/enquiries/new?child={child}"), body: Body::None, ok: 200, resource: svc }
+        }
+        ("POST", "/enquiries") | ("POST", "/api/v1/enquiries") => {
+            let (_, child) = app.contact_by("advisor", &format!("Opened{uniq}")).await;
+            let police = app.agencies["police"].to_string();
+            let api = spec.is_api();
+            Case {
+                path: spec.path.into(),
+                body: if api {
+                    Body::Json(json!({"child_id": child, "agencies": [police], "question": "Known to you?"}))
+                } else {
+                    Body::Form(vec![("child_id", child), ("agencies", police), ("question", "Known to you?".into())])
+                },
+                ok: if api { 201 } else { 303 },
+                resource: svc,
+            }
+        }
+        ("GET", "/enquiries/{id}")
+        | ("GET", "/api/v1/enquiries/{id}")
+        | ("POST", "/enquiries/{id}/contributions")
+        | ("POST", "/api/v1/enquiries/{id}/contributions")
+        | ("POST", "/enquiries/{id}/outcome")
+        | ("POST", "/api/v1/enquiries/{id}/outcome") => {
+            let (id, _, parties) = app.enquiry_asking(owner, &format!("Enquiry{uniq}")).await;
+            let api = spec.is_api();
+            let (body, ok) = match (spec.method, spec.path.ends_with("outcome"), api) {
+                ("GET", _, _) => (Body::None, 200),
+                (_, true, true) => (Body::Json(json!({"outcome": "early_help", "reasons": "support"})), 201),
+                (_, true, false) => {
+                    (Body::Form(vec![("outcome", "early_help".into()), ("reasons", "support".into())]), 303)
+                }
+                (_, false, true) => (Body::Json(json!({"text": "Known to us"})), 201),
+                (_, false, false) => (Body::Form(vec![("text", "Known to us".into())]), 303),
+            };
+            Case { path: spec.path.replace("{id}", &id), body, ok, resource: Resource::Enquiry(parties) }
+        }
+        ("POST", "/enquiries/{id}/contributions/{contribution}")
+        | ("PUT", "/api/v1/enquiries/{id}/contributions/{contribution}")
+        | ("POST", "/enquiries/{id}/contributions/{contribution}/releases")
+        | ("POST", "/api/v1/enquiries/{id}/contributions/{contribution}/releases") => {
+            let (id, _, parties) = app.enquiry_asking(owner, &format!("Contrib{uniq}")).await;
+            let cid = app.contribution_by(owner, &id, "What we hold").await;
+            let path = spec.path.replace("{id}", &id).replace("{contribution}", &cid);
+            let api = spec.is_api();
+            let agency = app.actor(owner).agency_id;
+            if spec.path.ends_with("releases") {
+                let to = if agency == app.agencies["licensing"] { "cs" } else { "licensing" };
+                let to = app.agencies[to].to_string();
+                let fields = [
+                    ("to_agency", to),
+                    ("basis", "consent".into()),
+                    ("lawful_basis", "UK GDPR 6(1)(e)".into()),
+                    ("reason", "parent agreed by phone".into()),
+                ];
+                Case {
+                    path,
+                    body: if api {
+                        Body::Json(serde_json::Value::Object(
+                            fields.iter().map(|(k, v)| ((*k).to_owned(), json!(v))).collect(),
+                        ))
+                    } else {
+                        Body::Form(fields.to_vec())
+                    },
+                    ok: if api { 201 } else { 303 },
+                    resource: Resource::Enquiry(parties),
+                }
+            } else {
+                Case {
+                    path,
+                    body: if api {
+                        Body::Json(json!({"text": "Corrected"}))
+                    } else {
+                        Body::Form(vec![("text", "Corrected".into())])
+                    },
+                    ok: if api { 204 } else { 303 },
+                    resource: Resource::EnquiryContribution { parties, agency, released_to: vec![] },
+                }
+            }
+        }
         (m, p) => panic!("route {m} {p} is not in the authorization matrix: add a case for it in tests/web.rs"),
     }
 }
@@ -545,14 +652,7 @@ async fn authorization_matrix_every_route_every_role_own_and_other_agency() {
                 assert_eq!(r.status(), 303, "{} {} anonymous", spec.method, spec.path);
                 assert_eq!(r.headers()["location"], "/login");
             }
-            let record_level = matches!(
-                action,
-                Action::ViewContact
-                    | Action::ViewChronology
-                    | Action::DecideContact
-                    | Action::ManageAlerts
-                    | Action::FlagChild
-            );
+            let record_level = is_record_level(action);
             for (username, _, _) in PEOPLE {
                 for own in if record_level { vec![true, false] } else { vec![true] } {
                     let case = case_for(&app, spec, username, own).await;
@@ -1505,6 +1605,314 @@ async fn record_checks_show_an_agency_only_its_own_systems_and_people_decide_lin
         );
         let (status, r) = put(json!({"given_name": "Amelia", "family_name": "Testchild", "postcode": "WK1 2AB"})).await;
         assert_eq!((status, r["outcome"].as_str()), (200, Some("updated")));
+    })
+    .await;
+}
+
+// ---- multi-agency enquiries (F6) -------------------------------------------------------------
+
+async fn put_json(app: &TestApp, token: &str, path: &str, body: Value) -> u16 {
+    app.client()
+        .put(format!("{}{path}", app.base))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// Every GET route the user can reach, with the ids of this enquiry, child and contact filled in:
+/// the body of each (status and text), so a test can check a secret appears on none of them.
+async fn every_get(app: &TestApp, token: &str, ids: &[(&str, &str)]) -> Vec<(String, u16, String)> {
+    let mut out = Vec::new();
+    for spec in specs().iter().filter(|s| s.method == "GET" && !matches!(s.guard, Guard::Public)) {
+        let mut paths = vec![spec.path.to_owned()];
+        for (param, prefix, value) in [
+            ("{id}", "/enquiries", "enquiry"),
+            ("{id}", "/api/v1/enquiries", "enquiry"),
+            ("{id}", "/children", "child"),
+            ("{id}", "/api/v1/children", "child"),
+            ("{id}", "/contacts", "contact"),
+            ("{id}", "/api/v1/contacts", "contact"),
+        ] {
+            if spec.path.starts_with(&format!("{prefix}/{param}"))
+                && let Some((_, v)) = ids.iter().find(|(k, _)| *k == value)
+            {
+                paths = vec![spec.path.replace(param, v)];
+            }
+        }
+        if spec.path == "/enquiries/new"
+            && let Some((_, v)) = ids.iter().find(|(k, _)| *k == "child")
+        {
+            paths = vec![format!("/enquiries/new?child={v}")];
+        }
+        for path in paths.into_iter().filter(|p| !p.contains('{')) {
+            let r = send(app, "GET", &path, &Body::None, Some(token)).await;
+            let status = r.status().as_u16();
+            out.push((path, status, r.text().await.unwrap()));
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn an_enquiry_keeps_each_agencys_contributions_in_its_compartment() {
+    each_backend(|app| async move {
+        let (lead, police, health, advisor, submitter) = (
+            app.token("lead").await,
+            app.token("police").await,
+            app.token("health").await,
+            app.token("advisor").await,
+            app.token("submitter").await,
+        );
+        let (contact, child) = app.contact_by("advisor", "Compartment").await;
+        // Any signed-in user lists the agencies.
+        let agencies = get_json(&app, &submitter, "/api/v1/agencies").await;
+        let id_of = |name: &str| {
+            agencies.as_array().unwrap().iter().find(|a| a["name"] == name).unwrap()["id"].as_str().unwrap().to_owned()
+        };
+        let (police_id, health_id) = (id_of("Police"), id_of("Health Trust"));
+        assert_eq!(police_id, app.agencies["police"].to_string());
+
+        // Only a safeguarding lead (or CSE manager) opens one; every bad field is named.
+        let body = json!({"child_id": child, "agencies": [police_id, health_id], "question": "Older males, cars?"});
+        assert_eq!(post_json(&app, &advisor, "/api/v1/enquiries", body.clone()).await.0, 403);
+        let (status, bad) = post_json(
+            &app,
+            &lead,
+            "/api/v1/enquiries",
+            json!({"child_id": "nope", "agencies": ["x"], "question": " ", "due": "2020-01-01"}),
+        )
+        .await;
+        assert_eq!(status, 422);
+        let fields: Vec<&str> =
+            bad["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+        assert_eq!(fields, ["question", "child_id", "agencies[0]", "due"], "{bad}");
+        assert!(get_json(&app, &lead, "/api/v1/enquiries").await.as_array().unwrap().is_empty(), "nothing written");
+        let (status, created) = post_json(&app, &lead, "/api/v1/enquiries", body).await;
+        assert_eq!(status, 201, "{created}");
+        let eid = created["id"].as_str().unwrap().to_owned();
+
+        // Each asked agency sees the request in its list, and contributes.
+        for (token, text) in [(&police, "POLICE-SECRET intelligence"), (&health, "HEALTH-SECRET clinic visit")] {
+            let list = get_json(&app, token, "/api/v1/enquiries").await;
+            assert_eq!(list[0]["id"], eid.as_str());
+            let (status, _) =
+                post_json(&app, token, &format!("/api/v1/enquiries/{eid}/contributions"), json!({"text": text})).await;
+            assert_eq!(status, 201);
+        }
+        assert_eq!(
+            post_json(&app, &submitter, &format!("/api/v1/enquiries/{eid}/contributions"), json!({"text": "x"}))
+                .await
+                .0,
+            404
+        );
+
+        // Police sees its own, health its own; the lead both.
+        let seen = |v: &Value| -> Vec<String> {
+            v["contributions"].as_array().unwrap().iter().map(|c| c["text"].as_str().unwrap().to_owned()).collect()
+        };
+        let as_police = get_json(&app, &police, &format!("/api/v1/enquiries/{eid}")).await;
+        assert_eq!(seen(&as_police), ["POLICE-SECRET intelligence"]);
+        assert_eq!(as_police["contributions"][0]["agency"], police_id.as_str());
+        assert_eq!(as_police["more_held_elsewhere"], true);
+        assert_eq!(as_police["scope"], "own_agency");
+        let as_lead = get_json(&app, &lead, &format!("/api/v1/enquiries/{eid}")).await;
+        assert_eq!(seen(&as_lead).len(), 2);
+        assert_eq!(as_lead["scope"], "all");
+        for outsider in [&advisor, &submitter] {
+            let r = send(&app, "GET", &format!("/api/v1/enquiries/{eid}"), &Body::None, Some(outsider)).await;
+            assert_eq!(r.status(), 404);
+        }
+
+        // Health can never read the police contribution by any route it can reach.
+        let ids = [("enquiry", eid.as_str()), ("child", child.as_str()), ("contact", contact.as_str())];
+        let pages = every_get(&app, &health, &ids).await;
+        assert!(pages.iter().any(|(p, s, b)| p.starts_with("/enquiries/") && *s == 200 && b.contains("HEALTH-SECRET")));
+        for (path, _, body) in &pages {
+            assert!(!body.contains("POLICE-SECRET"), "health read police's contribution at {path}");
+        }
+        // Nor the front door's advisor, who is not the enquiry's lead; the lead sees it in the
+        // child's chronology, merged with the contacts.
+        for (path, _, body) in &every_get(&app, &advisor, &ids).await {
+            assert!(!body.contains("POLICE-SECRET") && !body.contains("HEALTH-SECRET"), "advisor at {path}");
+        }
+        let chron = get_json(&app, &lead, &format!("/api/v1/children/{child}/chronology")).await;
+        let summaries: Vec<&str> =
+            chron["entries"].as_array().unwrap().iter().map(|e| e["summary"].as_str().unwrap()).collect();
+        assert!(
+            summaries.iter().any(|s| s.contains("POLICE-SECRET"))
+                && summaries.iter().any(|s| s.contains("HEALTH-SECRET"))
+        );
+        assert!(summaries.iter().any(|s| s.starts_with("Contact FD-")), "{summaries:?}");
+        let chron = get_json(&app, &police, &format!("/api/v1/children/{child}/chronology")).await;
+        assert!(chron.to_string().contains("POLICE-SECRET") && !chron.to_string().contains("HEALTH-SECRET"));
+        assert_eq!(chron["more_held_elsewhere"], true);
+
+        // Only the contributing agency corrects its contribution.
+        let pcid = as_police["contributions"][0]["id"].as_str().unwrap().to_owned();
+        let amend = format!("/api/v1/enquiries/{eid}/contributions/{pcid}");
+        assert_eq!(put_json(&app, &health, &amend, json!({"text": "overwritten"})).await, 404);
+        assert_eq!(put_json(&app, &lead, &amend, json!({"text": "overwritten"})).await, 404);
+        assert_eq!(put_json(&app, &police, &amend, json!({"text": " "})).await, 422);
+        assert_eq!(
+            put_json(&app, &police, &amend, json!({"text": "POLICE-SECRET corrected", "confidence": "confirmed"}))
+                .await,
+            204
+        );
+        let as_police = get_json(&app, &police, &format!("/api/v1/enquiries/{eid}")).await;
+        assert_eq!(seen(&as_police), ["POLICE-SECRET corrected"]);
+        assert_eq!(as_police["contributions"][0]["confidence"], "confirmed");
+
+        // Releasing it to health needs a basis, a lawful basis and a reason; a bad release changes nothing.
+        let release = format!("/api/v1/enquiries/{eid}/contributions/{pcid}/releases");
+        let (status, bad) = post_json(
+            &app,
+            &lead,
+            &release,
+            json!({"to_agency": health_id, "basis": "safeguarding_override", "lawful_basis": "", "reason": ""}),
+        )
+        .await;
+        assert_eq!(status, 422);
+        let fields: Vec<&str> =
+            bad["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+        assert_eq!(fields, ["lawful_basis", "reason"]);
+        assert_eq!(
+            seen(&get_json(&app, &health, &format!("/api/v1/enquiries/{eid}")).await),
+            ["HEALTH-SECRET clinic visit"]
+        );
+        let good = json!({"to_agency": health_id, "basis": "safeguarding_override",
+            "lawful_basis": "UK GDPR 6(1)(e), 9(2)(g); DPA 2018 Sch.1 para 18",
+            "reason": "The clinic must know who collects her to plan its safety advice"});
+        assert_eq!(post_json(&app, &police, &release, good.clone()).await.0, 404, "only the lead releases");
+        assert_eq!(post_json(&app, &lead, &release, good).await.0, 201);
+        let as_health = get_json(&app, &health, &format!("/api/v1/enquiries/{eid}")).await;
+        assert_eq!(seen(&as_health).len(), 2);
+        let released =
+            as_health["contributions"].as_array().unwrap().iter().find(|c| c["agency"] == police_id.as_str()).unwrap();
+        assert_eq!(released["releases"][0]["basis"], "safeguarding_override");
+        assert!(released["releases"][0]["lawful_basis"].as_str().unwrap().contains("9(2)(g)"));
+        // The release is an event in the log, with who released it and why.
+        let log = app.store.chronology(child.parse().unwrap()).await.unwrap();
+        assert!(
+            log.iter().any(
+                |e| e.event.kind() == "enquiry_information_released" && e.actor_username.as_deref() == Some("lead")
+            )
+        );
+
+        // The outcome: the lead only, once; then the enquiry takes no more contributions.
+        let outcome = format!("/api/v1/enquiries/{eid}/outcome");
+        assert_eq!(post_json(&app, &police, &outcome, json!({"outcome": "cse_pathway", "reasons": "x"})).await.0, 404);
+        assert_eq!(post_json(&app, &lead, &outcome, json!({"outcome": "maybe", "reasons": "x"})).await.0, 422);
+        assert_eq!(
+            post_json(&app, &lead, &outcome, json!({"outcome": "cse_pathway", "reasons": "Risk of CSE"})).await.0,
+            201
+        );
+        assert_eq!(post_json(&app, &lead, &outcome, json!({"outcome": "early_help", "reasons": "again"})).await.0, 409);
+        let (status, _) =
+            post_json(&app, &police, &format!("/api/v1/enquiries/{eid}/contributions"), json!({"text": "late"})).await;
+        assert_eq!(status, 409);
+        let done = get_json(&app, &lead, &format!("/api/v1/enquiries/{eid}")).await;
+        assert_eq!(done["status"], "cse_pathway");
+        assert!(app.store.verify_chains().await.unwrap().intact());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_enquiry_pages_open_contribute_and_keep_answers_on_error() {
+    each_backend(|app| async move {
+        let (_, child) = app.contact_by("advisor", "Pages").await;
+        let c = app.client();
+        assert_eq!(browser_login(&app, &c, "lead", PASSWORD).await.status(), 303);
+        let page = c.get(format!("{}/children/{child}", app.base)).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains(&format!("/enquiries/new?child={child}")), "the child page offers to open one");
+        let form =
+            c.get(format!("{}/enquiries/new?child={child}", app.base)).send().await.unwrap().text().await.unwrap();
+        let csrf = login_csrf(&form);
+        // No agency ticked: the form comes back with the error and the question kept.
+        let r = c
+            .post(format!("{}/enquiries", app.base))
+            .form(&[("csrf", csrf.as_str()), ("child_id", child.as_str()), ("question", "Kept question")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 422);
+        let body = r.text().await.unwrap();
+        assert!(
+            body.contains("There is a problem")
+                && body.contains("ask at least one agency")
+                && body.contains("Kept question")
+        );
+        let police = app.agencies["police"].to_string();
+        let health = app.agencies["health"].to_string();
+        let r = c
+            .post(format!("{}/enquiries", app.base))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("child_id", child.as_str()),
+                ("question", "Seen with older males?"),
+                ("agencies", police.as_str()),
+                ("agencies", health.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        let at = r.headers()["location"].to_str().unwrap().to_owned();
+        let eid = at.trim_start_matches("/enquiries/").to_owned();
+        let e = app.store.enquiry(eid.parse().unwrap()).await.unwrap().unwrap();
+        assert_eq!(e.agencies.len(), 2);
+
+        // The police practitioner finds it in the list and answers through the page.
+        let p = app.client();
+        assert_eq!(browser_login(&app, &p, "police", PASSWORD).await.status(), 303);
+        let list = p.get(format!("{}/enquiries", app.base)).send().await.unwrap().text().await.unwrap();
+        assert!(list.contains(&at) && list.contains("Pages Testchild"));
+        let page = p.get(format!("{}{at}", app.base)).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("Add what your agency knows") && !page.contains("Conclude the enquiry"));
+        let csrf = login_csrf(&page);
+        let r = p
+            .post(format!("{}{at}/contributions", app.base))
+            .form(&[("csrf", csrf.as_str()), ("text", "Known to us"), ("known_on", "31/12/2020")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 422);
+        let body = r.text().await.unwrap();
+        assert!(body.contains("YYYY-MM-DD") && body.contains("Known to us"), "the error and the answer kept");
+        assert!(app.store.enquiry_contributions(e.id).await.unwrap().is_empty(), "nothing written");
+        let r = p
+            .post(format!("{}{at}/contributions", app.base))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("text", "Known to us"),
+                ("known_on", "2020-12-31"),
+                ("confidence", "confirmed"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        let page = p.get(format!("{}{at}", app.base)).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("Known to us") && page.contains("Correct this contribution"));
+
+        // The lead concludes it on the page.
+        let page = c.get(format!("{}{at}", app.base)).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("Known to us") && page.contains("Release to another agency"));
+        let csrf = login_csrf(&page);
+        let r = c
+            .post(format!("{}{at}/outcome", app.base))
+            .form(&[("csrf", csrf.as_str()), ("outcome", "early_help"), ("reasons", "Family support")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        let page = c.get(format!("{}{at}", app.base)).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("Early help") && !page.contains("Record the outcome"));
+        let _ = eid;
     })
     .await;
 }
