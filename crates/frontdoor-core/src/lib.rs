@@ -8,6 +8,7 @@ pub mod enquiry;
 pub mod event;
 pub mod ids;
 pub mod org;
+pub mod pathway;
 pub mod policy;
 pub mod triage;
 pub mod values;
