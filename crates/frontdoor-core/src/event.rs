@@ -3,8 +3,9 @@
 
 use crate::contact::ChildSubject;
 use crate::enquiry::{ContributionText, EnquiryOutcome, ReleaseBasis};
-use crate::ids::{AgencyId, AlertId, ChildId, ContactId, ContributionId, EnquiryId, UserId};
+use crate::ids::{AgencyId, AlertId, CaseId, ChildId, ContactId, ContributionId, EnquiryId, UserId};
 use crate::org::{AgencyKind, Role};
+use crate::pathway::{DeadlineKind, Step};
 use crate::triage::{ChildFlag, DecisionOutcome, Reporter, Signal};
 use crate::values::{Channel, DateOfBirth, Narrative, PersonName, Postcode, Sex, SourceCode, Username};
 use chrono::{DateTime, Utc};
@@ -255,6 +256,34 @@ pub enum Event {
         outcome: EnquiryOutcome,
         reasons: String,
     },
+    /// A child referred to the CSE pathway (F7), from a contact's decision or an enquiry's
+    /// outcome.
+    CseCaseOpened {
+        case_id: CaseId,
+        child_id: ChildId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        contact_id: Option<ContactId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        enquiry_id: Option<EnquiryId>,
+        reason: String,
+    },
+    /// One step along the pathway; the store re-applies it with `pathway::Case::apply`, so an
+    /// illegal step can never be recorded.
+    CseCaseStepped {
+        case_id: CaseId,
+        child_id: ChildId,
+        step: Step,
+        /// The young person's age when the step was taken (the pathway judges some steps by it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        age_years: Option<u32>,
+    },
+    /// A stage's deadline passed (the sweep records it once, with the alert it raises).
+    CseDeadlineMissed {
+        case_id: CaseId,
+        child_id: ChildId,
+        deadline: DeadlineKind,
+        due_at: DateTime<Utc>,
+    },
 }
 
 /// One source system's record of a person.
@@ -338,6 +367,9 @@ impl Event {
             Event::EnquiryContributionAmended { .. } => "enquiry_contribution_amended",
             Event::EnquiryInformationReleased { .. } => "enquiry_information_released",
             Event::EnquiryConcluded { .. } => "enquiry_concluded",
+            Event::CseCaseOpened { .. } => "cse_case_opened",
+            Event::CseCaseStepped { .. } => "cse_case_stepped",
+            Event::CseDeadlineMissed { .. } => "cse_deadline_missed",
         }
     }
 
@@ -370,6 +402,9 @@ impl Event {
             | Event::EnquiryContributionAmended { enquiry_id, .. }
             | Event::EnquiryInformationReleased { enquiry_id, .. }
             | Event::EnquiryConcluded { enquiry_id, .. } => format!("enquiry-{enquiry_id}"),
+            Event::CseCaseOpened { case_id, .. }
+            | Event::CseCaseStepped { case_id, .. }
+            | Event::CseDeadlineMissed { case_id, .. } => format!("cse-case-{case_id}"),
         }
     }
 
@@ -399,7 +434,10 @@ impl Event {
             | Event::EnquiryContributed { child_id, .. }
             | Event::EnquiryContributionAmended { child_id, .. }
             | Event::EnquiryInformationReleased { child_id, .. }
-            | Event::EnquiryConcluded { child_id, .. } => Some(*child_id),
+            | Event::EnquiryConcluded { child_id, .. }
+            | Event::CseCaseOpened { child_id, .. }
+            | Event::CseCaseStepped { child_id, .. }
+            | Event::CseDeadlineMissed { child_id, .. } => Some(*child_id),
             // Assessments and acknowledgements are read with their contact or alert.
             _ => None,
         }
@@ -466,6 +504,11 @@ impl Event {
             }
             Event::EnquiryConcluded { outcome, reasons, .. } => {
                 format!("Enquiry concluded: {} – {reasons}", outcome.label())
+            }
+            Event::CseCaseOpened { reason, .. } => format!("Referred to the CSE pathway: {reason}"),
+            Event::CseCaseStepped { step, .. } => step.summary(),
+            Event::CseDeadlineMissed { deadline, due_at, .. } => {
+                format!("CSE pathway: {} was due {} and is overdue", deadline.label(), due_at.format("%d %b %Y %H:%M"))
             }
             Event::ContactScreened { indicators, .. } => {
                 let positive = indicators.iter().filter(|i| !i.negated && !i.hypothetical).count();

@@ -71,3 +71,7 @@ id_type!(
     /// One agency's contribution to an enquiry.
     ContributionId
 );
+id_type!(
+    /// A case on the CSE pathway (F7).
+    CaseId
+);

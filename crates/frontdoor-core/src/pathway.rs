@@ -572,6 +572,81 @@ impl Timescales {
     }
 }
 
+/// Caseloads (F8): each open case weighs by its risk; a worker's load is the sum, against a
+/// maximum the safeguarding board sets (the national recommendation: 8-10 high-priority cases).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Caseload {
+    /// The most weighted cases one worker carries; above it only with a manager's override.
+    pub max: f64,
+    pub weight_high: f64,
+    pub weight_medium_high: f64,
+    pub weight_medium: f64,
+    pub weight_low: f64,
+    /// A case not yet rated by a panel.
+    pub weight_unrated: f64,
+}
+
+impl Default for Caseload {
+    fn default() -> Self {
+        Caseload {
+            max: 10.0,
+            weight_high: 1.0,
+            weight_medium_high: 0.75,
+            weight_medium: 0.5,
+            weight_low: 0.25,
+            weight_unrated: 0.5,
+        }
+    }
+}
+
+impl Caseload {
+    pub fn weight(&self, level: Option<RiskLevel>) -> f64 {
+        match level {
+            None => self.weight_unrated,
+            Some(RiskLevel::High) => self.weight_high,
+            Some(RiskLevel::MediumHigh) => self.weight_medium_high,
+            Some(RiskLevel::Medium) => self.weight_medium,
+            Some(RiskLevel::LowMedium | RiskLevel::Low) => self.weight_low,
+        }
+    }
+
+    /// The weighted load of these open cases' levels.
+    pub fn load(&self, levels: impl IntoIterator<Item = Option<RiskLevel>>) -> f64 {
+        levels.into_iter().map(|l| self.weight(l)).sum()
+    }
+
+    /// What allocating a case of `level` to a worker now carrying `load` means.
+    pub fn check(&self, load: f64, level: Option<RiskLevel>) -> Allocation {
+        let after = load + self.weight(level);
+        // A tolerance for sums of weights like 0.75 + 0.25.
+        if after > self.max + 1e-9 {
+            Allocation::Breach { after }
+        } else if after > self.max - 1.0 - 1e-9 {
+            Allocation::Warn { after }
+        } else {
+            Allocation::Fine { after }
+        }
+    }
+}
+
+/// The answer of [`Caseload::check`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Allocation {
+    Fine {
+        after: f64,
+    },
+    /// Within a case of the maximum: shown before anyone allocates.
+    Warn {
+        after: f64,
+    },
+    /// Over the maximum: needs a manager's override with its reason.
+    Breach {
+        after: f64,
+    },
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -736,6 +811,17 @@ mod tests {
         for kind in StepKind::ALL {
             assert!(closed.apply(&sample(*kind, Low), &c).is_err());
         }
+    }
+
+    #[test]
+    fn caseload_weights_warn_before_a_breach() {
+        let c = Caseload::default();
+        let load = c.load([Some(RiskLevel::High); 8].into_iter().chain([None, Some(RiskLevel::Low)]));
+        assert!((load - 8.75).abs() < 1e-9);
+        assert_eq!(c.check(0.0, Some(RiskLevel::High)), Allocation::Fine { after: 1.0 });
+        assert_eq!(c.check(8.75, Some(RiskLevel::Low)), Allocation::Warn { after: 9.0 });
+        assert_eq!(c.check(9.0, Some(RiskLevel::High)), Allocation::Warn { after: 10.0 });
+        assert!(matches!(c.check(9.75, Some(RiskLevel::Medium)), Allocation::Breach { .. }));
     }
 
     #[test]

@@ -26,6 +26,11 @@ impl Actor {
     fn has_any(&self, roles: &[Role]) -> bool {
         roles.iter().any(|r| self.has(*r))
     }
+    /// A CSE worker, CSE manager or safeguarding lead of children's services.
+    fn is_cse_team(&self) -> bool {
+        self.agency_kind == AgencyKind::ChildrensServices
+            && self.has_any(&[Role::CseWorker, Role::CseManager, Role::SafeguardingLead])
+    }
     /// A front-door or CSE-team member of children's services: works across every child's case.
     fn is_front_door_team(&self) -> bool {
         self.agency_kind == AgencyKind::ChildrensServices && self.roles.iter().any(|r| r.is_front_door_case_role())
@@ -81,10 +86,20 @@ pub enum Action {
     ConcludeEnquiry,
     /// Let a contribution leave its compartment, on consent or a safeguarding override.
     ReleaseEnquiryInformation,
+    /// The CSE team's board of cases (F7).
+    ViewCseBoard,
+    /// Read one case on the CSE pathway.
+    ViewCseCase,
+    /// Take a step on a case (assessment, panel, plan, review, closure).
+    WorkCseCase,
+    /// Allocate a case to a CSE worker (and override the caseload maximum, with a reason).
+    AllocateCseCase,
+    /// Every worker's weighted caseload, and breaches over time (F8).
+    ViewCaseloads,
 }
 
 impl Action {
-    pub const ALL: [Action; 22] = [
+    pub const ALL: [Action; 27] = [
         Action::ViewHome,
         Action::CreateContact,
         Action::ViewContact,
@@ -107,6 +122,11 @@ impl Action {
         Action::AmendEnquiryContribution,
         Action::ConcludeEnquiry,
         Action::ReleaseEnquiryInformation,
+        Action::ViewCseBoard,
+        Action::ViewCseCase,
+        Action::WorkCseCase,
+        Action::AllocateCseCase,
+        Action::ViewCaseloads,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -132,6 +152,11 @@ impl Action {
             Action::AmendEnquiryContribution => "amend_enquiry_contribution",
             Action::ConcludeEnquiry => "conclude_enquiry",
             Action::ReleaseEnquiryInformation => "release_enquiry_information",
+            Action::ViewCseBoard => "view_cse_board",
+            Action::ViewCseCase => "view_cse_case",
+            Action::WorkCseCase => "work_cse_case",
+            Action::AllocateCseCase => "allocate_cse_case",
+            Action::ViewCaseloads => "view_caseloads",
         }
     }
     /// Does this action read personal data (and so must be written to the access log)?
@@ -146,6 +171,8 @@ impl Action {
                 | Action::ListEnquiries
                 | Action::ViewEnquiry
                 | Action::ViewEnquiryContribution
+                | Action::ViewCseBoard
+                | Action::ViewCseCase
         )
     }
 }
@@ -180,6 +207,10 @@ pub enum Resource {
         parties: EnquiryParties,
         agency: AgencyId,
         released_to: Vec<AgencyId>,
+    },
+    /// A case on the CSE pathway and the worker it is allocated to.
+    CseCase {
+        worker: Option<UserId>,
     },
 }
 
@@ -249,6 +280,10 @@ impl Purpose {
             | Action::ContributeToEnquiry
             | Action::ViewEnquiryContribution
             | Action::AmendEnquiryContribution => matches!(self, Triage | CaseWork | Referral),
+            Action::ViewCseBoard | Action::ViewCseCase | Action::WorkCseCase | Action::AllocateCseCase => {
+                matches!(self, CaseWork | Triage)
+            }
+            Action::ViewCaseloads => matches!(self, CaseWork | Analysis),
         }
     }
 }
@@ -452,6 +487,46 @@ pub fn decide(actor: &Actor, action: Action, resource: &Resource, purpose: Purpo
                 Decision::deny("only the contributing agency corrects a contribution")
             }
         }
+        (Action::ViewCseBoard, Resource::Service) => {
+            if actor.is_cse_team() {
+                Decision::allow(Scope::All, "the CSE team works the pathway")
+            } else {
+                Decision::deny("only the CSE team (workers, managers, safeguarding leads) sees the pathway")
+            }
+        }
+        (Action::ViewCseCase, Resource::CseCase { .. }) => {
+            if actor.is_cse_team() {
+                Decision::allow(Scope::All, "the CSE team reads every case on the pathway")
+            } else {
+                Decision::deny("only the CSE team reads pathway cases")
+            }
+        }
+        (Action::WorkCseCase, Resource::CseCase { worker }) => {
+            let cs = actor.agency_kind == AgencyKind::ChildrensServices;
+            if cs && actor.has_any(&[Role::CseManager, Role::SafeguardingLead]) {
+                Decision::allow(Scope::All, "CSE managers and safeguarding leads work every case")
+            } else if cs && actor.has(Role::CseWorker) && *worker == Some(actor.user_id) {
+                Decision::allow(Scope::All, "the case's allocated worker")
+            } else {
+                Decision::deny("only the allocated worker or a manager works this case")
+            }
+        }
+        (Action::AllocateCseCase, Resource::CseCase { .. }) => {
+            if actor.agency_kind == AgencyKind::ChildrensServices && actor.has(Role::CseManager) {
+                Decision::allow(Scope::All, "CSE managers allocate cases")
+            } else {
+                Decision::deny("only a CSE manager allocates cases")
+            }
+        }
+        (Action::ViewCaseloads, Resource::Service) => {
+            if actor.agency_kind == AgencyKind::ChildrensServices
+                && actor.has_any(&[Role::CseManager, Role::SafeguardingLead])
+            {
+                Decision::allow(Scope::All, "managers see their teams' caseloads")
+            } else {
+                Decision::deny("only managers see caseloads")
+            }
+        }
         _ => Decision::deny("action does not apply to this kind of record"),
     }
 }
@@ -497,6 +572,11 @@ pub fn default_purpose(action: Action, actor: &Actor) -> Purpose {
             }
         }
         Action::OpenEnquiry | Action::ConcludeEnquiry | Action::ReleaseEnquiryInformation => Purpose::CaseWork,
+        Action::ViewCseBoard
+        | Action::ViewCseCase
+        | Action::WorkCseCase
+        | Action::AllocateCseCase
+        | Action::ViewCaseloads => Purpose::CaseWork,
         Action::ListEnquiries
         | Action::ViewEnquiry
         | Action::ContributeToEnquiry
@@ -639,6 +719,34 @@ mod tests {
         assert!(allowed(&pc, Action::AmendEnquiryContribution, &by_police(vec![])));
         assert!(!allowed(&lead, Action::AmendEnquiryContribution, &by_police(vec![])));
         assert!(!allowed(&nurse, Action::AmendEnquiryContribution, &by_police(vec![health])));
+    }
+
+    #[test]
+    fn the_cse_pathway_belongs_to_the_cse_team() {
+        let (cs, police) = (AgencyId::new(), AgencyId::new());
+        let worker = actor(AgencyKind::ChildrensServices, cs, &[CseWorker]);
+        let other_worker = actor(AgencyKind::ChildrensServices, cs, &[CseWorker]);
+        let manager = actor(AgencyKind::ChildrensServices, cs, &[CseManager]);
+        let advisor = actor(AgencyKind::ChildrensServices, cs, &[FrontDoorAdvisor]);
+        let pc = actor(AgencyKind::Police, police, &[AgencyPractitioner]);
+        let police_manager = actor(AgencyKind::Police, police, &[CseManager]);
+        let case = Resource::CseCase { worker: Some(worker.user_id) };
+        let p = Purpose::CaseWork;
+        let ok = |a: &Actor, action, r: &Resource| decide(a, action, r, p).allowed;
+        for a in [&worker, &other_worker, &manager] {
+            assert!(ok(a, Action::ViewCseBoard, &Resource::Service) && ok(a, Action::ViewCseCase, &case));
+        }
+        for a in [&advisor, &pc, &police_manager] {
+            assert!(!ok(a, Action::ViewCseBoard, &Resource::Service) && !ok(a, Action::ViewCseCase, &case));
+        }
+        assert!(ok(&worker, Action::WorkCseCase, &case));
+        assert!(!ok(&other_worker, Action::WorkCseCase, &case));
+        assert!(ok(&manager, Action::WorkCseCase, &case));
+        assert!(ok(&manager, Action::AllocateCseCase, &case));
+        assert!(!ok(&worker, Action::AllocateCseCase, &case));
+        assert!(!ok(&police_manager, Action::AllocateCseCase, &case));
+        assert!(ok(&manager, Action::ViewCaseloads, &Resource::Service));
+        assert!(!ok(&worker, Action::ViewCaseloads, &Resource::Service));
     }
 
     #[test]

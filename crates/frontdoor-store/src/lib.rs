@@ -6,6 +6,7 @@
 //! transaction has committed durably.
 
 mod chain;
+mod cse;
 mod db;
 mod enquiries;
 mod queries;
@@ -14,6 +15,7 @@ mod verify;
 mod writer;
 
 pub use chain::row_hash;
+pub use cse::{CaseEvent, CaseRecord, OverrideRecord};
 pub use enquiries::{ContributionRecord, EnquiryRecord, ReleaseRecord};
 pub use queries::*;
 pub use verify::{ChainBreak, VerifyReport};

@@ -264,7 +264,7 @@ async fn append_event(tx: &mut Tx, head: &mut Head, new: &NewEvent, careful: boo
         &vals![seq, stream.as_str(), version, new.event.kind(), payload, actor_user.clone(), actor_agency.clone(), new.meta.purpose.as_str(), at, head.hash.as_str(), hash.as_str()],
     )
     .await?;
-    project(tx, seq, at, &new.event, actor_user, actor_agency).await?;
+    project(tx, seq, at, new.meta.at, &new.event, actor_user, actor_agency).await?;
     *head = Head { seq, hash };
     Ok(Committed { seq, stream, stream_version: version })
 }
@@ -274,6 +274,7 @@ async fn project(
     tx: &mut Tx,
     seq: i64,
     at: i64,
+    meta_at: chrono::DateTime<chrono::Utc>,
     event: &Event,
     actor_user: Option<String>,
     actor_agency: Option<String>,
@@ -719,6 +720,71 @@ async fn project(
                     actual: -1,
                 });
             }
+            child_event(tx, *child_id, seq, actor_agency, at).await?;
+        }
+        Event::CseCaseOpened { case_id, child_id, contact_id, enquiry_id, reason } => {
+            let case = frontdoor_core::pathway::Case::referred(meta_at);
+            let state = serde_json::to_string(&case).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            tx.exec(
+                "INSERT INTO cse_cases (id, child_id, contact_id, enquiry_id, reason, stage, worker, level, state, referred_at, updated_at, seq) \
+                 VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL, $7, $8, $8, $9)",
+                &vals![
+                    case_id.to_string(),
+                    child_id.to_string(),
+                    contact_id.map(|c| c.to_string()),
+                    enquiry_id.map(|e| e.to_string()),
+                    reason.as_str(),
+                    case.stage.as_str(),
+                    state,
+                    at,
+                    seq
+                ],
+            )
+            .await?;
+            child_event(tx, *child_id, seq, actor_agency, at).await?;
+        }
+        Event::CseCaseStepped { case_id, child_id, step, age_years } => {
+            // The step is judged again here, in the writer's transaction: two people acting on one
+            // case at once cannot both move it, and no illegal step is ever recorded.
+            let moved =
+                || StoreError::Conflict { stream: format!("cse-case-{case_id}"), expected: Expected::Any, actual: -1 };
+            let row = tx
+                .fetch_optional("SELECT state FROM cse_cases WHERE id = $1", &vals![case_id.to_string()])
+                .await?
+                .ok_or_else(moved)?;
+            let case: frontdoor_core::pathway::Case =
+                serde_json::from_str(&row.text(0)?).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let ctx = frontdoor_core::pathway::Context { at: meta_at, age_years: *age_years };
+            let next = case.apply(step, &ctx).map_err(|_| moved())?;
+            let state = serde_json::to_string(&next).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            tx.exec(
+                "UPDATE cse_cases SET stage = $1, worker = $2, level = $3, state = $4, updated_at = $5, seq = $6 WHERE id = $7",
+                &vals![
+                    next.stage.as_str(),
+                    next.worker.map(|w| w.to_string()),
+                    next.level.map(|l| l.as_str()),
+                    state,
+                    at,
+                    seq,
+                    case_id.to_string()
+                ],
+            )
+            .await?;
+            if let frontdoor_core::pathway::Step::Allocate { worker, override_reason: Some(reason) } = step {
+                tx.exec(
+                    "INSERT INTO caseload_overrides (case_id, worker, reason, decided_by, at, seq) VALUES ($1, $2, $3, $4, $5, $6)",
+                    &vals![case_id.to_string(), worker.to_string(), reason.as_str(), actor_user, at, seq],
+                )
+                .await?;
+            }
+            child_event(tx, *child_id, seq, actor_agency, at).await?;
+        }
+        Event::CseDeadlineMissed { case_id, child_id, deadline, due_at } => {
+            tx.exec(
+                "INSERT INTO cse_deadline_alerts (case_id, deadline, due_at, seq) VALUES ($1, $2, $3, $4)",
+                &vals![case_id.to_string(), deadline.as_str(), micros(*due_at), seq],
+            )
+            .await?;
             child_event(tx, *child_id, seq, actor_agency, at).await?;
         }
     }

@@ -81,6 +81,11 @@ pub struct Config {
     /// A multi-agency enquiry's agencies answer within this many working days unless the lead
     /// sets another time.
     pub enquiry_due_working_days: u32,
+    /// The CSE pathway's deadlines (`[pathway]`: allocate_working_days, assess_working_days,
+    /// panel_days, strategy_working_days, review_days_high, ..., holidays = ["2026-12-25"]).
+    pub pathway: frontdoor_core::pathway::Timescales,
+    /// Caseload weights and maximum (`[caseload]`: max, weight_high, ..., weight_unrated).
+    pub caseload: frontdoor_core::pathway::Caseload,
 }
 
 impl Default for Config {
@@ -116,6 +121,8 @@ impl Default for Config {
             link_review: frontdoor_link::Settings::default().review,
             nicknames_file: String::new(),
             enquiry_due_working_days: 3,
+            pathway: frontdoor_core::pathway::Timescales::default(),
+            caseload: frontdoor_core::pathway::Caseload::default(),
         }
     }
 }

@@ -273,8 +273,15 @@ pub async fn conclude(
         required_text("reasons", reasons, 5_000, "say why: the reasons are part of the record", &mut problems);
     let Some(outcome) = parsed.filter(|_| problems.is_empty()) else { return Err(invalid(problems)) };
     still_open(enquiry)?;
+    let m = meta(Some(actor), Purpose::CaseWork.as_str(), now);
+    let mut events = Vec::new();
+    if outcome == EnquiryOutcome::CsePathway {
+        let reason = format!("multi-agency enquiry outcome: {reasons}");
+        events = crate::cse::referral_events(enquiry.child_id, None, Some(enquiry.id), &reason, &m).1;
+    }
     let event = Event::EnquiryConcluded { enquiry_id: enquiry.id, child_id: enquiry.child_id, outcome, reasons };
-    append(store, actor, event, Purpose::CaseWork, now).await.map_err(|e| match e {
+    events.insert(0, NewEvent { event, expected: Expected::Any, meta: m });
+    store.append(events, vec![], vec![]).await.map_err(|e| match map_conflicts(e) {
         ServiceError::Conflict(_) => ServiceError::Conflict("this enquiry has already been concluded".into()),
         other => other,
     })?;

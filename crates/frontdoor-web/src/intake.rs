@@ -548,6 +548,10 @@ pub async fn decide_contact(
             events.extend(transition_events(&alert, AlertAction::Action("decision recorded".into()), &m));
         }
     }
+    if outcome == DecisionOutcome::CsePathway {
+        let reason = format!("front-door decision on contact {}: {reasons}", contact.reference);
+        events.extend(crate::cse::referral_events(contact.child_id, Some(contact_id), None, &reason, &m).1);
+    }
     store.append(events, vec![], vec![]).await.map_err(map_conflicts)?;
     Ok(outcome)
 }
@@ -679,6 +683,8 @@ pub async fn flag_child(
 pub struct SweepReport {
     pub escalated: usize,
     pub overdue: usize,
+    /// CSE pathway deadlines found missed (each alerted once).
+    pub pathway_overdue: usize,
 }
 
 /// Escalate urgent alerts nobody acknowledged within `escalate_after_minutes`, and raise a
@@ -741,6 +747,7 @@ pub async fn sweep(store: &Store, screening: &Screening, now: DateTime<Utc>) -> 
         store.append(vec![event], vec![], outbox).await?;
         report.overdue += 1;
     }
+    report.pathway_overdue = crate::cse::sweep_deadlines(store, cfg, now).await?;
     Ok(report)
 }
 

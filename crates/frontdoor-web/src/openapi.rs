@@ -12,7 +12,8 @@ use utoipa::{Modify, OpenApi};
         api::protocols, api::worklist, api::decide, api::alerts, api::update_alert, api::flag_child, api::import_feed,
         api::contact_records, api::link_queue, api::link_decision, api::link_undo, api::upsert_person,
         crate::enquiries::agencies, crate::enquiries::index, crate::enquiries::open, crate::enquiries::show,
-        crate::enquiries::contribute, crate::enquiries::amend, crate::enquiries::release, crate::enquiries::conclude),
+        crate::enquiries::contribute, crate::enquiries::amend, crate::enquiries::release, crate::enquiries::conclude,
+        crate::cse_http::list, crate::cse_http::show, crate::cse_http::take, crate::cse_http::loads),
     components(schemas(
         api::TokenRequest, api::TokenResponse, api::ContactRequest, api::ChildRequest, api::ContactCreated, api::ContactView, api::IndicatorView,
         api::ChronologyView, api::ChronologyItem, api::ChildView, api::MeView, api::UserView, api::VerifyView, api::StatsView, api::CountView,
@@ -23,7 +24,9 @@ use utoipa::{Modify, OpenApi};
         crate::records::UpsertResult, crate::enquiries::EnquiryRequest, crate::enquiries::Created,
         crate::enquiries::ContributionRequest, crate::enquiries::ReleaseRequest, crate::enquiries::OutcomeRequest,
         crate::enquiries::AgencyView, crate::enquiries::ReleaseView, crate::enquiries::ContributionView,
-        crate::enquiries::EnquiryView
+        crate::enquiries::EnquiryView, crate::cse_http::CaseSummary, crate::cse_http::DeadlineView, crate::cse_http::CaseView,
+        crate::cse_http::HistoryItem, crate::cse_http::StepTaken, crate::cse_http::WorkerLoad, crate::cse_http::OverrideView,
+        crate::cse_http::CaseloadsView
     )),
     modifiers(&BearerAuth)
 )]

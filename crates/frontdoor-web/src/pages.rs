@@ -116,6 +116,7 @@ impl Layout {
             ("/alerts", "Alerts", Action::ViewWorklist),
             ("/links", "Same person?", Action::ReviewLinks),
             ("/enquiries", "Enquiries", Action::ListEnquiries),
+            ("/cse", "CSE pathway", Action::ViewCseBoard),
             ("/contacts/new", "Log a contact", Action::CreateContact),
             ("/refer", "Make a referral", Action::CreateContact),
             ("/admin/users", "Users", Action::ManageUsers),

@@ -4,7 +4,7 @@
 use crate::auth::{self, CurrentUser};
 use crate::error::AppError;
 use crate::pages::PageError;
-use crate::{AppState, api, enquiries, enquiry_pages, metrics, pages, security};
+use crate::{AppState, api, cse_http, cse_pages, enquiries, enquiry_pages, metrics, pages, security};
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -99,6 +99,10 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             post(enquiry_pages::release),
         ),
         (spec("POST", "/enquiries/{id}/outcome", Signed(Action::ConcludeEnquiry)), post(enquiry_pages::conclude)),
+        (spec("GET", "/cse", Signed(Action::ViewCseBoard)), get(cse_pages::board)),
+        (spec("GET", "/cse/caseloads", Signed(Action::ViewCaseloads)), get(cse_pages::caseloads)),
+        (spec("GET", "/cse/cases/{id}", Signed(Action::ViewCseCase)), get(cse_pages::show)),
+        (spec("POST", "/cse/cases/{id}/steps", Signed(Action::WorkCseCase)), post(cse_pages::step)),
         // JSON API
         (spec("GET", "/api/v1/me", Signed(Action::ViewHome)), get(api::me)),
         (spec("POST", "/api/v1/contacts", Signed(Action::CreateContact)), post(api::create_contact)),
@@ -144,6 +148,10 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             post(enquiries::release),
         ),
         (spec("POST", "/api/v1/enquiries/{id}/outcome", Signed(Action::ConcludeEnquiry)), post(enquiries::conclude)),
+        (spec("GET", "/api/v1/cse/cases", Signed(Action::ViewCseBoard)), get(cse_http::list)),
+        (spec("GET", "/api/v1/cse/cases/{id}", Signed(Action::ViewCseCase)), get(cse_http::show)),
+        (spec("POST", "/api/v1/cse/cases/{id}/steps", Signed(Action::WorkCseCase)), post(cse_http::take)),
+        (spec("GET", "/api/v1/cse/caseloads", Signed(Action::ViewCaseloads)), get(cse_http::loads)),
     ]
 }
 
@@ -162,6 +170,9 @@ pub fn is_record_level(action: Action) -> bool {
             | Action::AmendEnquiryContribution
             | Action::ConcludeEnquiry
             | Action::ReleaseEnquiryInformation
+            | Action::ViewCseCase
+            | Action::WorkCseCase
+            | Action::AllocateCseCase
     )
 }
 

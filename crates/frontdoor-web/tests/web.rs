@@ -216,6 +216,25 @@ impl TestApp {
         enquiry::contribute(&self.store, self.actor(username), &e, &draft, Utc::now()).await.unwrap().to_string()
     }
 
+    /// A child referred to the CSE pathway and allocated to `cseworker`: (case id, child id).
+    async fn cse_case(&self, given: &str) -> (String, String) {
+        let (_, child) = self.contact_by("advisor", given).await;
+        let m = frontdoor_store::Meta::system("case_work", Utc::now());
+        let (case_id, events) =
+            frontdoor_web::cse::referral_events(child.parse().unwrap(), None, None, "test referral", &m);
+        self.store.append(events, vec![], vec![]).await.unwrap();
+        let record = self.store.cse_case(case_id).await.unwrap().unwrap();
+        let step = frontdoor_core::pathway::Step::Allocate {
+            worker: self.actor("cseworker").user_id,
+            override_reason: Some("test set-up".into()),
+        };
+        let weights = frontdoor_core::pathway::Caseload::default();
+        frontdoor_web::cse::take_step(&self.store, self.actor("csemanager"), &record, step, &weights, Utc::now())
+            .await
+            .unwrap();
+        (case_id.to_string(), child)
+    }
+
     async fn contact_by(&self, username: &str, given: &str) -> (String, String) {
         let draft = draft(given);
         let purpose = default_purpose(Action::CreateContact, self.actor(username));
@@ -601,6 +620,30 @@ async fn case_for(app: &TestApp, spec: &RouteSpec, role_user: &str, own: bool) -
                     ok: if api { 204 } else { 303 },
                     resource: Resource::EnquiryContribution { parties, agency, released_to: vec![] },
                 }
+            }
+        }
+        ("GET", "/cse")
+        | ("GET", "/cse/caseloads")
+        | ("GET", "/api/v1/cse/cases")
+        | ("GET", "/api/v1/cse/caseloads") => Case { path: spec.path.into(), body: Body::None, ok: 200, resource: svc },
+        ("GET", "/cse/cases/{id}")
+        | ("GET", "/api/v1/cse/cases/{id}")
+        | ("POST", "/cse/cases/{id}/steps")
+        | ("POST", "/api/v1/cse/cases/{id}/steps") => {
+            let (id, _) = app.cse_case(&format!("Cse{uniq}")).await;
+            let api = spec.is_api();
+            let (body, ok) = match (spec.method, api) {
+                ("GET", _) => (Body::None, 200),
+                (_, true) => (Body::Json(json!({"step": "escalate", "reason": "parent not protecting"})), 201),
+                (_, false) => {
+                    (Body::Form(vec![("step", "escalate".into()), ("reason", "parent not protecting".into())]), 303)
+                }
+            };
+            Case {
+                path: spec.path.replace("{id}", &id),
+                body,
+                ok,
+                resource: Resource::CseCase { worker: Some(app.actor("cseworker").user_id) },
             }
         }
         (m, p) => panic!("route {m} {p} is not in the authorization matrix: add a case for it in tests/web.rs"),
@@ -1913,6 +1956,255 @@ async fn the_enquiry_pages_open_contribute_and_keep_answers_on_error() {
         let page = c.get(format!("{}{at}", app.base)).send().await.unwrap().text().await.unwrap();
         assert!(page.contains("Early help") && !page.contains("Record the outcome"));
         let _ = eid;
+    })
+    .await;
+}
+
+// ---- the CSE pathway (F7, F8) --------------------------------------------------------------------
+
+async fn step_json(app: &TestApp, token: &str, case: &str, body: Value) -> (u16, Value) {
+    post_json(app, token, &format!("/api/v1/cse/cases/{case}/steps"), body).await
+}
+
+/// The end to end: contact → decision → enquiry with two agencies → pathway → panel →
+/// strategy meeting → review → exit, through the HTTP API, with illegal steps refused.
+#[tokio::test]
+async fn a_contact_goes_through_an_enquiry_onto_the_pathway_and_out() {
+    each_backend(|app| async move {
+        let (advisor, lead, police, health, manager, worker) = (
+            app.token("advisor").await,
+            app.token("lead").await,
+            app.token("police").await,
+            app.token("health").await,
+            app.token("csemanager").await,
+            app.token("cseworker").await,
+        );
+        let (status, created) = post_json(&app, &advisor, "/api/v1/contacts", contact_body("Pathway")).await;
+        assert_eq!(status, 201);
+        let contact = created["id"].as_str().unwrap();
+        let child = created["child_id"].as_str().unwrap().to_owned();
+        let (status, _) = post_json(
+            &app,
+            &lead,
+            &format!("/api/v1/contacts/{contact}/decision"),
+            json!({"outcome": "multi_agency_enquiry", "reasons": "Older males; ask police and health"}),
+        )
+        .await;
+        assert_eq!(status, 201);
+        let agencies = [app.agencies["police"].to_string(), app.agencies["health"].to_string()];
+        let (_, e) = post_json(
+            &app,
+            &lead,
+            "/api/v1/enquiries",
+            json!({"child_id": child, "agencies": agencies, "question": "What do you know?"}),
+        )
+        .await;
+        let eid = e["id"].as_str().unwrap();
+        for t in [&police, &health] {
+            let r = post_json(&app, t, &format!("/api/v1/enquiries/{eid}/contributions"), json!({"text": "Known"})).await;
+            assert_eq!(r.0, 201);
+        }
+        let (status, _) = post_json(
+            &app,
+            &lead,
+            &format!("/api/v1/enquiries/{eid}/outcome"),
+            json!({"outcome": "cse_pathway", "reasons": "Indicators of CSE from police and health"}),
+        )
+        .await;
+        assert_eq!(status, 201);
+
+        // The referral is on the board, unallocated, with the child flagged.
+        let board = get_json(&app, &manager, &format!("/api/v1/cse/cases?child_id={child}")).await;
+        assert_eq!(board.as_array().unwrap().len(), 1, "{board}");
+        assert_eq!(board[0]["stage"], "referred");
+        assert_eq!(board[0]["next_deadline"]["what"], "allocation");
+        let case = board[0]["id"].as_str().unwrap().to_owned();
+        let flags = get_json(&app, &lead, &format!("/api/v1/contacts/{contact}")).await;
+        assert!(flags.to_string().contains("open_cse_case"), "{flags}");
+        for outsider in [&advisor, &police] {
+            let r = send(&app, "GET", &format!("/api/v1/cse/cases/{case}"), &Body::None, Some(outsider)).await;
+            assert_eq!(r.status(), 404, "the pathway is the CSE team's");
+        }
+
+        let worker_id = app.actor("cseworker").user_id.to_string();
+        // A worker cannot allocate; a manager can. A step the stage does not allow is a conflict.
+        assert_eq!(step_json(&app, &worker, &case, json!({"step": "allocate", "worker": worker_id})).await.0, 404);
+        assert_eq!(step_json(&app, &manager, &case, json!({"step": "panel", "level": "high", "attendance": [], "notes": ""})).await.0, 409);
+        let (status, taken) = step_json(&app, &manager, &case, json!({"step": "allocate", "worker": worker_id})).await;
+        assert_eq!(status, 201, "{taken}");
+        assert_eq!(taken["stage"], "allocated");
+        assert_eq!(taken["deadlines"][0]["what"], "assessment");
+
+        let police_id = app.agencies["police"].to_string();
+        let health_id = app.agencies["health"].to_string();
+        let attendance = json!([{"agency": police_id, "attended": true}, {"agency": health_id, "attended": false}]);
+        let (status, bad) = step_json(
+            &app,
+            &worker,
+            &case,
+            json!({"step": "assess", "indicators": [{"group": "missing", "score": 3}], "young_person_views": "",
+                   "parents_views": "", "needs": ["camhs"], "disclosure": false, "learning_disability": false,
+                   "proposed_level": "medium_high", "summary": " "}),
+        )
+        .await;
+        assert_eq!(status, 422, "an assessment without a summary: {bad}");
+        let steps = [
+            json!({"step": "assess", "indicators": [{"group": "missing", "score": 3}, {"group": "older_associate", "score": 2}],
+                   "young_person_views": "Says he is her boyfriend", "parents_views": "Frightened for her",
+                   "needs": ["camhs", "sexual_health"], "disclosure": false, "learning_disability": false,
+                   "proposed_level": "medium_high", "summary": "Repeated missing, older male with a car"}),
+            json!({"step": "panel", "level": "medium_high", "attendance": attendance, "notes": "Police disruption agreed"}),
+            json!({"step": "strategy_meeting", "plan": {"actions": [{"what": "Abduction notice", "owner": "Police", "due": "2030-01-01"}],
+                   "young_person_involved": true, "parents_involved": true}, "attendance": attendance}),
+            json!({"step": "review", "level": "medium", "notes": "No missing episodes this month"}),
+            json!({"step": "resolve", "exit_strategy": "Youth worker for three months; school nurse"}),
+        ];
+        let mut stages = Vec::new();
+        for s in steps {
+            let (status, taken) = step_json(&app, &worker, &case, s).await;
+            assert_eq!(status, 201, "{taken}");
+            stages.push(taken["stage"].as_str().unwrap().to_owned());
+        }
+        assert_eq!(stages, ["assessed", "panel", "plan", "plan", "closed"]);
+        // Closed is final.
+        let (status, refused) = step_json(&app, &worker, &case, json!({"step": "escalate", "reason": "late"})).await;
+        assert_eq!(status, 409, "{refused}");
+        let view = get_json(&app, &manager, &format!("/api/v1/cse/cases/{case}")).await;
+        assert_eq!(view["closure"], "resolved");
+        assert_eq!(view["enquiry_id"], eid);
+        assert_eq!(view["history"].as_array().unwrap().len(), 7, "{view}");
+        assert!(view["possible_steps"].as_array().unwrap().is_empty());
+        let chron = get_json(&app, &lead, &format!("/api/v1/children/{child}/chronology")).await.to_string();
+        assert!(chron.contains("Referred to the CSE pathway") && chron.contains("exit strategy"), "{chron}");
+        let flags = get_json(&app, &lead, &format!("/api/v1/contacts/{contact}")).await;
+        assert!(!flags["child_flags"].to_string().contains("open_cse_case"), "the flag clears on closure: {flags}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_missed_pathway_deadline_alerts_once_and_allocation_respects_the_caseload() {
+    each_backend(|app| async move {
+        // A referral made eight days ago, never allocated.
+        let (_, child) = app.contact_by("advisor", "Overdue").await;
+        let then = Utc::now() - chrono::Duration::days(8);
+        let m = frontdoor_store::Meta::system("case_work", then);
+        let (case_id, events) = frontdoor_web::cse::referral_events(child.parse().unwrap(), None, None, "late", &m);
+        app.store.append(events, vec![], vec![]).await.unwrap();
+        let cfg = Config { notify_managers_email: "managers@example.org".into(), ..app.cfg.clone() };
+        let screening = Screening::load(&cfg).unwrap();
+        let first = frontdoor_web::intake::sweep(&app.store, &screening, Utc::now()).await.unwrap();
+        assert_eq!(first.pathway_overdue, 1, "allocation is overdue");
+        let again = frontdoor_web::intake::sweep(&app.store, &screening, Utc::now()).await.unwrap();
+        assert_eq!(again.pathway_overdue, 0, "once");
+        let alerts = app.store.alerts_for_child(child.parse().unwrap()).await.unwrap();
+        assert!(alerts.iter().any(|a| a.kind == "pathway_overdue" && a.reason.contains("Allocation")), "{alerts:?}");
+        let outbox = app.store.due_outbox(Utc::now() + chrono::Duration::hours(1), 50).await.unwrap();
+        assert!(outbox.iter().any(|o| o.recipient == "managers@example.org" && o.subject.contains("overdue")));
+
+        // Caseloads: a maximum of one weighted case, unrated cases weigh a half.
+        let weights = frontdoor_core::pathway::Caseload { max: 1.0, ..Default::default() };
+        let worker = app.actor("cseworker").user_id;
+        let manager = app.actor("csemanager");
+        let allocate = |reason: Option<&str>| frontdoor_core::pathway::Step::Allocate {
+            worker,
+            override_reason: reason.map(str::to_owned),
+        };
+        let record = app.store.cse_case(case_id).await.unwrap().unwrap();
+        frontdoor_web::cse::take_step(&app.store, manager, &record, allocate(None), &weights, Utc::now())
+            .await
+            .unwrap();
+        let mut more = Vec::new();
+        for name in ["Second", "Third"] {
+            let (_, child) = app.contact_by("advisor", name).await;
+            let m = frontdoor_store::Meta::system("case_work", Utc::now());
+            let (id, events) = frontdoor_web::cse::referral_events(child.parse().unwrap(), None, None, "x", &m);
+            app.store.append(events, vec![], vec![]).await.unwrap();
+            more.push(app.store.cse_case(id).await.unwrap().unwrap());
+        }
+        frontdoor_web::cse::take_step(&app.store, manager, &more[0], allocate(None), &weights, Utc::now())
+            .await
+            .unwrap();
+        let refused =
+            frontdoor_web::cse::take_step(&app.store, manager, &more[1], allocate(None), &weights, Utc::now()).await;
+        let Err(frontdoor_web::service::ServiceError::Invalid(fields)) = refused else { panic!("{refused:?}") };
+        assert_eq!(fields[0].field, "override_reason");
+        assert!(fields[0].message.contains("1.50"), "{}", fields[0].message);
+        assert_eq!(app.store.cse_case(more[1].id).await.unwrap().unwrap().case.worker, None, "nothing changed");
+        frontdoor_web::cse::take_step(
+            &app.store,
+            manager,
+            &more[1],
+            allocate(Some("only worker with Urdu")),
+            &weights,
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+        let breaches = app.store.caseload_overrides(Utc::now() - chrono::Duration::days(1)).await.unwrap();
+        assert_eq!(breaches.len(), 1);
+        assert_eq!(breaches[0].reason, "only worker with Urdu");
+        assert_eq!(breaches[0].decided_by.as_deref(), Some("csemanager user"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_pathway_pages_show_the_board_and_take_steps_keeping_answers_on_error() {
+    each_backend(|app| async move {
+        let (case, _) = app.cse_case("Board").await;
+        let c = app.client();
+        assert_eq!(browser_login(&app, &c, "cseworker", PASSWORD).await.status(), 303);
+        let board = c.get(format!("{}/cse", app.base)).send().await.unwrap().text().await.unwrap();
+        assert!(board.contains(&format!("/cse/cases/{case}")) && board.contains("Board Testchild"));
+        let page = c.get(format!("{}/cse/cases/{case}", app.base)).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("Record the initial risk assessment") && !page.contains("Allocate to a CSE worker"));
+        let csrf = login_csrf(&page);
+        // No level chosen, no summary: both named, the views typed kept.
+        let r = c
+            .post(format!("{}/cse/cases/{case}/steps", app.base))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("step", "assess"),
+                ("young_person_views", "Kept words"),
+                ("indicator_missing", "2"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 422);
+        let body = r.text().await.unwrap();
+        assert!(body.contains("proposed_level") && body.contains("summary") && body.contains("Kept words"));
+        let r = c
+            .post(format!("{}/cse/cases/{case}/steps", app.base))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("step", "assess"),
+                ("indicator_missing", "2"),
+                ("needs", "camhs"),
+                ("proposed_level", "low"),
+                ("summary", "Two missing episodes"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        let page = c.get(format!("{}/cse/cases/{case}", app.base)).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("Assessed, awaiting the risk panel") && page.contains("Record the risk panel"));
+        // A stale form for a step the stage no longer allows says so on the case page.
+        let r = c
+            .post(format!("{}/cse/cases/{case}/steps", app.base))
+            .form(&[("csrf", csrf.as_str()), ("step", "review"), ("level", "low"), ("notes", "x")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 409);
+        assert!(r.text().await.unwrap().contains("reviews follow the strategy meeting"));
+        // The manager sees the caseloads page.
+        let m = app.client();
+        assert_eq!(browser_login(&app, &m, "csemanager", PASSWORD).await.status(), 303);
+        let loads = m.get(format!("{}/cse/caseloads", app.base)).send().await.unwrap().text().await.unwrap();
+        assert!(loads.contains("cseworker user") && loads.contains("test set-up"));
     })
     .await;
 }

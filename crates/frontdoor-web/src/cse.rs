@@ -1,0 +1,199 @@
+//! The CSE pathway's services (F7, F8): referring a child (from a contact's decision or an
+//! enquiry's outcome, in the same commit), taking a step on a case (judged by
+//! `pathway::Case::apply`, and for allocation by the caseload rules), and the sweep that
+//! records missed deadlines with an alert for the worker and an e-mail to the managers.
+//!
+//! Knows no HTTP. Callers check access with `policy` first.
+
+use crate::notify;
+use crate::service::{ServiceError, map_conflicts, meta};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use frontdoor_core::contact::FieldError;
+use frontdoor_core::pathway::{Allocation, Case, Context, Step};
+use frontdoor_core::{Actor, AlertId, CaseId, ChildFlag, ChildId, ContactId, EnquiryId, Event, Purpose, Role, UserId};
+use frontdoor_store::{CaseRecord, Expected, Meta, NewEvent, Store};
+
+/// The events referring a child to the pathway (to append with whatever decided it): the case,
+/// and the open-CSE-case flag on the child's record.
+pub fn referral_events(
+    child_id: ChildId,
+    contact_id: Option<ContactId>,
+    enquiry_id: Option<EnquiryId>,
+    reason: &str,
+    m: &Meta,
+) -> (CaseId, Vec<NewEvent>) {
+    let case_id = CaseId::new();
+    let event = |e| NewEvent { event: e, expected: Expected::Any, meta: m.clone() };
+    let events = vec![
+        NewEvent {
+            event: Event::CseCaseOpened { case_id, child_id, contact_id, enquiry_id, reason: reason.to_owned() },
+            expected: Expected::NoStream,
+            meta: m.clone(),
+        },
+        event(Event::ChildFlagged {
+            child_id,
+            flag: ChildFlag::OpenCseCase,
+            set: true,
+            note: format!("CSE pathway case {case_id}"),
+        }),
+    ];
+    (case_id, events)
+}
+
+/// Whole years between a date of birth (`YYYY-MM-DD`) and `at`.
+pub fn age_on(date_of_birth: Option<&str>, at: DateTime<Utc>) -> Option<u32> {
+    let dob = NaiveDate::parse_from_str(date_of_birth?, "%Y-%m-%d").ok()?;
+    let today = at.date_naive();
+    let mut years = today.year() - dob.year();
+    if (today.month(), today.day()) < (dob.month(), dob.day()) {
+        years -= 1;
+    }
+    u32::try_from(years).ok()
+}
+
+/// A worker's weighted caseload, leaving out `except` (the case being reallocated).
+pub async fn caseload(
+    store: &Store,
+    weights: &frontdoor_core::pathway::Caseload,
+    worker: UserId,
+    except: Option<CaseId>,
+) -> Result<f64, ServiceError> {
+    let cases = store.cse_cases_of_worker(worker).await?;
+    Ok(weights.load(cases.iter().filter(|c| Some(c.id) != except).map(|c| c.case.level)))
+}
+
+/// Takes `step` on the case as `actor`. Refusals say why: a step the stage does not allow is a
+/// conflict (409), a step missing what it must carry is invalid (422, field `step`). Allocation
+/// over the caseload maximum needs `override_reason` (field `override_reason`), and the worker
+/// must be an active CSE worker. Closing the case clears the child's open-CSE-case flag in the
+/// same commit.
+pub async fn take_step(
+    store: &Store,
+    actor: &Actor,
+    record: &CaseRecord,
+    step: Step,
+    weights: &frontdoor_core::pathway::Caseload,
+    now: DateTime<Utc>,
+) -> Result<Case, ServiceError> {
+    let child = store.child(record.child_id).await?.ok_or_else(|| ServiceError::NotFound("child".into()))?;
+    let age_years = age_on(child.date_of_birth.as_deref(), now);
+    if let Step::Allocate { worker, override_reason } = &step {
+        let user = store.user(*worker).await?.filter(|u| !u.disabled && u.roles.contains(&Role::CseWorker));
+        if user.is_none() {
+            return Err(invalid("worker", "choose an active CSE worker"));
+        }
+        let load = caseload(store, weights, *worker, Some(record.id)).await?;
+        if let Allocation::Breach { after } = weights.check(load, record.case.level)
+            && override_reason.is_none()
+        {
+            return Err(invalid(
+                "override_reason",
+                &format!(
+                    "this takes the worker to {after:.2} weighted cases, over the maximum of {:.0}: a manager's override with its reason is needed",
+                    weights.max
+                ),
+            ));
+        }
+    }
+    let ctx = Context { at: now, age_years };
+    let next = match record.case.apply(&step, &ctx) {
+        Ok(next) => next,
+        Err(r) if !record.case.possible_steps().contains(&step.kind()) => {
+            return Err(ServiceError::Conflict(r.to_string()));
+        }
+        Err(r) => return Err(invalid("step", &r.reason)),
+    };
+    let m = meta(Some(actor), Purpose::CaseWork.as_str(), now);
+    let mut events = vec![NewEvent {
+        event: Event::CseCaseStepped { case_id: record.id, child_id: record.child_id, step, age_years },
+        expected: Expected::Any,
+        meta: m.clone(),
+    }];
+    if !next.is_open() {
+        events.push(NewEvent {
+            event: Event::ChildFlagged {
+                child_id: record.child_id,
+                flag: ChildFlag::OpenCseCase,
+                set: false,
+                note: String::new(),
+            },
+            expected: Expected::Any,
+            meta: m,
+        });
+    }
+    store.append(events, vec![], vec![]).await.map_err(|e| match map_conflicts(e) {
+        ServiceError::Conflict(_) => {
+            ServiceError::Conflict("someone else moved this case on at the same moment; reload it and try again".into())
+        }
+        other => other,
+    })?;
+    Ok(next)
+}
+
+fn invalid(field: &str, message: &str) -> ServiceError {
+    ServiceError::Invalid(vec![FieldError { field: field.into(), message: message.into() }])
+}
+
+/// Finds every open case's deadlines that have passed and not been recorded yet, and records
+/// each once with an alert owned by the CSE workers and an e-mail to the managers. Idempotent.
+pub async fn sweep_deadlines(store: &Store, cfg: &crate::Config, now: DateTime<Utc>) -> Result<usize, ServiceError> {
+    let mut found = 0;
+    for c in store.cse_cases(false, 10_000).await? {
+        for d in c.case.deadlines(&cfg.pathway) {
+            if d.due > now || store.deadline_alerted(c.id, d.what, d.due).await? {
+                continue;
+            }
+            let m = Meta::system(Purpose::CaseWork.as_str(), now);
+            let alert_id = AlertId::new();
+            let reason =
+                format!("CSE pathway: {} was due {} and is overdue", d.what.label(), d.due.format("%d %b %Y %H:%M"));
+            let events = vec![
+                NewEvent {
+                    event: Event::CseDeadlineMissed {
+                        case_id: c.id,
+                        child_id: c.child_id,
+                        deadline: d.what,
+                        due_at: d.due,
+                    },
+                    expected: Expected::Any,
+                    meta: m.clone(),
+                },
+                NewEvent {
+                    event: Event::AlertRaised {
+                        alert_id,
+                        alert_kind: "pathway_overdue".into(),
+                        child_id: c.child_id,
+                        contact_id: c.contact_id,
+                        urgent: false,
+                        owner_role: Role::CseWorker,
+                        due_at: now,
+                        reason: reason.clone(),
+                    },
+                    expected: Expected::NoStream,
+                    meta: m.clone(),
+                },
+            ];
+            let outbox = if cfg.notify_managers_email.is_empty() {
+                vec![]
+            } else {
+                let what = format!("CSE pathway: {} overdue", d.what.label().to_lowercase());
+                let reference = format!("CSE case {}", c.id);
+                vec![notify::email(
+                    cfg,
+                    &cfg.notify_managers_email,
+                    &reference,
+                    &what,
+                    &format!("/cse/cases/{}", c.id),
+                    now,
+                )]
+            };
+            match store.append(events, vec![], outbox).await {
+                Ok(_) => found += 1,
+                // Another server recorded it first.
+                Err(frontdoor_store::StoreError::Duplicate { .. } | frontdoor_store::StoreError::Conflict { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(found)
+}
