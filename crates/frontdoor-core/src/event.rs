@@ -3,7 +3,7 @@
 
 use crate::contact::ChildSubject;
 use crate::enquiry::{ContributionText, EnquiryOutcome, ReleaseBasis};
-use crate::ids::{AgencyId, AlertId, CaseId, ChildId, ContactId, ContributionId, EnquiryId, UserId};
+use crate::ids::{ActionItemId, AgencyId, AlertId, CaseId, ChildId, ContactId, ContributionId, EnquiryId, UserId};
 use crate::org::{AgencyKind, Role};
 use crate::pathway::{DeadlineKind, Step};
 use crate::triage::{ChildFlag, DecisionOutcome, Reporter, Signal};
@@ -277,6 +277,31 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         age_years: Option<u32>,
     },
+    /// An action assigned to an agency (and optionally one of its people), due by a date (F9).
+    ActionAssigned {
+        action_id: ActionItemId,
+        child_id: ChildId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        case_id: Option<CaseId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        enquiry_id: Option<EnquiryId>,
+        what: String,
+        agency_id: AgencyId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        assignee: Option<UserId>,
+        due_on: chrono::NaiveDate,
+    },
+    /// The assignee's agency recorded the action done, and with what result.
+    ActionCompleted {
+        action_id: ActionItemId,
+        child_id: ChildId,
+        outcome: String,
+    },
+    /// An action passed its due date undone (the sweep records it once, with its alert).
+    ActionOverdue {
+        action_id: ActionItemId,
+        child_id: ChildId,
+    },
     /// A stage's deadline passed (the sweep records it once, with the alert it raises).
     CseDeadlineMissed {
         case_id: CaseId,
@@ -370,6 +395,9 @@ impl Event {
             Event::CseCaseOpened { .. } => "cse_case_opened",
             Event::CseCaseStepped { .. } => "cse_case_stepped",
             Event::CseDeadlineMissed { .. } => "cse_deadline_missed",
+            Event::ActionAssigned { .. } => "action_assigned",
+            Event::ActionCompleted { .. } => "action_completed",
+            Event::ActionOverdue { .. } => "action_overdue",
         }
     }
 
@@ -405,6 +433,9 @@ impl Event {
             Event::CseCaseOpened { case_id, .. }
             | Event::CseCaseStepped { case_id, .. }
             | Event::CseDeadlineMissed { case_id, .. } => format!("cse-case-{case_id}"),
+            Event::ActionAssigned { action_id, .. }
+            | Event::ActionCompleted { action_id, .. }
+            | Event::ActionOverdue { action_id, .. } => format!("action-{action_id}"),
         }
     }
 
@@ -437,7 +468,10 @@ impl Event {
             | Event::EnquiryConcluded { child_id, .. }
             | Event::CseCaseOpened { child_id, .. }
             | Event::CseCaseStepped { child_id, .. }
-            | Event::CseDeadlineMissed { child_id, .. } => Some(*child_id),
+            | Event::CseDeadlineMissed { child_id, .. }
+            | Event::ActionAssigned { child_id, .. }
+            | Event::ActionCompleted { child_id, .. }
+            | Event::ActionOverdue { child_id, .. } => Some(*child_id),
             // Assessments and acknowledgements are read with their contact or alert.
             _ => None,
         }
@@ -510,6 +544,9 @@ impl Event {
             Event::CseDeadlineMissed { deadline, due_at, .. } => {
                 format!("CSE pathway: {} was due {} and is overdue", deadline.label(), due_at.format("%d %b %Y %H:%M"))
             }
+            Event::ActionAssigned { what, due_on, .. } => format!("Action assigned, due {due_on}: {what}"),
+            Event::ActionCompleted { outcome, .. } => format!("Action completed: {outcome}"),
+            Event::ActionOverdue { .. } => "Action overdue".to_owned(),
             Event::ContactScreened { indicators, .. } => {
                 let positive = indicators.iter().filter(|i| !i.negated && !i.hypothetical).count();
                 format!(

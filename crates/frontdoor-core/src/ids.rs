@@ -75,3 +75,7 @@ id_type!(
     /// A case on the CSE pathway (F7).
     CaseId
 );
+id_type!(
+    /// An action assigned to an agency, team or person, followed up until done (F9).
+    ActionItemId
+);

@@ -96,10 +96,16 @@ pub enum Action {
     AllocateCseCase,
     /// Every worker's weighted caseload, and breaches over time (F8).
     ViewCaseloads,
+    /// Assign an action to an agency, team or person (F9).
+    AssignAction,
+    /// See the actions one's agency holds (the front-door team: all of them).
+    ListActions,
+    /// Record an action done.
+    CompleteAction,
 }
 
 impl Action {
-    pub const ALL: [Action; 27] = [
+    pub const ALL: [Action; 30] = [
         Action::ViewHome,
         Action::CreateContact,
         Action::ViewContact,
@@ -127,6 +133,9 @@ impl Action {
         Action::WorkCseCase,
         Action::AllocateCseCase,
         Action::ViewCaseloads,
+        Action::AssignAction,
+        Action::ListActions,
+        Action::CompleteAction,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -157,6 +166,9 @@ impl Action {
             Action::WorkCseCase => "work_cse_case",
             Action::AllocateCseCase => "allocate_cse_case",
             Action::ViewCaseloads => "view_caseloads",
+            Action::AssignAction => "assign_action",
+            Action::ListActions => "list_actions",
+            Action::CompleteAction => "complete_action",
         }
     }
     /// Does this action read personal data (and so must be written to the access log)?
@@ -173,6 +185,7 @@ impl Action {
                 | Action::ViewEnquiryContribution
                 | Action::ViewCseBoard
                 | Action::ViewCseCase
+                | Action::ListActions
         )
     }
 }
@@ -211,6 +224,10 @@ pub enum Resource {
     /// A case on the CSE pathway and the worker it is allocated to.
     CseCase {
         worker: Option<UserId>,
+    },
+    /// An assigned action: the agency that holds it.
+    ActionItem {
+        agency: AgencyId,
     },
 }
 
@@ -284,6 +301,8 @@ impl Purpose {
                 matches!(self, CaseWork | Triage)
             }
             Action::ViewCaseloads => matches!(self, CaseWork | Analysis),
+            Action::AssignAction => matches!(self, Triage | CaseWork),
+            Action::ListActions | Action::CompleteAction => matches!(self, Triage | CaseWork | Referral),
         }
     }
 }
@@ -527,6 +546,29 @@ pub fn decide(actor: &Actor, action: Action, resource: &Resource, purpose: Purpo
                 Decision::deny("only managers see caseloads")
             }
         }
+        (Action::AssignAction, Resource::Service) => {
+            if actor.is_front_door_team() {
+                Decision::allow(Scope::All, "the front door and CSE team assign actions")
+            } else {
+                Decision::deny("only the front door and CSE team assign actions")
+            }
+        }
+        (Action::ListActions, Resource::Service) => {
+            if actor.is_front_door_team() {
+                Decision::allow(Scope::All, "the front-door team follows up every action")
+            } else if actor.has_any(&CONTACT_MAKERS) {
+                Decision::allow(Scope::OwnAgency, "an agency sees the actions it holds")
+            } else {
+                Decision::deny("role holds no actions")
+            }
+        }
+        (Action::CompleteAction, Resource::ActionItem { agency }) => {
+            if actor.has_any(&CONTACT_MAKERS) && *agency == actor.agency_id {
+                Decision::allow(Scope::All, "an agency completes its own actions")
+            } else {
+                Decision::deny("only the agency holding the action completes it")
+            }
+        }
         _ => Decision::deny("action does not apply to this kind of record"),
     }
 }
@@ -576,7 +618,15 @@ pub fn default_purpose(action: Action, actor: &Actor) -> Purpose {
         | Action::ViewCseCase
         | Action::WorkCseCase
         | Action::AllocateCseCase
-        | Action::ViewCaseloads => Purpose::CaseWork,
+        | Action::ViewCaseloads
+        | Action::AssignAction => Purpose::CaseWork,
+        Action::ListActions | Action::CompleteAction => {
+            if actor.is_front_door_team() {
+                Purpose::CaseWork
+            } else {
+                Purpose::Referral
+            }
+        }
         Action::ListEnquiries
         | Action::ViewEnquiry
         | Action::ContributeToEnquiry

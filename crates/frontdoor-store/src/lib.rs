@@ -5,6 +5,7 @@
 //! `access_log` (and database triggers refuse it); every write is acknowledged only after its
 //! transaction has committed durably.
 
+mod actions;
 mod chain;
 mod cse;
 mod db;
@@ -14,6 +15,7 @@ pub mod testing;
 mod verify;
 mod writer;
 
+pub use actions::ActionRecord;
 pub use chain::row_hash;
 pub use cse::{CaseEvent, CaseRecord, OverrideRecord};
 pub use enquiries::{ContributionRecord, EnquiryRecord, ReleaseRecord};

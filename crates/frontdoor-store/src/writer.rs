@@ -787,6 +787,49 @@ async fn project(
             .await?;
             child_event(tx, *child_id, seq, actor_agency, at).await?;
         }
+        Event::ActionAssigned { action_id, child_id, case_id, enquiry_id, what, agency_id, assignee, due_on } => {
+            tx.exec(
+                "INSERT INTO action_items (id, child_id, case_id, enquiry_id, what, agency_id, assignee, due_on, assigned_by, assigned_at, overdue, seq) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11)",
+                &vals![
+                    action_id.to_string(),
+                    child_id.to_string(),
+                    case_id.map(|c| c.to_string()),
+                    enquiry_id.map(|e| e.to_string()),
+                    what.as_str(),
+                    agency_id.to_string(),
+                    assignee.map(|u| u.to_string()),
+                    due_on.to_string(),
+                    actor_user,
+                    at,
+                    seq
+                ],
+            )
+            .await?;
+            child_event(tx, *child_id, seq, actor_agency, at).await?;
+        }
+        Event::ActionCompleted { action_id, child_id, outcome } => {
+            // Done once: a second completion finds it done and fails the append.
+            let changed = tx
+                .exec(
+                    "UPDATE action_items SET completed_at = $1, completed_by = $2, outcome = $3, seq = $4 \
+                     WHERE id = $5 AND completed_at IS NULL",
+                    &vals![at, actor_user, outcome.as_str(), seq, action_id.to_string()],
+                )
+                .await?;
+            if changed == 0 {
+                return Err(StoreError::Conflict {
+                    stream: format!("action-{action_id}"),
+                    expected: Expected::Any,
+                    actual: -1,
+                });
+            }
+            child_event(tx, *child_id, seq, actor_agency, at).await?;
+        }
+        Event::ActionOverdue { action_id, child_id } => {
+            tx.exec("UPDATE action_items SET overdue = 1 WHERE id = $1", &vals![action_id.to_string()]).await?;
+            child_event(tx, *child_id, seq, actor_agency, at).await?;
+        }
     }
     Ok(())
 }

@@ -77,6 +77,8 @@ struct CasePage {
     levels: Vec<Choice>,
     errors: Vec<FieldError>,
     form: Vec<(String, String)>,
+    actions: Vec<crate::actions_http::ActionView>,
+    can_assign: bool,
 }
 
 impl CasePage {
@@ -136,6 +138,12 @@ async fn case_page(
         levels: RiskLevel::ALL.iter().map(|l| Choice { value: l.as_str(), label: l.label().to_owned() }).collect(),
         errors,
         form,
+        actions: crate::actions_http::of_child(state, user, c.child_id)
+            .await?
+            .into_iter()
+            .filter(|a| a.case_id.as_deref() == Some(id))
+            .collect(),
+        can_assign: crate::access::authorize_service(user, Action::AssignAction).is_ok(),
     };
     render(page, status)
 }

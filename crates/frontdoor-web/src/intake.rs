@@ -685,6 +685,8 @@ pub struct SweepReport {
     pub overdue: usize,
     /// CSE pathway deadlines found missed (each alerted once).
     pub pathway_overdue: usize,
+    /// Assigned actions found past their due date (each alerted once).
+    pub actions_overdue: usize,
 }
 
 /// Escalate urgent alerts nobody acknowledged within `escalate_after_minutes`, and raise a
@@ -748,6 +750,7 @@ pub async fn sweep(store: &Store, screening: &Screening, now: DateTime<Utc>) -> 
         report.overdue += 1;
     }
     report.pathway_overdue = crate::cse::sweep_deadlines(store, cfg, now).await?;
+    report.actions_overdue = crate::actions::sweep_overdue(store, cfg, now).await?;
     Ok(report)
 }
 

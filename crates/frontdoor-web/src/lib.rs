@@ -6,6 +6,8 @@
 //! `access::authorize`; no personal data goes into logs, URLs or error pages.
 
 mod access;
+pub mod actions;
+mod actions_http;
 mod api;
 mod auth;
 pub mod config;

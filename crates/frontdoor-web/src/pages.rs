@@ -117,6 +117,7 @@ impl Layout {
             ("/links", "Same person?", Action::ReviewLinks),
             ("/enquiries", "Enquiries", Action::ListEnquiries),
             ("/cse", "CSE pathway", Action::ViewCseBoard),
+            ("/actions", "Actions", Action::ListActions),
             ("/contacts/new", "Log a contact", Action::CreateContact),
             ("/refer", "Make a referral", Action::CreateContact),
             ("/admin/users", "Users", Action::ManageUsers),
@@ -973,6 +974,8 @@ struct ChildPage {
     flag_errors: Vec<FieldError>,
     enquiries: Vec<ChildEnquiry>,
     can_open_enquiry: bool,
+    actions: Vec<crate::actions_http::ActionView>,
+    can_assign: bool,
 }
 
 pub(crate) async fn chronology(
@@ -1019,6 +1022,8 @@ async fn child_page(
             })
             .collect(),
         can_open_enquiry: authorize_service(user, Action::OpenEnquiry).is_ok(),
+        actions: crate::actions_http::of_child(state, user, child_id).await?,
+        can_assign: authorize_service(user, Action::AssignAction).is_ok(),
         all_flags: ChildFlag::ALL.iter().map(|f| Choice { value: f.as_str(), label: f.label().to_owned() }).collect(),
         flag_errors,
     };

@@ -4,7 +4,7 @@
 use crate::auth::{self, CurrentUser};
 use crate::error::AppError;
 use crate::pages::PageError;
-use crate::{AppState, api, cse_http, cse_pages, enquiries, enquiry_pages, metrics, pages, security};
+use crate::{AppState, actions_http, api, cse_http, cse_pages, enquiries, enquiry_pages, metrics, pages, security};
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -103,6 +103,10 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         (spec("GET", "/cse/caseloads", Signed(Action::ViewCaseloads)), get(cse_pages::caseloads)),
         (spec("GET", "/cse/cases/{id}", Signed(Action::ViewCseCase)), get(cse_pages::show)),
         (spec("POST", "/cse/cases/{id}/steps", Signed(Action::WorkCseCase)), post(cse_pages::step)),
+        (spec("GET", "/actions", Signed(Action::ListActions)), get(actions_http::page)),
+        (spec("GET", "/actions/new", Signed(Action::AssignAction)), get(actions_http::new_page)),
+        (spec("POST", "/actions", Signed(Action::AssignAction)), post(actions_http::create_page)),
+        (spec("POST", "/actions/{id}/complete", Signed(Action::CompleteAction)), post(actions_http::complete_page)),
         // JSON API
         (spec("GET", "/api/v1/me", Signed(Action::ViewHome)), get(api::me)),
         (spec("POST", "/api/v1/contacts", Signed(Action::CreateContact)), post(api::create_contact)),
@@ -152,6 +156,9 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         (spec("GET", "/api/v1/cse/cases/{id}", Signed(Action::ViewCseCase)), get(cse_http::show)),
         (spec("POST", "/api/v1/cse/cases/{id}/steps", Signed(Action::WorkCseCase)), post(cse_http::take)),
         (spec("GET", "/api/v1/cse/caseloads", Signed(Action::ViewCaseloads)), get(cse_http::loads)),
+        (spec("GET", "/api/v1/actions", Signed(Action::ListActions)), get(actions_http::index)),
+        (spec("POST", "/api/v1/actions", Signed(Action::AssignAction)), post(actions_http::create)),
+        (spec("POST", "/api/v1/actions/{id}/complete", Signed(Action::CompleteAction)), post(actions_http::complete)),
     ]
 }
 
@@ -173,6 +180,7 @@ pub fn is_record_level(action: Action) -> bool {
             | Action::ViewCseCase
             | Action::WorkCseCase
             | Action::AllocateCseCase
+            | Action::CompleteAction
     )
 }
 

@@ -235,6 +235,19 @@ impl TestApp {
         (case_id.to_string(), child)
     }
 
+    /// An action about a new child assigned (by the lead) to `holder`'s agency, due tomorrow.
+    async fn action_for(&self, holder: &str, given: &str) -> String {
+        let (_, child) = self.contact_by("advisor", given).await;
+        let draft = frontdoor_web::actions::ActionDraft {
+            child_id: child,
+            what: "Return home interview".into(),
+            agency: self.actor(holder).agency_id.to_string(),
+            due: (Utc::now().date_naive() + chrono::Days::new(1)).to_string(),
+            ..Default::default()
+        };
+        frontdoor_web::actions::assign(&self.store, self.actor("lead"), &draft, Utc::now()).await.unwrap().to_string()
+    }
+
     async fn contact_by(&self, username: &str, given: &str) -> (String, String) {
         let draft = draft(given);
         let purpose = default_purpose(Action::CreateContact, self.actor(username));
@@ -644,6 +657,43 @@ async fn case_for(app: &TestApp, spec: &RouteSpec, role_user: &str, own: bool) -
                 body,
                 ok,
                 resource: Resource::CseCase { worker: Some(app.actor("cseworker").user_id) },
+            }
+        }
+        ("GET", "/actions") | ("GET", "/api/v1/actions") => {
+            Case { path: spec.path.into(), body: Body::None, ok: 200, resource: svc }
+        }
+        ("GET", "/actions/new") => {
+            let (_, child) = app.contact_by("advisor", &format!("Assign{uniq}")).await;
+            Case { path: format!("/actions/new?child={child}"), body: Body::None, ok: 200, resource: svc }
+        }
+        ("POST", "/actions") | ("POST", "/api/v1/actions") => {
+            let (_, child) = app.contact_by("advisor", &format!("Assigned{uniq}")).await;
+            let police = app.agencies["police"].to_string();
+            let due = (Utc::now().date_naive() + chrono::Days::new(7)).to_string();
+            let api = spec.is_api();
+            Case {
+                path: spec.path.into(),
+                body: if api {
+                    Body::Json(json!({"child_id": child, "what": "Visit", "agency": police, "due": due}))
+                } else {
+                    Body::Form(vec![("child", child), ("what", "Visit".into()), ("agency", police), ("due", due)])
+                },
+                ok: if api { 201 } else { 303 },
+                resource: svc,
+            }
+        }
+        ("POST", "/actions/{id}/complete") | ("POST", "/api/v1/actions/{id}/complete") => {
+            let id = app.action_for(owner, &format!("Complete{uniq}")).await;
+            let api = spec.is_api();
+            Case {
+                path: spec.path.replace("{id}", &id),
+                body: if api {
+                    Body::Json(json!({"outcome": "Interview held"}))
+                } else {
+                    Body::Form(vec![("outcome", "Interview held".into())])
+                },
+                ok: if api { 204 } else { 303 },
+                resource: Resource::ActionItem { agency: app.actor(owner).agency_id },
             }
         }
         (m, p) => panic!("route {m} {p} is not in the authorization matrix: add a case for it in tests/web.rs"),
@@ -2205,6 +2255,76 @@ async fn the_pathway_pages_show_the_board_and_take_steps_keeping_answers_on_erro
         assert_eq!(browser_login(&app, &m, "csemanager", PASSWORD).await.status(), 303);
         let loads = m.get(format!("{}/cse/caseloads", app.base)).send().await.unwrap().text().await.unwrap();
         assert!(loads.contains("cseworker user") && loads.contains("test set-up"));
+    })
+    .await;
+}
+
+// ---- actions and follow-up (F9) ------------------------------------------------------------------
+
+#[tokio::test]
+async fn an_action_is_seen_and_completed_only_by_its_agency_and_an_overdue_one_alerts_once() {
+    each_backend(|app| async move {
+        let (lead, police, health) = (app.token("lead").await, app.token("police").await, app.token("health").await);
+        let (_, child) = app.contact_by("advisor", "Followed").await;
+        let police_id = app.agencies["police"].to_string();
+        let tomorrow = (Utc::now().date_naive() + chrono::Days::new(1)).to_string();
+        let (status, bad) = post_json(
+            &app,
+            &lead,
+            "/api/v1/actions",
+            json!({"child_id": child, "what": " ", "agency": police_id, "assignee": app.actor("health").user_id.to_string(), "due": "2020-01-01"}),
+        )
+        .await;
+        assert_eq!(status, 422);
+        let fields: Vec<&str> = bad["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+        assert_eq!(fields, ["what", "assignee", "due"], "{bad}");
+        assert_eq!(post_json(&app, &police, "/api/v1/actions", json!({"child_id": child, "what": "x", "agency": police_id, "due": tomorrow})).await.0, 403);
+        let (status, created) = post_json(
+            &app,
+            &lead,
+            "/api/v1/actions",
+            json!({"child_id": child, "what": "Disruption visit to the address", "agency": police_id,
+                   "assignee": app.actor("police").user_id.to_string(), "due": tomorrow}),
+        )
+        .await;
+        assert_eq!(status, 201);
+        let id = created["id"].as_str().unwrap();
+        let theirs = get_json(&app, &police, "/api/v1/actions").await;
+        assert_eq!(theirs.as_array().unwrap().len(), 1);
+        assert_eq!(theirs[0]["can_complete"], true);
+        assert!(get_json(&app, &health, "/api/v1/actions").await.as_array().unwrap().is_empty());
+        let page = get_page(&app, &health, "/actions").await;
+        assert!(!page.contains("Disruption visit"));
+        assert_eq!(post_json(&app, &health, &format!("/api/v1/actions/{id}/complete"), json!({"outcome": "x"})).await.0, 404);
+        assert_eq!(post_json(&app, &police, &format!("/api/v1/actions/{id}/complete"), json!({"outcome": " "})).await.0, 422);
+        let r = app.client().post(format!("{}/api/v1/actions/{id}/complete", app.base)).bearer_auth(&police)
+            .json(&json!({"outcome": "Visited; nobody there; warning notice served"})).send().await.unwrap();
+        assert_eq!(r.status(), 204);
+        assert_eq!(post_json(&app, &police, &format!("/api/v1/actions/{id}/complete"), json!({"outcome": "again"})).await.0, 409);
+        let all = get_json(&app, &lead, "/api/v1/actions").await;
+        assert_eq!(all[0]["status"], "done");
+        assert_eq!(all[0]["completed_by"], "police user");
+
+        // An action already past its date (recorded directly: the form refuses past dates).
+        let event = frontdoor_core::Event::ActionAssigned {
+            action_id: frontdoor_core::ActionItemId::new(),
+            child_id: child.parse().unwrap(),
+            case_id: None,
+            enquiry_id: None,
+            what: "Share the school's attendance".into(),
+            agency_id: app.agencies["health"],
+            assignee: None,
+            due_on: Utc::now().date_naive() - chrono::Days::new(2),
+        };
+        app.append_system(event).await;
+        let screening = Screening::load(&app.cfg).unwrap();
+        let first = frontdoor_web::intake::sweep(&app.store, &screening, Utc::now()).await.unwrap();
+        assert_eq!(first.actions_overdue, 1);
+        assert_eq!(frontdoor_web::intake::sweep(&app.store, &screening, Utc::now()).await.unwrap().actions_overdue, 0);
+        let alerts = app.store.alerts_for_child(child.parse().unwrap()).await.unwrap();
+        assert!(alerts.iter().any(|a| a.kind == "action_overdue" && a.reason.contains("Health Trust")), "{alerts:?}");
+        let held = get_json(&app, &health, "/api/v1/actions").await;
+        assert_eq!(held[0]["overdue"], true);
     })
     .await;
 }

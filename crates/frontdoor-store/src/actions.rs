@@ -1,0 +1,124 @@
+//! Reads of assigned actions (F9).
+
+use crate::db::{Row, vals};
+use crate::{Store, StoreError, from_micros};
+use chrono::{DateTime, NaiveDate, Utc};
+use frontdoor_core::{ActionItemId, AgencyId, CaseId, ChildId, EnquiryId, UserId};
+use std::str::FromStr;
+
+fn parse<T: FromStr>(s: &str, what: &str) -> Result<T, StoreError> {
+    s.parse().map_err(|_| StoreError::Corrupt(format!("bad {what} '{s}'")))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionRecord {
+    pub id: ActionItemId,
+    pub child_id: ChildId,
+    pub case_id: Option<CaseId>,
+    pub enquiry_id: Option<EnquiryId>,
+    pub what: String,
+    pub agency_id: AgencyId,
+    pub agency_name: String,
+    pub assignee: Option<UserId>,
+    pub assignee_name: Option<String>,
+    pub due_on: NaiveDate,
+    pub assigned_by: Option<String>,
+    pub assigned_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub completed_by: Option<String>,
+    pub outcome: Option<String>,
+    /// The sweep has recorded it overdue.
+    pub overdue_recorded: bool,
+}
+
+macro_rules! action_sql {
+    ($tail:literal) => {
+        concat!(
+            "SELECT x.id, x.child_id, x.case_id, x.enquiry_id, x.what, x.agency_id, COALESCE(a.name, ''), x.assignee, \
+             au.display_name, x.due_on, bu.display_name, x.assigned_at, x.completed_at, cu.display_name, x.outcome, x.overdue \
+             FROM action_items x LEFT JOIN agencies a ON a.id = x.agency_id LEFT JOIN users au ON au.id = x.assignee \
+             LEFT JOIN users bu ON bu.id = x.assigned_by LEFT JOIN users cu ON cu.id = x.completed_by ",
+            $tail
+        )
+    };
+}
+
+fn action_from(r: &Row) -> Result<ActionRecord, StoreError> {
+    Ok(ActionRecord {
+        id: parse(&r.text(0)?, "action id")?,
+        child_id: parse(&r.text(1)?, "child id")?,
+        case_id: r.opt_text(2)?.map(|s| parse(&s, "case id")).transpose()?,
+        enquiry_id: r.opt_text(3)?.map(|s| parse(&s, "enquiry id")).transpose()?,
+        what: r.text(4)?,
+        agency_id: parse(&r.text(5)?, "agency id")?,
+        agency_name: r.text(6)?,
+        assignee: r.opt_text(7)?.map(|s| parse(&s, "user id")).transpose()?,
+        assignee_name: r.opt_text(8)?,
+        due_on: parse(&r.text(9)?, "date")?,
+        assigned_by: r.opt_text(10)?,
+        assigned_at: from_micros(r.int(11)?),
+        completed_at: r.opt_int(12)?.map(from_micros),
+        completed_by: r.opt_text(13)?,
+        outcome: r.opt_text(14)?,
+        overdue_recorded: r.int(15)? != 0,
+    })
+}
+
+impl Store {
+    pub async fn action_item(&self, id: ActionItemId) -> Result<Option<ActionRecord>, StoreError> {
+        self.read()
+            .fetch_optional(action_sql!("WHERE x.id = $1"), &vals![id.to_string()])
+            .await?
+            .map(|r| action_from(&r))
+            .transpose()
+    }
+
+    /// Actions, open ones first by due date, then the done, latest first; only one agency's when
+    /// `agency` is given.
+    pub async fn action_items(&self, agency: Option<AgencyId>, limit: i64) -> Result<Vec<ActionRecord>, StoreError> {
+        let rows = match agency {
+            Some(a) => {
+                self.read()
+                    .fetch_all(
+                        action_sql!(
+                            "WHERE x.agency_id = $1 ORDER BY CASE WHEN x.completed_at IS NULL THEN 0 ELSE 1 END, x.due_on, x.assigned_at LIMIT $2"
+                        ),
+                        &vals![a.to_string(), limit],
+                    )
+                    .await?
+            }
+            None => {
+                self.read()
+                    .fetch_all(
+                        action_sql!(
+                            "ORDER BY CASE WHEN x.completed_at IS NULL THEN 0 ELSE 1 END, x.due_on, x.assigned_at LIMIT $1"
+                        ),
+                        &vals![limit],
+                    )
+                    .await?
+            }
+        };
+        rows.iter().map(action_from).collect()
+    }
+
+    /// Actions about one child, in the order assigned.
+    pub async fn action_items_of_child(&self, child: ChildId) -> Result<Vec<ActionRecord>, StoreError> {
+        let rows = self
+            .read()
+            .fetch_all(action_sql!("WHERE x.child_id = $1 ORDER BY x.assigned_at"), &vals![child.to_string()])
+            .await?;
+        rows.iter().map(action_from).collect()
+    }
+
+    /// Open actions due before `today` that the sweep has not yet recorded overdue.
+    pub async fn actions_newly_overdue(&self, today: NaiveDate) -> Result<Vec<ActionRecord>, StoreError> {
+        let rows = self
+            .read()
+            .fetch_all(
+                action_sql!("WHERE x.completed_at IS NULL AND x.overdue = 0 AND x.due_on < $1 ORDER BY x.due_on"),
+                &vals![today.to_string()],
+            )
+            .await?;
+        rows.iter().map(action_from).collect()
+    }
+}
