@@ -158,6 +158,13 @@ impl Config {
                 .map_or(1, |i| i + 1);
             return Err(ConfigError::Invalid { file: file.to_owned(), line, message });
         }
+        let c = &cfg.caseload;
+        let weights = [c.weight_high, c.weight_medium_high, c.weight_medium, c.weight_low, c.weight_unrated];
+        if !(c.max > 0.0 && c.max.is_finite()) || weights.iter().any(|w| !(*w > 0.0 && w.is_finite())) {
+            let line = text.lines().position(|l| l.trim_start().starts_with("[caseload]")).map_or(1, |i| i + 1);
+            let message = "caseload: max and every weight must be positive numbers".to_owned();
+            return Err(ConfigError::Invalid { file: file.to_owned(), line, message });
+        }
         Ok(cfg)
     }
 
@@ -251,6 +258,25 @@ mod tests {
         assert_eq!((s.auto_link, s.review), (0.99, 0.6));
         let bad = Config { nicknames_file: "/nonexistent/nicknames.toml".into(), ..Config::default() };
         assert!(bad.nicknames().unwrap_err().contains("/nonexistent/nicknames.toml: cannot read"));
+    }
+
+    #[test]
+    fn the_readme_configuration_example_parses_and_bad_pathway_settings_name_the_line() {
+        let readme = include_str!("../../../README.md");
+        let blocks: Vec<&str> = readme.split("```toml\n").skip(1).filter_map(|b| b.split("```").next()).collect();
+        assert!(blocks.len() >= 2);
+        for b in &blocks {
+            Config::from_toml("README.md", b).unwrap();
+        }
+        let block = blocks.iter().find(|b| b.contains("[pathway]")).unwrap();
+        let c = Config::from_toml("README.md", block).unwrap();
+        assert_eq!(c.pathway.panel_days, 42);
+        assert_eq!(c.pathway.holidays.len(), 2);
+        assert_eq!(c.caseload.max, 10.0);
+        let err = Config::from_toml("fd.toml", "[pathway]\nholidays = [\"25/12/2026\"]\n").unwrap_err().to_string();
+        assert!(err.starts_with("fd.toml:2: "), "{err}");
+        let err = Config::from_toml("fd.toml", "tls = false\n[caseload]\nmax = 0\n").unwrap_err().to_string();
+        assert!(err.starts_with("fd.toml:2: caseload"), "{err}");
     }
 
     #[test]

@@ -13,6 +13,23 @@ use frontdoor_core::pathway::{Allocation, Case, Context, Step};
 use frontdoor_core::{Actor, AlertId, CaseId, ChildFlag, ChildId, ContactId, EnquiryId, Event, Purpose, Role, UserId};
 use frontdoor_store::{CaseRecord, Expected, Meta, NewEvent, Store};
 
+/// The events referring a child to the pathway (to append with whatever decided it), unless the
+/// child already has an open case, which the new concern then joins (one open case per child;
+/// the store's unique index holds that against a race).
+pub async fn referral_events_unless_open(
+    store: &Store,
+    child_id: ChildId,
+    contact_id: Option<ContactId>,
+    enquiry_id: Option<EnquiryId>,
+    reason: &str,
+    m: &Meta,
+) -> Result<Vec<NewEvent>, ServiceError> {
+    if store.cse_cases_of_child(child_id).await?.iter().any(|c| c.case.is_open()) {
+        return Ok(Vec::new());
+    }
+    Ok(referral_events(child_id, contact_id, enquiry_id, reason, m).1)
+}
+
 /// The events referring a child to the pathway (to append with whatever decided it): the case,
 /// and the open-CSE-case flag on the child's record.
 pub fn referral_events(

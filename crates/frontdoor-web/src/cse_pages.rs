@@ -26,6 +26,10 @@ struct BoardPage {
     layout: Layout,
     cases: Vec<CaseSummary>,
     can_see_caseloads: bool,
+    /// Open cases per stage, in pathway order, and per RAG rating.
+    by_stage: Vec<(&'static str, usize)>,
+    by_rag: Vec<(&'static str, usize)>,
+    overdue: usize,
 }
 
 pub(crate) async fn board(
@@ -34,7 +38,27 @@ pub(crate) async fn board(
 ) -> Result<Response, PageError> {
     let cases = cse_http::board(&state, &user, &BoardQuery::default()).await?;
     let can_see_caseloads = crate::access::authorize_service(&user, Action::ViewCaseloads).is_ok();
-    render(BoardPage { layout: Layout::for_user("CSE pathway", &user), cases, can_see_caseloads }, StatusCode::OK)
+    let count = |f: &dyn Fn(&CaseSummary) -> bool| cases.iter().filter(|c| f(c)).count();
+    let by_stage = frontdoor_core::pathway::Stage::ALL
+        .iter()
+        .filter(|s| **s != frontdoor_core::pathway::Stage::Closed)
+        .map(|s| (s.label(), count(&|c| c.stage == s.as_str())))
+        .collect();
+    let by_rag = frontdoor_core::pathway::Rag::ALL
+        .iter()
+        .rev()
+        .map(|r| (r.as_str(), count(&|c| c.rag.as_deref() == Some(r.as_str()))))
+        .collect();
+    let overdue = count(&|c| c.overdue);
+    let page = BoardPage {
+        layout: Layout::for_user("CSE pathway", &user),
+        cases,
+        can_see_caseloads,
+        by_stage,
+        by_rag,
+        overdue,
+    };
+    render(page, StatusCode::OK)
 }
 
 #[derive(Template)]

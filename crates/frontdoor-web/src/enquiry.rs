@@ -277,7 +277,8 @@ pub async fn conclude(
     let mut events = Vec::new();
     if outcome == EnquiryOutcome::CsePathway {
         let reason = format!("multi-agency enquiry outcome: {reasons}");
-        events = crate::cse::referral_events(enquiry.child_id, None, Some(enquiry.id), &reason, &m).1;
+        events = crate::cse::referral_events_unless_open(store, enquiry.child_id, None, Some(enquiry.id), &reason, &m)
+            .await?;
     }
     let event = Event::EnquiryConcluded { enquiry_id: enquiry.id, child_id: enquiry.child_id, outcome, reasons };
     events.insert(0, NewEvent { event, expected: Expected::Any, meta: m });

@@ -550,7 +550,10 @@ pub async fn decide_contact(
     }
     if outcome == DecisionOutcome::CsePathway {
         let reason = format!("front-door decision on contact {}: {reasons}", contact.reference);
-        events.extend(crate::cse::referral_events(contact.child_id, Some(contact_id), None, &reason, &m).1);
+        events.extend(
+            crate::cse::referral_events_unless_open(store, contact.child_id, Some(contact_id), None, &reason, &m)
+                .await?,
+        );
     }
     store.append(events, vec![], vec![]).await.map_err(map_conflicts)?;
     Ok(outcome)

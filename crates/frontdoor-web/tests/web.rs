@@ -2328,3 +2328,42 @@ async fn an_action_is_seen_and_completed_only_by_its_agency_and_an_overdue_one_a
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_child_has_one_open_cse_case_however_often_referred() {
+    each_backend(|app| async move {
+        let lead = app.token("lead").await;
+        let manager = app.token("csemanager").await;
+        let mut child = String::new();
+        for _ in 0..2 {
+            let (contact, c) = app.contact_by("advisor", "Twice").await;
+            child = c;
+            let (status, _) = post_json(
+                &app,
+                &lead,
+                &format!("/api/v1/contacts/{contact}/decision"),
+                json!({"outcome": "cse_pathway", "reasons": "CSE indicators"}),
+            )
+            .await;
+            assert_eq!(status, 201);
+        }
+        let cases = get_json(&app, &manager, &format!("/api/v1/cse/cases?child_id={child}")).await;
+        assert_eq!(cases.as_array().unwrap().len(), 1, "{cases}");
+        // The store holds the rule too, whatever a caller does.
+        let m = frontdoor_store::Meta::system("case_work", Utc::now());
+        let (_, events) = frontdoor_web::cse::referral_events(child.parse().unwrap(), None, None, "again", &m);
+        assert!(app.store.append(events, vec![], vec![]).await.is_err());
+        // Once closed, a new referral opens a new case.
+        let case = cases[0]["id"].as_str().unwrap();
+        let (status, _) =
+            step_json(&app, &manager, case, json!({"step": "escalate", "reason": "s47 strategy discussion"})).await;
+        assert_eq!(status, 201);
+        let (_, events) = frontdoor_web::cse::referral_events(child.parse().unwrap(), None, None, "new concern", &m);
+        app.store.append(events, vec![], vec![]).await.unwrap();
+        assert_eq!(
+            get_json(&app, &manager, &format!("/api/v1/cse/cases?child_id={child}")).await.as_array().unwrap().len(),
+            2
+        );
+    })
+    .await;
+}

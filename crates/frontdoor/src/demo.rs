@@ -73,6 +73,10 @@ pub async fn run(args: DemoArgs) -> Result<()> {
             let screening = Screening::load(&cfg).map_err(anyhow::Error::msg)?;
             let link = (cfg.link_settings().map_err(anyhow::Error::msg)?, cfg.nicknames().map_err(anyhow::Error::msg)?);
             seed(&store, &passwords, &screening, link, &args.data_dir, args.seed, &params).await?;
+            let (enquiries, cases) = crate::casework::seed(&store, &cfg).await?;
+            eprintln!(
+                "Case work: {enquiries} multi-agency enquiries answered, {cases} CSE cases moved along the pathway."
+            );
             store.set_setting(SEEDED, &args.seed.to_string()).await?;
         }
     }
@@ -81,7 +85,17 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     if let Ok(text) = std::fs::read_to_string(&logins) {
         for line in text.lines().filter(|l| {
             let name = l.split('\t').next().unwrap_or("");
-            ["advisor1", "lead1", "police.practitioner", "admin", "auditor"].contains(&name)
+            [
+                "advisor1",
+                "lead1",
+                "cse.manager",
+                "cse.worker1",
+                "police.practitioner",
+                "health.practitioner",
+                "admin",
+                "auditor",
+            ]
+            .contains(&name)
         }) {
             let f: Vec<&str> = line.split('\t').collect();
             if let [user, role, agency, password] = f[..] {

@@ -3,6 +3,7 @@
 
 mod admin;
 mod bench;
+mod casework;
 mod demo;
 mod import;
 mod link;

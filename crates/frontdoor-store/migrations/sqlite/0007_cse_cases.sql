@@ -19,6 +19,8 @@ CREATE TABLE cse_cases (
 CREATE INDEX cse_cases_stage ON cse_cases (stage);
 CREATE INDEX cse_cases_worker ON cse_cases (worker, stage);
 CREATE INDEX cse_cases_child ON cse_cases (child_id);
+-- One open case per child: a new referral of a child already on the pathway joins that case.
+CREATE UNIQUE INDEX cse_cases_open_child ON cse_cases (child_id) WHERE stage <> 'closed';
 CREATE INDEX cse_cases_enquiry ON cse_cases (enquiry_id);
 
 -- Each deadline the sweep found missed, once.
