@@ -648,6 +648,35 @@ pub(crate) async fn contact(
     Ok(Json(ContactView::load(&state, &c).await?))
 }
 
+/// Which chronology entries to show: `type` (`contact`, `alert`, `child`, `enquiry`, `cse`,
+/// `action`: the start of the entry's kind) and `agency` (an agency id). Empty: all.
+#[derive(Deserialize, Default, Clone)]
+pub(crate) struct ChronologyFilter {
+    #[serde(default, rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub agency: String,
+}
+
+/// The kinds of entry a chronology can be filtered to, with their labels.
+pub(crate) const ENTRY_TYPES: [(&str, &str); 6] = [
+    ("contact", "Contacts, assessments and decisions"),
+    ("alert", "Alerts"),
+    ("child", "Flags and the child's record"),
+    ("enquiry", "Multi-agency enquiries"),
+    ("cse", "CSE pathway"),
+    ("action", "Actions"),
+];
+
+impl ChronologyFilter {
+    pub fn keeps(&self, e: &ChronologyEntry) -> bool {
+        let kind = self.kind.trim();
+        let agency = self.agency.trim();
+        (kind.is_empty() || e.event.kind().starts_with(kind))
+            && (agency.is_empty() || e.agency_id.is_some_and(|a| a.to_string() == agency))
+    }
+}
+
 pub(crate) struct Chronology {
     pub child: frontdoor_store::ChildRecord,
     pub scope: Scope,
@@ -694,14 +723,16 @@ pub(crate) fn chronology_item(e: &ChronologyEntry) -> ChronologyItem {
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/children/{id}/chronology", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/children/{id}/chronology", params(("id" = String, Path), ("type" = Option<String>, Query, description = "contact, alert, child, enquiry, cse or action"), ("agency" = Option<String>, Query, description = "an agency id")),
     responses((status = 200, body = ChronologyView), (status = 404, description = "no such child, or not yours to see")), security(("bearer" = [])))]
 pub(crate) async fn chronology(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,
     Path(id): Path<String>,
+    axum::extract::Query(filter): axum::extract::Query<ChronologyFilter>,
 ) -> Result<Json<ChronologyView>, AppError> {
-    let c = load_chronology(&state, &user, &id).await?;
+    let mut c = load_chronology(&state, &user, &id).await?;
+    c.entries.retain(|e| filter.keeps(e));
     Ok(Json(ChronologyView {
         child: ChildView {
             id: c.child.id.to_string(),

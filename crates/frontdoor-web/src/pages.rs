@@ -976,24 +976,39 @@ struct ChildPage {
     can_open_enquiry: bool,
     actions: Vec<crate::actions_http::ActionView>,
     can_assign: bool,
+    entry_types: Vec<(&'static str, &'static str)>,
+    entry_agencies: Vec<(String, String)>,
+    filter_type: String,
+    filter_agency: String,
 }
 
 pub(crate) async fn chronology(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,
     Path(id): Path<String>,
+    axum::extract::Query(filter): axum::extract::Query<api::ChronologyFilter>,
 ) -> Result<Response, PageError> {
-    child_page(&state, &user, &id, Vec::new(), StatusCode::OK).await
+    child_page(&state, &user, &id, filter, Vec::new(), StatusCode::OK).await
 }
 
 async fn child_page(
     state: &AppState,
     user: &CurrentUser,
     id: &str,
+    filter: api::ChronologyFilter,
     flag_errors: Vec<FieldError>,
     status: StatusCode,
 ) -> Result<Response, PageError> {
-    let c = api::load_chronology(state, user, id).await?;
+    let mut c = api::load_chronology(state, user, id).await?;
+    // The agencies the viewer's entries come from, for the filter (before filtering).
+    let mut entry_agencies: Vec<(String, String)> = c
+        .entries
+        .iter()
+        .filter_map(|e| Some((e.agency_id?.to_string(), e.agency_name.clone()?)))
+        .collect();
+    entry_agencies.sort_by(|a, b| a.1.cmp(&b.1));
+    entry_agencies.dedup();
+    c.entries.retain(|e| filter.keeps(e));
     let resource = Resource::Child { contributing_agencies: state.store.child_agencies(c.child.id).await? };
     let flags = api::flag_views(state, c.child.id).await?;
     let child_id = c.child.id;
@@ -1024,6 +1039,10 @@ async fn child_page(
         can_open_enquiry: authorize_service(user, Action::OpenEnquiry).is_ok(),
         actions: crate::actions_http::of_child(state, user, child_id).await?,
         can_assign: authorize_service(user, Action::AssignAction).is_ok(),
+        entry_types: api::ENTRY_TYPES.to_vec(),
+        entry_agencies,
+        filter_type: filter.kind.trim().to_owned(),
+        filter_agency: filter.agency.trim().to_owned(),
         all_flags: ChildFlag::ALL.iter().map(|f| Choice { value: f.as_str(), label: f.label().to_owned() }).collect(),
         flag_errors,
     };
@@ -1053,7 +1072,7 @@ pub(crate) async fn flag_child(
     {
         Ok(_) => Ok(Redirect::to(&format!("/children/{}", child.id)).into_response()),
         Err(service::ServiceError::Invalid(errors)) => {
-            child_page(&state, &user, &id, errors, StatusCode::UNPROCESSABLE_ENTITY).await
+            child_page(&state, &user, &id, api::ChronologyFilter::default(), errors, StatusCode::UNPROCESSABLE_ENTITY).await
         }
         Err(e) => Err(e.into()),
     }

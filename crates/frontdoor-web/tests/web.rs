@@ -2128,6 +2128,17 @@ async fn a_contact_goes_through_an_enquiry_onto_the_pathway_and_out() {
         assert!(chron.contains("Referred to the CSE pathway") && chron.contains("exit strategy"), "{chron}");
         let flags = get_json(&app, &lead, &format!("/api/v1/contacts/{contact}")).await;
         assert!(!flags["child_flags"].to_string().contains("open_cse_case"), "the flag clears on closure: {flags}");
+        // The chronology filters by type and by agency, on the API and the page.
+        let only = |v: &Value| -> Vec<String> {
+            v["entries"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap().to_owned()).collect()
+        };
+        let cse = get_json(&app, &lead, &format!("/api/v1/children/{child}/chronology?type=cse")).await;
+        assert_eq!(only(&cse).len(), 7, "{cse}");
+        assert!(only(&cse).iter().all(|k| k.starts_with("cse_")));
+        let by_police = get_json(&app, &lead, &format!("/api/v1/children/{child}/chronology?agency={police_id}")).await;
+        assert_eq!(only(&by_police), ["enquiry_contributed"]);
+        let page = get_page(&app, &lead, &format!("/children/{child}?type=enquiry")).await;
+        assert!(page.contains("Enquiry contribution") && !page.contains("Referred to the CSE pathway"));
     })
     .await;
 }
