@@ -5,7 +5,7 @@ use crate::contact::ChildSubject;
 use crate::enquiry::{ContributionText, EnquiryOutcome, ReleaseBasis};
 use crate::ids::{ActionItemId, AgencyId, AlertId, CaseId, ChildId, ContactId, ContributionId, EnquiryId, UserId};
 use crate::org::{AgencyKind, Role};
-use crate::pathway::{DeadlineKind, Step};
+use crate::pathway::{DeadlineKind, Step, SupportOutcome};
 use crate::triage::{ChildFlag, DecisionOutcome, Reporter, Signal};
 use crate::values::{Channel, DateOfBirth, Narrative, PersonName, Postcode, Sex, SourceCode, Username};
 use chrono::{DateTime, Utc};
@@ -302,6 +302,24 @@ pub enum Event {
         action_id: ActionItemId,
         child_id: ChildId,
     },
+    /// The CSE worker recorded what became of a referral to a support service (made, accepted,
+    /// declined); a declined one may schedule a re-contact (Rec 8).
+    SupportReferralRecorded {
+        case_id: CaseId,
+        child_id: ChildId,
+        /// The service's id in the support directory.
+        service: String,
+        outcome: SupportOutcome,
+        note: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        recontact_on: Option<chrono::NaiveDate>,
+    },
+    /// A declined referral's re-contact date came (the sweep records it once, with its alert).
+    SupportRecontactDue {
+        case_id: CaseId,
+        child_id: ChildId,
+        service: String,
+    },
     /// A stage's deadline passed (the sweep records it once, with the alert it raises).
     CseDeadlineMissed {
         case_id: CaseId,
@@ -398,6 +416,8 @@ impl Event {
             Event::ActionAssigned { .. } => "action_assigned",
             Event::ActionCompleted { .. } => "action_completed",
             Event::ActionOverdue { .. } => "action_overdue",
+            Event::SupportReferralRecorded { .. } => "support_referral_recorded",
+            Event::SupportRecontactDue { .. } => "support_recontact_due",
         }
     }
 
@@ -432,7 +452,9 @@ impl Event {
             | Event::EnquiryConcluded { enquiry_id, .. } => format!("enquiry-{enquiry_id}"),
             Event::CseCaseOpened { case_id, .. }
             | Event::CseCaseStepped { case_id, .. }
-            | Event::CseDeadlineMissed { case_id, .. } => format!("cse-case-{case_id}"),
+            | Event::CseDeadlineMissed { case_id, .. }
+            | Event::SupportReferralRecorded { case_id, .. }
+            | Event::SupportRecontactDue { case_id, .. } => format!("cse-case-{case_id}"),
             Event::ActionAssigned { action_id, .. }
             | Event::ActionCompleted { action_id, .. }
             | Event::ActionOverdue { action_id, .. } => format!("action-{action_id}"),
@@ -471,7 +493,9 @@ impl Event {
             | Event::CseDeadlineMissed { child_id, .. }
             | Event::ActionAssigned { child_id, .. }
             | Event::ActionCompleted { child_id, .. }
-            | Event::ActionOverdue { child_id, .. } => Some(*child_id),
+            | Event::ActionOverdue { child_id, .. }
+            | Event::SupportReferralRecorded { child_id, .. }
+            | Event::SupportRecontactDue { child_id, .. } => Some(*child_id),
             // Assessments and acknowledgements are read with their contact or alert.
             _ => None,
         }
@@ -547,6 +571,13 @@ impl Event {
             Event::ActionAssigned { what, due_on, .. } => format!("Action assigned, due {due_on}: {what}"),
             Event::ActionCompleted { outcome, .. } => format!("Action completed: {outcome}"),
             Event::ActionOverdue { .. } => "Action overdue".to_owned(),
+            Event::SupportReferralRecorded { service, outcome, note, recontact_on, .. } => match recontact_on {
+                Some(d) => format!("Support referral to {service}: {}, re-contact on {d}; {note}", outcome.label()),
+                None => format!("Support referral to {service}: {}; {note}", outcome.label()),
+            },
+            Event::SupportRecontactDue { service, .. } => {
+                format!("Re-contact due about the declined {service} referral")
+            }
             Event::ContactScreened { indicators, .. } => {
                 let positive = indicators.iter().filter(|i| !i.negated && !i.hypothetical).count();
                 format!(

@@ -76,6 +76,15 @@ word_enum!(
 );
 
 word_enum!(
+    /// What became of a referral to a support service.
+    SupportOutcome {
+        Made => "made" / "Referral made",
+        Accepted => "accepted" / "Accepted by the service",
+        Declined => "declined" / "Declined by the young person or family",
+    }
+);
+
+word_enum!(
     /// What falls due on a case.
     DeadlineKind {
         Allocation => "allocation" / "Allocation to a CSE worker",

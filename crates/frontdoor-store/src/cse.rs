@@ -4,8 +4,8 @@
 
 use crate::db::{Row, vals};
 use crate::{Store, StoreError, from_micros, micros};
-use chrono::{DateTime, Utc};
-use frontdoor_core::pathway::{Case, DeadlineKind};
+use chrono::{DateTime, NaiveDate, Utc};
+use frontdoor_core::pathway::{Case, DeadlineKind, SupportOutcome};
 use frontdoor_core::{CaseId, ChildId, ContactId, EnquiryId, Event, UserId};
 use std::str::FromStr;
 
@@ -67,7 +67,60 @@ fn case_from(r: &Row) -> Result<CaseRecord, StoreError> {
     })
 }
 
+/// A referral from a case to a support service, as last recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SupportReferral {
+    pub case_id: CaseId,
+    pub service: String,
+    pub outcome: SupportOutcome,
+    pub note: String,
+    pub recontact_on: Option<NaiveDate>,
+    pub recorded_by: Option<String>,
+    pub recorded_at: DateTime<Utc>,
+}
+
+fn referral_from(r: &Row) -> Result<SupportReferral, StoreError> {
+    Ok(SupportReferral {
+        case_id: parse(&r.text(0)?, "case id")?,
+        service: r.text(1)?,
+        outcome: SupportOutcome::parse(&r.text(2)?).ok_or_else(|| StoreError::Corrupt("bad support outcome".into()))?,
+        note: r.text(3)?,
+        recontact_on: r.opt_text(4)?.map(|d| parse(&d, "date")).transpose()?,
+        recorded_by: r.opt_text(5)?,
+        recorded_at: from_micros(r.int(6)?),
+    })
+}
+
 impl Store {
+    /// A case's support referrals, by service.
+    pub async fn support_referrals(&self, case: CaseId) -> Result<Vec<SupportReferral>, StoreError> {
+        self.read()
+            .fetch_all(
+                "SELECT s.case_id, s.service, s.outcome, s.note, s.recontact_on, u.display_name, s.recorded_at \
+                 FROM support_referrals s LEFT JOIN users u ON u.id = s.recorded_by WHERE s.case_id = $1 ORDER BY s.recorded_at",
+                &vals![case.to_string()],
+            )
+            .await?
+            .iter()
+            .map(referral_from)
+            .collect()
+    }
+
+    /// Declined referrals whose re-contact date has come and not yet been alerted.
+    pub async fn support_recontacts_due(&self, today: NaiveDate) -> Result<Vec<SupportReferral>, StoreError> {
+        self.read()
+            .fetch_all(
+                "SELECT s.case_id, s.service, s.outcome, s.note, s.recontact_on, u.display_name, s.recorded_at \
+                 FROM support_referrals s LEFT JOIN users u ON u.id = s.recorded_by \
+                 WHERE s.recontact_alerted = 0 AND s.recontact_on IS NOT NULL AND s.recontact_on <= $1 ORDER BY s.recontact_on",
+                &vals![today.to_string()],
+            )
+            .await?
+            .iter()
+            .map(referral_from)
+            .collect()
+    }
+
     pub async fn cse_case(&self, id: CaseId) -> Result<Option<CaseRecord>, StoreError> {
         self.read()
             .fetch_optional(case_sql!("WHERE c.id = $1"), &vals![id.to_string()])

@@ -830,6 +830,35 @@ async fn project(
             tx.exec("UPDATE action_items SET overdue = 1 WHERE id = $1", &vals![action_id.to_string()]).await?;
             child_event(tx, *child_id, seq, actor_agency, at).await?;
         }
+        Event::SupportReferralRecorded { case_id, child_id, service, outcome, note, recontact_on } => {
+            // The latest outcome per service stands (made, then accepted or declined).
+            tx.exec(
+                "INSERT INTO support_referrals (case_id, service, outcome, note, recontact_on, recontact_alerted, recorded_by, recorded_at, seq) \
+                 VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $8) ON CONFLICT (case_id, service) DO UPDATE SET \
+                 outcome = excluded.outcome, note = excluded.note, recontact_on = excluded.recontact_on, recontact_alerted = 0, \
+                 recorded_by = excluded.recorded_by, recorded_at = excluded.recorded_at, seq = excluded.seq",
+                &vals![
+                    case_id.to_string(),
+                    service.as_str(),
+                    outcome.as_str(),
+                    note.as_str(),
+                    recontact_on.map(|d| d.to_string()),
+                    actor_user,
+                    at,
+                    seq
+                ],
+            )
+            .await?;
+            child_event(tx, *child_id, seq, actor_agency, at).await?;
+        }
+        Event::SupportRecontactDue { case_id, child_id, service } => {
+            tx.exec(
+                "UPDATE support_referrals SET recontact_alerted = 1 WHERE case_id = $1 AND service = $2",
+                &vals![case_id.to_string(), service.as_str()],
+            )
+            .await?;
+            child_event(tx, *child_id, seq, actor_agency, at).await?;
+        }
     }
     Ok(())
 }

@@ -86,6 +86,8 @@ pub struct Config {
     pub pathway: frontdoor_core::pathway::Timescales,
     /// Caseload weights and maximum (`[caseload]`: max, weight_high, ..., weight_unrated).
     pub caseload: frontdoor_core::pathway::Caseload,
+    /// The support directory (TOML, as `config/support.toml`); empty for the shipped one.
+    pub support_file: String,
 }
 
 impl Default for Config {
@@ -123,6 +125,7 @@ impl Default for Config {
             enquiry_due_working_days: 3,
             pathway: frontdoor_core::pathway::Timescales::default(),
             caseload: frontdoor_core::pathway::Caseload::default(),
+            support_file: String::new(),
         }
     }
 }
@@ -166,6 +169,16 @@ impl Config {
             return Err(ConfigError::Invalid { file: file.to_owned(), line, message });
         }
         Ok(cfg)
+    }
+
+    /// The configured support directory (`support_file`), or the shipped one.
+    pub fn support(&self) -> Result<crate::support::Directory, String> {
+        if self.support_file.is_empty() {
+            return crate::support::Directory::parse("config/support.toml", crate::support::BUILT_IN);
+        }
+        let text = std::fs::read_to_string(&self.support_file)
+            .map_err(|e| format!("{}: cannot read: {e}", self.support_file))?;
+        crate::support::Directory::parse(&self.support_file, &text)
     }
 
     /// The matcher's settings with the configured thresholds, or why they cannot be used.

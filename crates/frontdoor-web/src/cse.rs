@@ -214,3 +214,122 @@ pub async fn sweep_deadlines(store: &Store, cfg: &crate::Config, now: DateTime<U
     }
     Ok(found)
 }
+
+/// The case's latest initial risk assessment, from its history.
+pub async fn latest_assessment(
+    store: &Store,
+    case_id: CaseId,
+) -> Result<Option<frontdoor_core::pathway::Assessment>, ServiceError> {
+    Ok(store.cse_case_history(case_id).await?.into_iter().rev().find_map(|h| match h.event {
+        Event::CseCaseStepped { step: Step::Assess(a), .. } => Some(a),
+        _ => None,
+    }))
+}
+
+/// A support referral's outcome as typed.
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SupportInput {
+    /// The service's id in the support directory.
+    #[serde(default)]
+    pub service: String,
+    /// `made`, `accepted` or `declined`.
+    #[serde(default)]
+    pub outcome: String,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// Records what became of a referral to a support service. Declining a service whose need the
+/// directory lists in `recontact_needs` schedules a re-contact `recontact_months` on (Rec 8).
+/// Returns the re-contact date, if any.
+pub async fn record_support(
+    store: &Store,
+    actor: &Actor,
+    record: &CaseRecord,
+    directory: &crate::support::Directory,
+    input: &SupportInput,
+    now: DateTime<Utc>,
+) -> Result<Option<NaiveDate>, ServiceError> {
+    let (service, outcome, note) = (input.service.as_str(), input.outcome.as_str(), input.note.as_str());
+    let mut errors = Vec::new();
+    let found = directory.service(service.trim());
+    if found.is_none() {
+        errors.push(FieldError { field: "service".into(), message: "not a service in the support directory".into() });
+    }
+    let parsed = frontdoor_core::pathway::SupportOutcome::parse(outcome);
+    if parsed.is_none() {
+        errors.push(FieldError {
+            field: "outcome".into(),
+            message: format!("choose one of {}", frontdoor_core::pathway::SupportOutcome::expected()),
+        });
+    }
+    let note = note.trim();
+    if note.chars().count() > 2_000 {
+        errors.push(FieldError { field: "note".into(), message: "must be at most 2,000 characters".into() });
+    }
+    let (Some(svc), Some(outcome)) = (found, parsed) else { return Err(ServiceError::Invalid(errors)) };
+    if !errors.is_empty() {
+        return Err(ServiceError::Invalid(errors));
+    }
+    if !record.case.is_open() {
+        return Err(ServiceError::Conflict("the case is closed".into()));
+    }
+    let recontact_on = (outcome == frontdoor_core::pathway::SupportOutcome::Declined && directory.recontacts(svc))
+        .then(|| now.date_naive().checked_add_months(chrono::Months::new(directory.recontact_months)))
+        .flatten();
+    let event = Event::SupportReferralRecorded {
+        case_id: record.id,
+        child_id: record.child_id,
+        service: svc.id.clone(),
+        outcome,
+        note: note.to_owned(),
+        recontact_on,
+    };
+    store
+        .append(
+            vec![NewEvent { event, expected: Expected::Any, meta: meta(Some(actor), Purpose::CaseWork.as_str(), now) }],
+            vec![],
+            vec![],
+        )
+        .await
+        .map_err(map_conflicts)?;
+    Ok(recontact_on)
+}
+
+/// Alerts the CSE workers, once, when a declined referral's re-contact date comes.
+pub async fn sweep_recontacts(store: &Store, now: DateTime<Utc>) -> Result<usize, ServiceError> {
+    let mut found = 0;
+    for r in store.support_recontacts_due(now.date_naive()).await? {
+        let Some(c) = store.cse_case(r.case_id).await? else { continue };
+        let m = Meta::system(Purpose::CaseWork.as_str(), now);
+        let events = vec![
+            NewEvent {
+                event: Event::SupportRecontactDue { case_id: c.id, child_id: c.child_id, service: r.service.clone() },
+                expected: Expected::Any,
+                meta: m.clone(),
+            },
+            NewEvent {
+                event: Event::AlertRaised {
+                    alert_id: AlertId::new(),
+                    alert_kind: "support_recontact".into(),
+                    child_id: c.child_id,
+                    contact_id: None,
+                    urgent: false,
+                    owner_role: Role::CseWorker,
+                    due_at: now,
+                    reason: format!(
+                        "Offer the {} referral again: it was declined on {}",
+                        r.service,
+                        r.recorded_at.format("%d %b %Y")
+                    ),
+                },
+                expected: Expected::NoStream,
+                meta: m,
+            },
+        ];
+        store.append(events, vec![], vec![]).await?;
+        found += 1;
+    }
+    Ok(found)
+}

@@ -23,17 +23,7 @@ use frontdoor_store::{CaseRecord, ChildRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// Support needs an assessment can name (each routes to a service in the support directory).
-pub const NEEDS: [(&str, &str); 8] = [
-    ("camhs", "CAMHS (mental health)"),
-    ("isva", "ISVA (independent sexual violence adviser)"),
-    ("counselling", "Counselling"),
-    ("sexual_health", "Sexual health service"),
-    ("parents_support", "Support for parents"),
-    ("substance_misuse", "Substance misuse service"),
-    ("education_support", "Education support"),
-    ("witness_care", "Witness care"),
-];
+pub use crate::support::NEEDS;
 
 pub(crate) fn resource(c: &CaseRecord) -> Resource {
     Resource::CseCase { worker: c.case.worker }
@@ -162,6 +152,22 @@ pub struct CaseView {
     /// The steps the case may take now (`allocate`, `assess`, ...).
     pub possible_steps: Vec<String>,
     pub history: Vec<HistoryItem>,
+    /// The services the assessment's needs route to, and what became of each referral.
+    pub support: Vec<SupportView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SupportView {
+    pub service: String,
+    pub name: String,
+    pub need: String,
+    pub contact: String,
+    /// The case's risk level is below the service's threshold (or not yet agreed).
+    pub below_threshold: bool,
+    /// `made`, `accepted`, `declined`, or none yet.
+    pub outcome: Option<String>,
+    pub note: Option<String>,
+    pub recontact_on: Option<NaiveDate>,
 }
 
 pub(crate) async fn case_view(state: &AppState, c: &CaseRecord) -> Result<CaseView, AppError> {
@@ -183,7 +189,60 @@ pub(crate) async fn case_view(state: &AppState, c: &CaseRecord) -> Result<CaseVi
         deadlines: c.case.deadlines(&state.cfg.pathway).iter().map(|d| deadline_view(d, now)).collect(),
         possible_steps: c.case.possible_steps().iter().map(|s| s.as_str().into()).collect(),
         history,
+        support: support_views(state, c).await?,
     })
+}
+
+/// The directory's proposals for the case's assessed needs, with the referrals recorded (and any
+/// recorded for a service no longer proposed).
+async fn support_views(state: &AppState, c: &CaseRecord) -> Result<Vec<SupportView>, AppError> {
+    let needs = crate::cse::latest_assessment(&state.store, c.id).await?.map(|a| a.needs).unwrap_or_default();
+    let recorded = state.store.support_referrals(c.id).await?;
+    let mut out: Vec<SupportView> = state
+        .support
+        .proposals(&needs, c.case.level)
+        .into_iter()
+        .map(|p| {
+            let r = recorded.iter().find(|r| r.service == p.service.id);
+            SupportView {
+                service: p.service.id.clone(),
+                name: p.service.name.clone(),
+                need: p.service.need.clone(),
+                contact: p.service.contact.clone(),
+                below_threshold: p.below_threshold,
+                outcome: r.map(|r| r.outcome.as_str().into()),
+                note: r.map(|r| r.note.clone()),
+                recontact_on: r.and_then(|r| r.recontact_on),
+            }
+        })
+        .collect();
+    let proposed: Vec<String> = out.iter().map(|v| v.service.clone()).collect();
+    for r in recorded.iter().filter(|r| !proposed.contains(&r.service)) {
+        let svc = state.support.service(&r.service);
+        out.push(SupportView {
+            service: r.service.clone(),
+            name: svc.map_or_else(|| r.service.clone(), |s| s.name.clone()),
+            need: svc.map(|s| s.need.clone()).unwrap_or_default(),
+            contact: svc.map(|s| s.contact.clone()).unwrap_or_default(),
+            below_threshold: false,
+            outcome: Some(r.outcome.as_str().into()),
+            note: Some(r.note.clone()),
+            recontact_on: r.recontact_on,
+        });
+    }
+    Ok(out)
+}
+
+/// Records a support referral's outcome as `user` (who must be able to work the case).
+pub(crate) async fn support(
+    state: &AppState,
+    user: &CurrentUser,
+    id: &str,
+    input: &crate::cse::SupportInput,
+) -> Result<Option<NaiveDate>, AppError> {
+    let c = case_for(state, user, Action::ViewCseCase, id).await?;
+    authorize_record(state, user, Action::WorkCseCase, "cse_case", id, Some(resource(&c))).await?;
+    Ok(crate::cse::record_support(&state.store, &user.actor, &c, &state.support, input, Utc::now()).await?)
 }
 
 /// Takes a step as `user`: allocation needs `AllocateCseCase`, every other step `WorkCseCase`.
@@ -483,6 +542,25 @@ pub(crate) async fn take(
         }),
     )
         .into_response())
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SupportRecorded {
+    /// When the young person is to be offered the service again (a declined CAMHS referral).
+    pub recontact_on: Option<NaiveDate>,
+}
+
+#[utoipa::path(post, path = "/api/v1/cse/cases/{id}/support", params(("id" = String, Path)), request_body = crate::cse::SupportInput,
+    responses((status = 201, body = SupportRecorded), (status = 404, description = "no such case, or not the caller's to work"),
+              (status = 422, description = "fields that are not valid, each named")), security(("bearer" = [])))]
+pub(crate) async fn record_support(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<crate::cse::SupportInput>,
+) -> Result<Response, AppError> {
+    let recontact_on = support(&state, &user, &id, &body).await?;
+    Ok((StatusCode::CREATED, Json(SupportRecorded { recontact_on })).into_response())
 }
 
 #[utoipa::path(get, path = "/api/v1/cse/caseloads", responses((status = 200, body = CaseloadsView)), security(("bearer" = [])))]

@@ -103,6 +103,7 @@ struct CasePage {
     form: Vec<(String, String)>,
     actions: Vec<crate::actions_http::ActionView>,
     can_assign: bool,
+    can_work: bool,
 }
 
 impl CasePage {
@@ -168,6 +169,7 @@ async fn case_page(
             .filter(|a| a.case_id.as_deref() == Some(id))
             .collect(),
         can_assign: crate::access::authorize_service(user, Action::AssignAction).is_ok(),
+        can_work: may_work && c.case.is_open(),
     };
     render(page, status)
 }
@@ -207,5 +209,26 @@ pub(crate) async fn step(
             }
             _ => Err(e.into()),
         },
+    }
+}
+
+pub(crate) async fn support(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    Path(id): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+    let input = crate::cse::SupportInput { service: get("service"), outcome: get("outcome"), note: get("note") };
+    match cse_http::support(&state, &user, &id, &input).await {
+        Ok(_) => Ok(Redirect::to(&format!("/cse/cases/{id}#support")).into_response()),
+        Err(AppError::Invalid(errors)) => {
+            case_page(&state, &user, &id, errors, pairs, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(AppError::Conflict(message)) => {
+            let errors = vec![FieldError { field: "service".into(), message }];
+            case_page(&state, &user, &id, errors, pairs, StatusCode::CONFLICT).await
+        }
+        Err(e) => Err(e.into()),
     }
 }

@@ -690,6 +690,8 @@ pub struct SweepReport {
     pub pathway_overdue: usize,
     /// Assigned actions found past their due date (each alerted once).
     pub actions_overdue: usize,
+    /// Declined support referrals due a re-contact (each alerted once).
+    pub support_recontacts: usize,
 }
 
 /// Escalate urgent alerts nobody acknowledged within `escalate_after_minutes`, and raise a
@@ -754,6 +756,7 @@ pub async fn sweep(store: &Store, screening: &Screening, now: DateTime<Utc>) -> 
     }
     report.pathway_overdue = crate::cse::sweep_deadlines(store, cfg, now).await?;
     report.actions_overdue = crate::actions::sweep_overdue(store, cfg, now).await?;
+    report.support_recontacts = crate::cse::sweep_recontacts(store, now).await?;
     Ok(report)
 }
 

@@ -30,6 +30,7 @@ pub mod routes;
 pub mod screening;
 mod security;
 pub mod service;
+pub mod support;
 
 pub use config::{Config, ConfigError};
 pub use openapi::openapi_json;
@@ -54,6 +55,8 @@ pub struct AppState {
     pub links: records::SharedIndex,
     /// The configured nickname table (`nicknames_file`), read once at start-up.
     pub nicknames: Arc<frontdoor_link::Nicknames>,
+    /// The support directory (`support_file`), read once at start-up.
+    pub support: Arc<support::Directory>,
 }
 
 /// A bound, not yet serving, server. `build` binds the port so tests can use port 0.
@@ -73,6 +76,7 @@ impl Application {
         // So do a bad nickname table and thresholds that contradict each other.
         let nicknames = cfg.nicknames().map_err(anyhow::Error::msg)?;
         cfg.link_settings().map_err(anyhow::Error::msg)?;
+        let support = cfg.support().map_err(anyhow::Error::msg)?;
         let listener =
             TcpListener::bind(cfg.listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", cfg.listen))?;
         let addr = listener.local_addr()?;
@@ -84,6 +88,7 @@ impl Application {
             metrics: metrics::handle(),
             links: Default::default(),
             nicknames: Arc::new(nicknames),
+            support: Arc::new(support),
         };
         Ok(Application { listener, router: routes::router(state.clone()), addr, state })
     }

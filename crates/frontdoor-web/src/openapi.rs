@@ -13,7 +13,7 @@ use utoipa::{Modify, OpenApi};
         api::contact_records, api::link_queue, api::link_decision, api::link_undo, api::upsert_person,
         crate::enquiries::agencies, crate::enquiries::index, crate::enquiries::open, crate::enquiries::show,
         crate::enquiries::contribute, crate::enquiries::amend, crate::enquiries::release, crate::enquiries::conclude,
-        crate::cse_http::list, crate::cse_http::show, crate::cse_http::take, crate::cse_http::loads,
+        crate::cse_http::list, crate::cse_http::show, crate::cse_http::take, crate::cse_http::loads, crate::cse_http::record_support,
         crate::actions_http::index, crate::actions_http::create, crate::actions_http::complete),
     components(schemas(
         api::TokenRequest, api::TokenResponse, api::ContactRequest, api::ChildRequest, api::ContactCreated, api::ContactView, api::IndicatorView,
@@ -27,7 +27,7 @@ use utoipa::{Modify, OpenApi};
         crate::enquiries::AgencyView, crate::enquiries::ReleaseView, crate::enquiries::ContributionView,
         crate::enquiries::EnquiryView, crate::cse_http::CaseSummary, crate::cse_http::DeadlineView, crate::cse_http::CaseView,
         crate::cse_http::HistoryItem, crate::cse_http::StepTaken, crate::cse_http::WorkerLoad, crate::cse_http::OverrideView,
-        crate::cse_http::CaseloadsView, crate::actions_http::ActionView, crate::actions_http::ActionRequest,
+        crate::cse_http::CaseloadsView, crate::cse_http::SupportView, crate::cse_http::SupportRecorded, crate::cse::SupportInput, crate::actions_http::ActionView, crate::actions_http::ActionRequest,
         crate::actions_http::CompleteRequest, crate::actions_http::ActionCreated
     )),
     modifiers(&BearerAuth)

@@ -1001,11 +1001,8 @@ async fn child_page(
 ) -> Result<Response, PageError> {
     let mut c = api::load_chronology(state, user, id).await?;
     // The agencies the viewer's entries come from, for the filter (before filtering).
-    let mut entry_agencies: Vec<(String, String)> = c
-        .entries
-        .iter()
-        .filter_map(|e| Some((e.agency_id?.to_string(), e.agency_name.clone()?)))
-        .collect();
+    let mut entry_agencies: Vec<(String, String)> =
+        c.entries.iter().filter_map(|e| Some((e.agency_id?.to_string(), e.agency_name.clone()?))).collect();
     entry_agencies.sort_by(|a, b| a.1.cmp(&b.1));
     entry_agencies.dedup();
     c.entries.retain(|e| filter.keeps(e));
@@ -1072,7 +1069,8 @@ pub(crate) async fn flag_child(
     {
         Ok(_) => Ok(Redirect::to(&format!("/children/{}", child.id)).into_response()),
         Err(service::ServiceError::Invalid(errors)) => {
-            child_page(&state, &user, &id, api::ChronologyFilter::default(), errors, StatusCode::UNPROCESSABLE_ENTITY).await
+            child_page(&state, &user, &id, api::ChronologyFilter::default(), errors, StatusCode::UNPROCESSABLE_ENTITY)
+                .await
         }
         Err(e) => Err(e.into()),
     }

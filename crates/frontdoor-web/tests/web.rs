@@ -639,6 +639,20 @@ async fn case_for(app: &TestApp, spec: &RouteSpec, role_user: &str, own: bool) -
         | ("GET", "/cse/caseloads")
         | ("GET", "/api/v1/cse/cases")
         | ("GET", "/api/v1/cse/caseloads") => Case { path: spec.path.into(), body: Body::None, ok: 200, resource: svc },
+        ("POST", "/cse/cases/{id}/support") | ("POST", "/api/v1/cse/cases/{id}/support") => {
+            let (id, _) = app.cse_case(&format!("Support{uniq}")).await;
+            let api = spec.is_api();
+            Case {
+                path: spec.path.replace("{id}", &id),
+                body: if api {
+                    Body::Json(json!({"service": "camhs", "outcome": "made"}))
+                } else {
+                    Body::Form(vec![("service", "camhs".into()), ("outcome", "made".into())])
+                },
+                ok: if api { 201 } else { 303 },
+                resource: Resource::CseCase { worker: Some(app.actor("cseworker").user_id) },
+            }
+        }
         ("GET", "/cse/cases/{id}")
         | ("GET", "/api/v1/cse/cases/{id}")
         | ("POST", "/cse/cases/{id}/steps")
@@ -1280,6 +1294,19 @@ async fn a_bad_nickname_table_stops_the_server_naming_file_and_line() {
     let cfg = Config { nicknames_file: path.display().to_string(), ..test_config(false) };
     let err = Application::build(cfg, ts.store.clone()).await.err().expect("must refuse to start").to_string();
     assert!(err.contains("nicknames.toml:3:") && err.contains("kat e"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_bad_support_directory_stops_the_server_naming_file_and_line() {
+    let dir = std::env::temp_dir().join(format!("fd-support-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("support.toml");
+    std::fs::write(&path, "[[service]]\nid = \"x\"\nneed = \"camhs\"\nname = \"X\"\nmin_level = \"severe\"\n").unwrap();
+    let ts = testing::sqlite().await;
+    let cfg = Config { support_file: path.display().to_string(), ..test_config(false) };
+    let err = Application::build(cfg, ts.store.clone()).await.err().expect("must refuse to start").to_string();
+    assert!(err.contains("support.toml:5:"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -2375,6 +2402,46 @@ async fn a_child_has_one_open_cse_case_however_often_referred() {
             get_json(&app, &manager, &format!("/api/v1/cse/cases?child_id={child}")).await.as_array().unwrap().len(),
             2
         );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_assessment_routes_needs_to_support_and_a_declined_camhs_referral_comes_back() {
+    each_backend(|app| async move {
+        let (case, child) = app.cse_case("Supported").await;
+        let worker = app.token("cseworker").await;
+        let (status, _) = step_json(
+            &app,
+            &worker,
+            &case,
+            json!({"step": "assess", "indicators": [], "young_person_views": "", "parents_views": "", "needs": ["camhs", "isva"],
+                   "disclosure": false, "learning_disability": false, "proposed_level": "low", "summary": "Low mood; one missing episode"}),
+        )
+        .await;
+        assert_eq!(status, 201);
+        let view = get_json(&app, &worker, &format!("/api/v1/cse/cases/{case}")).await;
+        let support = view["support"].as_array().unwrap();
+        assert_eq!(support.len(), 2, "{view}");
+        let isva = support.iter().find(|s| s["need"] == "isva").unwrap();
+        assert_eq!(isva["below_threshold"], true, "ISVA takes referrals from Medium");
+        let path = format!("/api/v1/cse/cases/{case}/support");
+        let (status, bad) = post_json(&app, &worker, &path, json!({"service": "astrology", "outcome": "maybe"})).await;
+        assert_eq!(status, 422);
+        assert_eq!(bad["fields"].as_array().unwrap().len(), 2);
+        let (status, done) = post_json(&app, &worker, &path, json!({"service": "camhs", "outcome": "declined", "note": "Does not want to talk to anyone yet"})).await;
+        assert_eq!(status, 201);
+        let due = (Utc::now().date_naive().checked_add_months(chrono::Months::new(3))).unwrap();
+        assert_eq!(done["recontact_on"], due.to_string());
+        let screening = Screening::load(&app.cfg).unwrap();
+        assert_eq!(frontdoor_web::intake::sweep(&app.store, &screening, Utc::now()).await.unwrap().support_recontacts, 0);
+        let later = Utc::now() + chrono::Duration::days(93);
+        assert_eq!(frontdoor_web::intake::sweep(&app.store, &screening, later).await.unwrap().support_recontacts, 1);
+        assert_eq!(frontdoor_web::intake::sweep(&app.store, &screening, later).await.unwrap().support_recontacts, 0);
+        let alerts = app.store.alerts_for_child(child.parse().unwrap()).await.unwrap();
+        assert!(alerts.iter().any(|a| a.kind == "support_recontact" && a.reason.contains("camhs")), "{alerts:?}");
+        let page = get_page(&app, &worker, &format!("/cse/cases/{case}")).await;
+        assert!(page.contains("Wrenhollow CAMHS") && page.contains(&format!("offer again on {due}")));
     })
     .await;
 }
