@@ -3,9 +3,11 @@
 
 use crate::contact::ChildSubject;
 use crate::enquiry::{ContributionText, EnquiryOutcome, ReleaseBasis};
-use crate::ids::{ActionItemId, AgencyId, AlertId, CaseId, ChildId, ContactId, ContributionId, EnquiryId, UserId};
+use crate::ids::{
+    ActionItemId, AgencyId, AlertId, AuditId, CaseId, ChildId, ContactId, ContributionId, EnquiryId, UserId,
+};
 use crate::org::{AgencyKind, Role};
-use crate::pathway::{DeadlineKind, Step, SupportOutcome};
+use crate::pathway::{AuditRating, DeadlineKind, Step, SupportOutcome};
 use crate::triage::{ChildFlag, DecisionOutcome, Reporter, Signal};
 use crate::values::{Channel, DateOfBirth, Narrative, PersonName, Postcode, Sex, SourceCode, Username};
 use chrono::{DateTime, Utc};
@@ -320,6 +322,26 @@ pub enum Event {
         child_id: ChildId,
         service: String,
     },
+    /// A reproducible sample of the CSE referrals made in a period, drawn for follow-up audit:
+    /// the same period, seed and percentage always draw the same cases.
+    AuditSampleDrawn {
+        audit_id: AuditId,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+        seed: u64,
+        percent: u32,
+        /// How many referrals the period held.
+        population: u32,
+        cases: Vec<CaseId>,
+    },
+    /// The audit's finding on one sampled case.
+    AuditFindingRecorded {
+        audit_id: AuditId,
+        case_id: CaseId,
+        child_id: ChildId,
+        rating: AuditRating,
+        finding: String,
+    },
     /// A stage's deadline passed (the sweep records it once, with the alert it raises).
     CseDeadlineMissed {
         case_id: CaseId,
@@ -418,6 +440,8 @@ impl Event {
             Event::ActionOverdue { .. } => "action_overdue",
             Event::SupportReferralRecorded { .. } => "support_referral_recorded",
             Event::SupportRecontactDue { .. } => "support_recontact_due",
+            Event::AuditSampleDrawn { .. } => "audit_sample_drawn",
+            Event::AuditFindingRecorded { .. } => "audit_finding_recorded",
         }
     }
 
@@ -455,6 +479,9 @@ impl Event {
             | Event::CseDeadlineMissed { case_id, .. }
             | Event::SupportReferralRecorded { case_id, .. }
             | Event::SupportRecontactDue { case_id, .. } => format!("cse-case-{case_id}"),
+            Event::AuditSampleDrawn { audit_id, .. } | Event::AuditFindingRecorded { audit_id, .. } => {
+                format!("audit-{audit_id}")
+            }
             Event::ActionAssigned { action_id, .. }
             | Event::ActionCompleted { action_id, .. }
             | Event::ActionOverdue { action_id, .. } => format!("action-{action_id}"),
@@ -495,7 +522,8 @@ impl Event {
             | Event::ActionCompleted { child_id, .. }
             | Event::ActionOverdue { child_id, .. }
             | Event::SupportReferralRecorded { child_id, .. }
-            | Event::SupportRecontactDue { child_id, .. } => Some(*child_id),
+            | Event::SupportRecontactDue { child_id, .. }
+            | Event::AuditFindingRecorded { child_id, .. } => Some(*child_id),
             // Assessments and acknowledgements are read with their contact or alert.
             _ => None,
         }
@@ -577,6 +605,13 @@ impl Event {
             },
             Event::SupportRecontactDue { service, .. } => {
                 format!("Re-contact due about the declined {service} referral")
+            }
+            Event::AuditSampleDrawn { from, to, percent, population, cases, .. } => format!(
+                "Audit sample drawn: {} of {population} CSE referrals ({percent}%) from {from} to {to}",
+                cases.len()
+            ),
+            Event::AuditFindingRecorded { rating, finding, .. } => {
+                format!("Follow-up audit: {}; {finding}", rating.label())
             }
             Event::ContactScreened { indicators, .. } => {
                 let positive = indicators.iter().filter(|i| !i.negated && !i.hypothetical).count();

@@ -79,3 +79,7 @@ id_type!(
     /// An action assigned to an agency, team or person, followed up until done (F9).
     ActionItemId
 );
+id_type!(
+    /// A follow-up audit of a sample of CSE referrals (F9, Rec 23).
+    AuditId
+);

@@ -16,7 +16,9 @@ pub mod values;
 pub use contact::{ContactDraft, ContactError, NewContact};
 pub use enquiry::{Confidence, ContributionText, EnquiryOutcome, EnquiryParties, ReleaseBasis};
 pub use event::{Event, EventKind, IndicatorMention, MachinePair, RecordRef, ScoredLink};
-pub use ids::{ActionItemId, AgencyId, AlertId, CaseId, ChildId, ContactId, ContributionId, EnquiryId, UserId};
+pub use ids::{
+    ActionItemId, AgencyId, AlertId, AuditId, CaseId, ChildId, ContactId, ContributionId, EnquiryId, UserId,
+};
 pub use org::{AgencyKind, Role};
 pub use policy::{Action, Actor, Decision, Purpose, Resource, decide};
 pub use triage::{AlertState, ChildFlag, DecisionOutcome, Reporter, SexualHealthService, Signal};

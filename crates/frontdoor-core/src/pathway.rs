@@ -85,6 +85,15 @@ word_enum!(
 );
 
 word_enum!(
+    /// An audit's judgement of how a sampled referral was handled.
+    AuditRating {
+        Good => "good" / "Good",
+        RequiresImprovement => "requires_improvement" / "Requires improvement",
+        Inadequate => "inadequate" / "Inadequate",
+    }
+);
+
+word_enum!(
     /// What falls due on a case.
     DeadlineKind {
         Allocation => "allocation" / "Allocation to a CSE worker",

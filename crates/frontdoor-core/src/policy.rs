@@ -102,10 +102,12 @@ pub enum Action {
     ListActions,
     /// Record an action done.
     CompleteAction,
+    /// Draw follow-up audit samples of CSE referrals and record findings (Rec 23).
+    AuditCases,
 }
 
 impl Action {
-    pub const ALL: [Action; 30] = [
+    pub const ALL: [Action; 31] = [
         Action::ViewHome,
         Action::CreateContact,
         Action::ViewContact,
@@ -136,6 +138,7 @@ impl Action {
         Action::AssignAction,
         Action::ListActions,
         Action::CompleteAction,
+        Action::AuditCases,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -169,6 +172,7 @@ impl Action {
             Action::AssignAction => "assign_action",
             Action::ListActions => "list_actions",
             Action::CompleteAction => "complete_action",
+            Action::AuditCases => "audit_cases",
         }
     }
     /// Does this action read personal data (and so must be written to the access log)?
@@ -186,6 +190,7 @@ impl Action {
                 | Action::ViewCseBoard
                 | Action::ViewCseCase
                 | Action::ListActions
+                | Action::AuditCases
         )
     }
 }
@@ -303,6 +308,7 @@ impl Purpose {
             Action::ViewCaseloads => matches!(self, CaseWork | Analysis),
             Action::AssignAction => matches!(self, Triage | CaseWork),
             Action::ListActions | Action::CompleteAction => matches!(self, Triage | CaseWork | Referral),
+            Action::AuditCases => matches!(self, Audit | CaseWork),
         }
     }
 }
@@ -546,6 +552,15 @@ pub fn decide(actor: &Actor, action: Action, resource: &Resource, purpose: Purpo
                 Decision::deny("only managers see caseloads")
             }
         }
+        (Action::AuditCases, Resource::Service) => {
+            if actor.agency_kind == AgencyKind::ChildrensServices
+                && actor.has_any(&[Role::CseManager, Role::SafeguardingLead])
+            {
+                Decision::allow(Scope::All, "managers audit a sample of CSE referrals")
+            } else {
+                Decision::deny("only CSE managers and safeguarding leads audit referrals")
+            }
+        }
         (Action::AssignAction, Resource::Service) => {
             if actor.is_front_door_team() {
                 Decision::allow(Scope::All, "the front door and CSE team assign actions")
@@ -620,6 +635,7 @@ pub fn default_purpose(action: Action, actor: &Actor) -> Purpose {
         | Action::AllocateCseCase
         | Action::ViewCaseloads
         | Action::AssignAction => Purpose::CaseWork,
+        Action::AuditCases => Purpose::Audit,
         Action::ListActions | Action::CompleteAction => {
             if actor.is_front_door_team() {
                 Purpose::CaseWork

@@ -5,8 +5,8 @@
 use crate::db::{Row, vals};
 use crate::{Store, StoreError, from_micros, micros};
 use chrono::{DateTime, NaiveDate, Utc};
-use frontdoor_core::pathway::{Case, DeadlineKind, SupportOutcome};
-use frontdoor_core::{CaseId, ChildId, ContactId, EnquiryId, Event, UserId};
+use frontdoor_core::pathway::{AuditRating, Case, DeadlineKind, SupportOutcome};
+use frontdoor_core::{AuditId, CaseId, ChildId, ContactId, EnquiryId, Event, UserId};
 use std::str::FromStr;
 
 fn parse<T: FromStr>(s: &str, what: &str) -> Result<T, StoreError> {
@@ -91,7 +91,102 @@ fn referral_from(r: &Row) -> Result<SupportReferral, StoreError> {
     })
 }
 
+/// A follow-up audit as drawn, with its findings so far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    pub id: AuditId,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub seed: u64,
+    pub percent: u32,
+    pub population: u32,
+    pub cases: Vec<CaseId>,
+    pub drawn_by: Option<String>,
+    pub drawn_at: DateTime<Utc>,
+    /// (case, rating, finding, recorded by)
+    pub findings: Vec<(CaseId, AuditRating, String, Option<String>)>,
+}
+
 impl Store {
+    /// CSE referrals made between the two times (inclusive start, exclusive end), by id.
+    pub async fn cse_cases_referred_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<CaseId>, StoreError> {
+        self.read()
+            .fetch_all(
+                "SELECT id FROM cse_cases WHERE referred_at >= $1 AND referred_at < $2 ORDER BY id",
+                &vals![crate::micros(from), crate::micros(to)],
+            )
+            .await?
+            .iter()
+            .map(|r| parse(&r.text(0)?, "case id"))
+            .collect()
+    }
+
+    pub async fn audits(&self) -> Result<Vec<AuditRecord>, StoreError> {
+        let ids: Vec<AuditId> = self
+            .read()
+            .fetch_all("SELECT id FROM audits ORDER BY drawn_at DESC", &[])
+            .await?
+            .iter()
+            .map(|r| parse(&r.text(0)?, "audit id"))
+            .collect::<Result<_, _>>()?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(a) = self.audit(id).await? {
+                out.push(a);
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn audit(&self, id: AuditId) -> Result<Option<AuditRecord>, StoreError> {
+        let Some(r) = self
+            .read()
+            .fetch_optional(
+                "SELECT a.period_from, a.period_to, a.seed, a.percent, a.population, a.cases, u.display_name, a.drawn_at \
+                 FROM audits a LEFT JOIN users u ON u.id = a.drawn_by WHERE a.id = $1",
+                &vals![id.to_string()],
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        let cases = r.text(5)?;
+        let findings = self
+            .read()
+            .fetch_all(
+                "SELECT f.case_id, f.rating, f.finding, u.display_name FROM audit_findings f LEFT JOIN users u ON u.id = f.recorded_by \
+                 WHERE f.audit_id = $1 ORDER BY f.recorded_at",
+                &vals![id.to_string()],
+            )
+            .await?
+            .iter()
+            .map(|f| {
+                Ok((
+                    parse(&f.text(0)?, "case id")?,
+                    AuditRating::parse(&f.text(1)?).ok_or_else(|| StoreError::Corrupt("bad audit rating".into()))?,
+                    f.text(2)?,
+                    f.opt_text(3)?,
+                ))
+            })
+            .collect::<Result<_, StoreError>>()?;
+        Ok(Some(AuditRecord {
+            id,
+            from: parse(&r.text(0)?, "date")?,
+            to: parse(&r.text(1)?, "date")?,
+            seed: parse(&r.text(2)?, "seed")?,
+            percent: u32::try_from(r.int(3)?).map_err(|_| StoreError::Corrupt("bad percent".into()))?,
+            population: u32::try_from(r.int(4)?).map_err(|_| StoreError::Corrupt("bad population".into()))?,
+            cases: cases.split(',').filter(|s| !s.is_empty()).map(|s| parse(s, "case id")).collect::<Result<_, _>>()?,
+            drawn_by: r.opt_text(6)?,
+            drawn_at: from_micros(r.int(7)?),
+            findings,
+        }))
+    }
+
     /// A case's support referrals, by service.
     pub async fn support_referrals(&self, case: CaseId) -> Result<Vec<SupportReferral>, StoreError> {
         self.read()

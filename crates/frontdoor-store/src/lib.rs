@@ -17,7 +17,7 @@ mod writer;
 
 pub use actions::ActionRecord;
 pub use chain::row_hash;
-pub use cse::{CaseEvent, CaseRecord, OverrideRecord, SupportReferral};
+pub use cse::{AuditRecord, CaseEvent, CaseRecord, OverrideRecord, SupportReferral};
 pub use enquiries::{ContributionRecord, EnquiryRecord, ReleaseRecord};
 pub use queries::*;
 pub use verify::{ChainBreak, VerifyReport};

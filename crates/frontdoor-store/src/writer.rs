@@ -859,6 +859,36 @@ async fn project(
             .await?;
             child_event(tx, *child_id, seq, actor_agency, at).await?;
         }
+        Event::AuditSampleDrawn { audit_id, from, to, seed, percent, population, cases } => {
+            let cases: Vec<String> = cases.iter().map(|c| c.to_string()).collect();
+            tx.exec(
+                "INSERT INTO audits (id, period_from, period_to, seed, percent, population, cases, drawn_by, drawn_at, seq) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                &vals![
+                    audit_id.to_string(),
+                    from.to_string(),
+                    to.to_string(),
+                    seed.to_string(),
+                    i64::from(*percent),
+                    i64::from(*population),
+                    cases.join(","),
+                    actor_user,
+                    at,
+                    seq
+                ],
+            )
+            .await?;
+        }
+        Event::AuditFindingRecorded { audit_id, case_id, child_id, rating, finding } => {
+            tx.exec(
+                "INSERT INTO audit_findings (audit_id, case_id, rating, finding, recorded_by, recorded_at, seq) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (audit_id, case_id) DO UPDATE SET rating = excluded.rating, \
+                 finding = excluded.finding, recorded_by = excluded.recorded_by, recorded_at = excluded.recorded_at, seq = excluded.seq",
+                &vals![audit_id.to_string(), case_id.to_string(), rating.as_str(), finding.as_str(), actor_user, at, seq],
+            )
+            .await?;
+            child_event(tx, *child_id, seq, actor_agency, at).await?;
+        }
     }
     Ok(())
 }

@@ -9,6 +9,8 @@ mod access;
 pub mod actions;
 mod actions_http;
 mod api;
+pub mod audit;
+mod audit_http;
 mod auth;
 pub mod config;
 pub mod cse;

@@ -4,7 +4,9 @@
 use crate::auth::{self, CurrentUser};
 use crate::error::AppError;
 use crate::pages::PageError;
-use crate::{AppState, actions_http, api, cse_http, cse_pages, enquiries, enquiry_pages, metrics, pages, security};
+use crate::{
+    AppState, actions_http, api, audit_http, cse_http, cse_pages, enquiries, enquiry_pages, metrics, pages, security,
+};
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -104,6 +106,10 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         (spec("GET", "/cse/cases/{id}", Signed(Action::ViewCseCase)), get(cse_pages::show)),
         (spec("POST", "/cse/cases/{id}/steps", Signed(Action::WorkCseCase)), post(cse_pages::step)),
         (spec("POST", "/cse/cases/{id}/support", Signed(Action::WorkCseCase)), post(cse_pages::support)),
+        (spec("GET", "/cse/audits", Signed(Action::AuditCases)), get(audit_http::page)),
+        (spec("POST", "/cse/audits", Signed(Action::AuditCases)), post(audit_http::draw_page)),
+        (spec("GET", "/cse/audits/{id}", Signed(Action::AuditCases)), get(audit_http::show_page)),
+        (spec("POST", "/cse/audits/{id}/findings", Signed(Action::AuditCases)), post(audit_http::finding_page)),
         (spec("GET", "/actions", Signed(Action::ListActions)), get(actions_http::page)),
         (spec("GET", "/actions/new", Signed(Action::AssignAction)), get(actions_http::new_page)),
         (spec("POST", "/actions", Signed(Action::AssignAction)), post(actions_http::create_page)),
@@ -158,6 +164,10 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         (spec("POST", "/api/v1/cse/cases/{id}/steps", Signed(Action::WorkCseCase)), post(cse_http::take)),
         (spec("POST", "/api/v1/cse/cases/{id}/support", Signed(Action::WorkCseCase)), post(cse_http::record_support)),
         (spec("GET", "/api/v1/cse/caseloads", Signed(Action::ViewCaseloads)), get(cse_http::loads)),
+        (spec("GET", "/api/v1/cse/audits", Signed(Action::AuditCases)), get(audit_http::index)),
+        (spec("POST", "/api/v1/cse/audits", Signed(Action::AuditCases)), post(audit_http::create)),
+        (spec("GET", "/api/v1/cse/audits/{id}", Signed(Action::AuditCases)), get(audit_http::show)),
+        (spec("POST", "/api/v1/cse/audits/{id}/findings", Signed(Action::AuditCases)), post(audit_http::finding)),
         (spec("GET", "/api/v1/actions", Signed(Action::ListActions)), get(actions_http::index)),
         (spec("POST", "/api/v1/actions", Signed(Action::AssignAction)), post(actions_http::create)),
         (spec("POST", "/api/v1/actions/{id}/complete", Signed(Action::CompleteAction)), post(actions_http::complete)),

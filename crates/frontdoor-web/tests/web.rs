@@ -248,6 +248,17 @@ impl TestApp {
         frontdoor_web::actions::assign(&self.store, self.actor("lead"), &draft, Utc::now()).await.unwrap().to_string()
     }
 
+    /// A follow-up audit of every CSE referral made today (at least one, made here): (audit, a case).
+    async fn audit_of_today(&self, given: &str) -> (String, String) {
+        let (case, _) = self.cse_case(given).await;
+        let today = Utc::now().date_naive().to_string();
+        let id =
+            frontdoor_web::audit::draw(&self.store, self.actor("csemanager"), &today, &today, "1", "100", Utc::now())
+                .await
+                .unwrap();
+        (id.to_string(), case)
+    }
+
     async fn contact_by(&self, username: &str, given: &str) -> (String, String) {
         let draft = draft(given);
         let purpose = default_purpose(Action::CreateContact, self.actor(username));
@@ -652,6 +663,43 @@ async fn case_for(app: &TestApp, spec: &RouteSpec, role_user: &str, own: bool) -
                 ok: if api { 201 } else { 303 },
                 resource: Resource::CseCase { worker: Some(app.actor("cseworker").user_id) },
             }
+        }
+        ("GET", "/cse/audits") | ("GET", "/api/v1/cse/audits") => {
+            Case { path: spec.path.into(), body: Body::None, ok: 200, resource: svc }
+        }
+        ("POST", "/cse/audits") | ("POST", "/api/v1/cse/audits") => {
+            let today = Utc::now().date_naive().to_string();
+            let api = spec.is_api();
+            Case {
+                path: spec.path.into(),
+                body: if api {
+                    Body::Json(json!({"from": today, "to": today}))
+                } else {
+                    Body::Form(vec![("from", today.clone()), ("to", today)])
+                },
+                ok: if api { 201 } else { 303 },
+                resource: svc,
+            }
+        }
+        ("GET", "/cse/audits/{id}")
+        | ("GET", "/api/v1/cse/audits/{id}")
+        | ("POST", "/cse/audits/{id}/findings")
+        | ("POST", "/api/v1/cse/audits/{id}/findings") => {
+            let (id, case) = app.audit_of_today(&format!("Audited{uniq}")).await;
+            let api = spec.is_api();
+            let fields =
+                [("case_id", case), ("rating", "good".to_owned()), ("finding", "Timely and thorough".to_owned())];
+            let (body, ok) = match (spec.method, api) {
+                ("GET", _) => (Body::None, 200),
+                (_, true) => (
+                    Body::Json(serde_json::Value::Object(
+                        fields.iter().map(|(k, v)| ((*k).to_owned(), json!(v))).collect(),
+                    )),
+                    201,
+                ),
+                (_, false) => (Body::Form(fields.to_vec()), 303),
+            };
+            Case { path: spec.path.replace("{id}", &id), body, ok, resource: svc }
         }
         ("GET", "/cse/cases/{id}")
         | ("GET", "/api/v1/cse/cases/{id}")
@@ -2442,6 +2490,57 @@ async fn an_assessment_routes_needs_to_support_and_a_declined_camhs_referral_com
         assert!(alerts.iter().any(|a| a.kind == "support_recontact" && a.reason.contains("camhs")), "{alerts:?}");
         let page = get_page(&app, &worker, &format!("/cse/cases/{case}")).await;
         assert!(page.contains("Wrenhollow CAMHS") && page.contains(&format!("offer again on {due}")));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_follow_up_audit_sample_is_reproducible_from_its_seed_and_records_findings() {
+    each_backend(|app| async move {
+        let mut cases = Vec::new();
+        for i in 0..12 {
+            cases.push(app.cse_case(&format!("Sampled{i}")).await.0);
+        }
+        let manager = app.token("csemanager").await;
+        let today = Utc::now().date_naive().to_string();
+        assert_eq!(post_json(&app, &app.token("police").await, "/api/v1/cse/audits", json!({"from": today, "to": today})).await.0, 403);
+        let (status, bad) = post_json(&app, &manager, "/api/v1/cse/audits", json!({"from": "2026-13-01", "to": today, "percent": "0"})).await;
+        assert_eq!(status, 422);
+        assert_eq!(bad["fields"].as_array().unwrap().len(), 2, "{bad}");
+        let draw = json!({"from": today, "to": today, "seed": "20261129", "percent": "25"});
+        let (status, first) = post_json(&app, &manager, "/api/v1/cse/audits", draw.clone()).await;
+        assert_eq!(status, 201, "{first}");
+        assert_eq!(first["population"], 12);
+        assert_eq!(first["cases"].as_array().unwrap().len(), 3);
+        assert_eq!(first["reproducible"], true);
+        let (_, again) = post_json(&app, &manager, "/api/v1/cse/audits", draw).await;
+        assert_eq!(again["cases"], first["cases"], "the same seed draws the same cases");
+        let (_, other) = post_json(&app, &manager, "/api/v1/cse/audits", json!({"from": today, "to": today, "seed": "7", "percent": "25"})).await;
+        assert_ne!(other["cases"], first["cases"]);
+        // A fresh draw without a seed records the one it used.
+        let (_, fresh) = post_json(&app, &manager, "/api/v1/cse/audits", json!({"from": today, "to": today})).await;
+        assert_eq!(fresh["cases"].as_array().unwrap().len(), 2, "10% of 12, rounded up");
+        assert!(fresh["seed"].as_str().unwrap().parse::<u64>().is_ok());
+
+        let id = first["id"].as_str().unwrap();
+        let sampled = first["cases"][0]["case_id"].as_str().unwrap();
+        let outside = cases.iter().find(|c| !first["cases"].to_string().contains(c.as_str())).unwrap();
+        let findings = format!("/api/v1/cse/audits/{id}/findings");
+        assert_eq!(post_json(&app, &manager, &findings, json!({"case_id": outside, "rating": "good", "finding": "x"})).await.0, 422);
+        let (status, _) = post_json(
+            &app,
+            &manager,
+            &findings,
+            json!({"case_id": sampled, "rating": "requires_improvement", "finding": "Panel held in week 7, past the six weeks"}),
+        )
+        .await;
+        assert_eq!(status, 201);
+        let audit = get_json(&app, &manager, &format!("/api/v1/cse/audits/{id}")).await;
+        let case = audit["cases"].as_array().unwrap().iter().find(|c| c["case_id"] == sampled).unwrap();
+        assert_eq!(case["rating"], "requires_improvement");
+        assert_eq!(audit["findings"], 1);
+        let page = get_page(&app, &manager, &format!("/cse/audits/{id}")).await;
+        assert!(page.contains("Panel held in week 7") && page.contains("gives the same cases"));
     })
     .await;
 }
