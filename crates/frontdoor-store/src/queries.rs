@@ -435,6 +435,19 @@ impl Store {
             .collect()
     }
 
+    /// Contacts received since `since`, counted by the agency that recorded them.
+    pub async fn contacts_per_agency(&self, since: DateTime<Utc>) -> Result<Vec<(AgencyId, i64)>, StoreError> {
+        self.read()
+            .fetch_all(
+                "SELECT owner_agency, COUNT(*) FROM contacts WHERE received_at >= $1 GROUP BY owner_agency",
+                &vals![micros(since)],
+            )
+            .await?
+            .iter()
+            .map(|r| Ok((parse(&r.text(0)?, "agency id")?, r.int(1)?)))
+            .collect()
+    }
+
     pub async fn contact_stats(&self) -> Result<ContactStats, StoreError> {
         let contacts = self.read().fetch_one("SELECT COUNT(*) FROM contacts", &[]).await?.int(0)?;
         let children = self.read().fetch_one("SELECT COUNT(DISTINCT child_id) FROM contacts", &[]).await?.int(0)?;

@@ -28,6 +28,7 @@ mod openapi;
 mod pages;
 pub mod passwords;
 pub mod records;
+pub mod reports;
 pub mod routes;
 pub mod screening;
 mod security;

@@ -15,7 +15,8 @@ use utoipa::{Modify, OpenApi};
         crate::enquiries::contribute, crate::enquiries::amend, crate::enquiries::release, crate::enquiries::conclude,
         crate::cse_http::list, crate::cse_http::show, crate::cse_http::take, crate::cse_http::loads, crate::cse_http::record_support,
         crate::actions_http::index, crate::actions_http::create, crate::actions_http::complete,
-        crate::audit_http::index, crate::audit_http::create, crate::audit_http::show, crate::audit_http::finding),
+        crate::audit_http::index, crate::audit_http::create, crate::audit_http::show, crate::audit_http::finding,
+        crate::reports::schools_api),
     components(schemas(
         api::TokenRequest, api::TokenResponse, api::ContactRequest, api::ChildRequest, api::ContactCreated, api::ContactView, api::IndicatorView,
         api::ChronologyView, api::ChronologyItem, api::ChildView, api::MeView, api::UserView, api::VerifyView, api::StatsView, api::CountView,
@@ -30,7 +31,8 @@ use utoipa::{Modify, OpenApi};
         crate::cse_http::HistoryItem, crate::cse_http::StepTaken, crate::cse_http::WorkerLoad, crate::cse_http::OverrideView,
         crate::cse_http::CaseloadsView, crate::cse_http::SupportView, crate::cse_http::SupportRecorded, crate::cse::SupportInput, crate::actions_http::ActionView, crate::actions_http::ActionRequest,
         crate::actions_http::CompleteRequest, crate::actions_http::ActionCreated, crate::audit_http::AuditView,
-        crate::audit_http::SampledCase, crate::audit_http::DrawRequest, crate::audit_http::FindingRequest
+        crate::audit_http::SampledCase, crate::audit_http::DrawRequest, crate::audit_http::FindingRequest,
+        crate::reports::SchoolRow, crate::reports::SchoolReport
     )),
     modifiers(&BearerAuth)
 )]

@@ -5,7 +5,8 @@ use crate::auth::{self, CurrentUser};
 use crate::error::AppError;
 use crate::pages::PageError;
 use crate::{
-    AppState, actions_http, api, audit_http, cse_http, cse_pages, enquiries, enquiry_pages, metrics, pages, security,
+    AppState, actions_http, api, audit_http, cse_http, cse_pages, enquiries, enquiry_pages, metrics, pages, reports,
+    security,
 };
 use axum::Router;
 use axum::body::{Body, to_bytes};
@@ -77,6 +78,7 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         (spec("POST", "/admin/users/{id}/disable", Signed(Action::ManageUsers)), post(pages::disable_user)),
         (spec("GET", "/audit", Signed(Action::ViewAuditTrail)), get(pages::audit)),
         (spec("GET", "/stats", Signed(Action::ViewAggregates)), get(pages::stats)),
+        (spec("GET", "/reports/schools", Signed(Action::ViewAggregates)), get(reports::schools_page)),
         (spec("GET", "/links", Signed(Action::ReviewLinks)), get(pages::links)),
         (spec("POST", "/links/decision", Signed(Action::ReviewLinks)), post(pages::link_decision)),
         (spec("POST", "/links/undo", Signed(Action::ReviewLinks)), post(pages::link_undo)),
@@ -122,6 +124,7 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         (spec("GET", "/api/v1/users", Signed(Action::ManageUsers)), get(api::users)),
         (spec("GET", "/api/v1/audit/verify", Signed(Action::ViewAuditTrail)), get(api::audit_verify)),
         (spec("GET", "/api/v1/stats/contacts", Signed(Action::ViewAggregates)), get(api::contact_stats)),
+        (spec("GET", "/api/v1/reports/schools", Signed(Action::ViewAggregates)), get(reports::schools_api)),
         (spec("GET", "/api/v1/protocols", Signed(Action::CreateContact)), get(api::protocols)),
         (spec("GET", "/api/v1/worklist", Signed(Action::ViewWorklist)), get(api::worklist)),
         (spec("POST", "/api/v1/contacts/{id}/decision", Signed(Action::DecideContact)), post(api::decide)),

@@ -429,6 +429,9 @@ async fn case_for(app: &TestApp, spec: &RouteSpec, role_user: &str, own: bool) -
                 resource: svc,
             }
         }
+        ("GET", "/reports/schools") | ("GET", "/api/v1/reports/schools") => {
+            Case { path: spec.path.into(), body: Body::None, ok: 200, resource: svc }
+        }
         ("GET", "/audit") | ("GET", "/api/v1/audit/verify") => {
             Case { path: spec.path.into(), body: Body::None, ok: 200, resource: svc }
         }
@@ -2541,6 +2544,52 @@ async fn a_follow_up_audit_sample_is_reproducible_from_its_seed_and_records_find
         assert_eq!(audit["findings"], 1);
         let page = get_page(&app, &manager, &format!("/cse/audits/{id}")).await;
         assert!(page.contains("Panel held in week 7") && page.contains("gives the same cases"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_school_report_counts_each_schools_referrals_and_flags_the_low_ones() {
+    each_backend(|app| async move {
+        let now = Utc::now();
+        let mut schools = Vec::new();
+        for name in ["Alder School", "Birch School", "Cedar School"] {
+            schools.push(service::register_agency(&app.store, name, AgencyKind::School, None, now).await.unwrap());
+        }
+        // Alder refers four times, Birch three, Cedar never.
+        for (school, n) in [(schools[0], 4), (schools[1], 3)] {
+            let teacher = Actor {
+                user_id: UserId::new(),
+                agency_id: school,
+                agency_kind: AgencyKind::School,
+                roles: vec![Role::AgencyPractitioner],
+            };
+            for i in 0..n {
+                let purpose = default_purpose(Action::CreateContact, &teacher);
+                service::record_contact(
+                    &app.store,
+                    &app.screening,
+                    &teacher,
+                    purpose,
+                    &draft(&format!("Pupil{i}")),
+                    now,
+                )
+                .await
+                .unwrap();
+            }
+        }
+        let analyst = app.token("analyst").await;
+        let report = get_json(&app, &analyst, "/api/v1/reports/schools").await;
+        let rows = report["schools"].as_array().unwrap();
+        assert_eq!(rows.len(), 3, "{report}");
+        assert_eq!(rows[0]["name"], "Cedar School");
+        assert_eq!(rows[0]["low"], true);
+        assert_eq!(rows[2]["referrals"], 4);
+        assert_eq!(report["flagged"], 1);
+        let page = get_page(&app, &analyst, "/reports/schools").await;
+        assert!(page.contains("Cedar School") && page.contains("low"));
+        let r = send(&app, "GET", "/api/v1/reports/schools", &Body::None, Some(&app.token("police").await)).await;
+        assert_eq!(r.status(), 403);
     })
     .await;
 }
