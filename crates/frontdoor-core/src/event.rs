@@ -4,10 +4,11 @@
 use crate::contact::ChildSubject;
 use crate::enquiry::{ContributionText, EnquiryOutcome, ReleaseBasis};
 use crate::ids::{
-    ActionItemId, AgencyId, AlertId, AuditId, CaseId, ChildId, ContactId, ContributionId, EnquiryId, UserId,
+    ActionItemId, AgencyId, AlertId, AuditId, CaseId, ChildId, ContactId, ContributionId, EnquiryId, NotificationId,
+    UserId,
 };
 use crate::org::{AgencyKind, Role};
-use crate::pathway::{AuditRating, DeadlineKind, Step, SupportOutcome};
+use crate::pathway::{AuditRating, DeadlineKind, Step, SupportOutcome, TransitionKind};
 use crate::triage::{ChildFlag, DecisionOutcome, Reporter, Signal};
 use crate::values::{Channel, DateOfBirth, Narrative, PersonName, Postcode, Sex, SourceCode, Username};
 use chrono::{DateTime, Utc};
@@ -342,6 +343,18 @@ pub enum Event {
         rating: AuditRating,
         finding: String,
     },
+    /// A partner agency was told about a transition (a CSE allocation, a college transfer), with
+    /// the lawful basis for sharing; the message is what the agency's practitioners read.
+    PartnerNotified {
+        notification_id: NotificationId,
+        child_id: ChildId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        case_id: Option<CaseId>,
+        to_agency: AgencyId,
+        transition: TransitionKind,
+        lawful_basis: String,
+        message: String,
+    },
     /// A stage's deadline passed (the sweep records it once, with the alert it raises).
     CseDeadlineMissed {
         case_id: CaseId,
@@ -441,6 +454,7 @@ impl Event {
             Event::SupportReferralRecorded { .. } => "support_referral_recorded",
             Event::SupportRecontactDue { .. } => "support_recontact_due",
             Event::AuditSampleDrawn { .. } => "audit_sample_drawn",
+            Event::PartnerNotified { .. } => "partner_notified",
             Event::AuditFindingRecorded { .. } => "audit_finding_recorded",
         }
     }
@@ -479,6 +493,7 @@ impl Event {
             | Event::CseDeadlineMissed { case_id, .. }
             | Event::SupportReferralRecorded { case_id, .. }
             | Event::SupportRecontactDue { case_id, .. } => format!("cse-case-{case_id}"),
+            Event::PartnerNotified { notification_id, .. } => format!("notification-{notification_id}"),
             Event::AuditSampleDrawn { audit_id, .. } | Event::AuditFindingRecorded { audit_id, .. } => {
                 format!("audit-{audit_id}")
             }
@@ -523,7 +538,8 @@ impl Event {
             | Event::ActionOverdue { child_id, .. }
             | Event::SupportReferralRecorded { child_id, .. }
             | Event::SupportRecontactDue { child_id, .. }
-            | Event::AuditFindingRecorded { child_id, .. } => Some(*child_id),
+            | Event::AuditFindingRecorded { child_id, .. }
+            | Event::PartnerNotified { child_id, .. } => Some(*child_id),
             // Assessments and acknowledgements are read with their contact or alert.
             _ => None,
         }
@@ -612,6 +628,9 @@ impl Event {
             ),
             Event::AuditFindingRecorded { rating, finding, .. } => {
                 format!("Follow-up audit: {}; {finding}", rating.label())
+            }
+            Event::PartnerNotified { transition, lawful_basis, .. } => {
+                format!("{} (lawful basis: {lawful_basis})", transition.label())
             }
             Event::ContactScreened { indicators, .. } => {
                 let positive = indicators.iter().filter(|i| !i.negated && !i.hypothetical).count();

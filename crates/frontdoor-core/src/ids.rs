@@ -83,3 +83,7 @@ id_type!(
     /// A follow-up audit of a sample of CSE referrals (F9, Rec 23).
     AuditId
 );
+id_type!(
+    /// A notification to a partner agency at a transition (F15).
+    NotificationId
+);

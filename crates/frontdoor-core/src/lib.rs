@@ -17,7 +17,8 @@ pub use contact::{ContactDraft, ContactError, NewContact};
 pub use enquiry::{Confidence, ContributionText, EnquiryOutcome, EnquiryParties, ReleaseBasis};
 pub use event::{Event, EventKind, IndicatorMention, MachinePair, RecordRef, ScoredLink};
 pub use ids::{
-    ActionItemId, AgencyId, AlertId, AuditId, CaseId, ChildId, ContactId, ContributionId, EnquiryId, UserId,
+    ActionItemId, AgencyId, AlertId, AuditId, CaseId, ChildId, ContactId, ContributionId, EnquiryId, NotificationId,
+    UserId,
 };
 pub use org::{AgencyKind, Role};
 pub use policy::{Action, Actor, Decision, Purpose, Resource, decide};

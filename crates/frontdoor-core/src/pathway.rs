@@ -94,6 +94,16 @@ word_enum!(
 );
 
 word_enum!(
+    /// A transition a partner agency is told about (F15).
+    TransitionKind {
+        /// The young person's GP practice, when a CSE case is allocated.
+        GpAllocation => "gp_allocation" / "GP practice told of the CSE allocation",
+        /// A further-education college, when a flagged student transfers to it.
+        CollegeTransfer => "college_transfer" / "College told of a flagged student's transfer",
+    }
+);
+
+word_enum!(
     /// What falls due on a case.
     DeadlineKind {
         Allocation => "allocation" / "Allocation to a CSE worker",

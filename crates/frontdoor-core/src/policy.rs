@@ -104,10 +104,12 @@ pub enum Action {
     CompleteAction,
     /// Draw follow-up audit samples of CSE referrals and record findings (Rec 23).
     AuditCases,
+    /// Read the transition notifications sent to one's agency (F15).
+    ViewNotifications,
 }
 
 impl Action {
-    pub const ALL: [Action; 31] = [
+    pub const ALL: [Action; 32] = [
         Action::ViewHome,
         Action::CreateContact,
         Action::ViewContact,
@@ -139,6 +141,7 @@ impl Action {
         Action::ListActions,
         Action::CompleteAction,
         Action::AuditCases,
+        Action::ViewNotifications,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -173,6 +176,7 @@ impl Action {
             Action::ListActions => "list_actions",
             Action::CompleteAction => "complete_action",
             Action::AuditCases => "audit_cases",
+            Action::ViewNotifications => "view_notifications",
         }
     }
     /// Does this action read personal data (and so must be written to the access log)?
@@ -191,6 +195,7 @@ impl Action {
                 | Action::ViewCseCase
                 | Action::ListActions
                 | Action::AuditCases
+                | Action::ViewNotifications
         )
     }
 }
@@ -309,6 +314,7 @@ impl Purpose {
             Action::AssignAction => matches!(self, Triage | CaseWork),
             Action::ListActions | Action::CompleteAction => matches!(self, Triage | CaseWork | Referral),
             Action::AuditCases => matches!(self, Audit | CaseWork),
+            Action::ViewNotifications => matches!(self, Triage | CaseWork | Referral),
         }
     }
 }
@@ -552,6 +558,15 @@ pub fn decide(actor: &Actor, action: Action, resource: &Resource, purpose: Purpo
                 Decision::deny("only managers see caseloads")
             }
         }
+        (Action::ViewNotifications, Resource::Service) => {
+            if actor.is_front_door_team() {
+                Decision::allow(Scope::All, "the front-door team sees every notification sent")
+            } else if actor.has_any(&CONTACT_MAKERS) {
+                Decision::allow(Scope::OwnAgency, "an agency reads the notifications sent to it")
+            } else {
+                Decision::deny("role receives no notifications")
+            }
+        }
         (Action::AuditCases, Resource::Service) => {
             if actor.agency_kind == AgencyKind::ChildrensServices
                 && actor.has_any(&[Role::CseManager, Role::SafeguardingLead])
@@ -636,7 +651,7 @@ pub fn default_purpose(action: Action, actor: &Actor) -> Purpose {
         | Action::ViewCaseloads
         | Action::AssignAction => Purpose::CaseWork,
         Action::AuditCases => Purpose::Audit,
-        Action::ListActions | Action::CompleteAction => {
+        Action::ListActions | Action::CompleteAction | Action::ViewNotifications => {
             if actor.is_front_door_team() {
                 Purpose::CaseWork
             } else {

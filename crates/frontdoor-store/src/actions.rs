@@ -122,3 +122,55 @@ impl Store {
         rows.iter().map(action_from).collect()
     }
 }
+
+/// A notification sent to a partner agency at a transition (F15).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotificationRecord {
+    pub id: frontdoor_core::NotificationId,
+    pub child_id: ChildId,
+    pub case_id: Option<CaseId>,
+    pub to_agency: AgencyId,
+    pub to_agency_name: String,
+    pub transition: frontdoor_core::pathway::TransitionKind,
+    pub lawful_basis: String,
+    pub message: String,
+    pub sent_by: Option<String>,
+    pub sent_at: DateTime<Utc>,
+}
+
+impl Store {
+    /// Notifications, newest first; one agency's when `agency` is given; one case's when `case` is.
+    pub async fn partner_notifications(
+        &self,
+        agency: Option<AgencyId>,
+        case: Option<CaseId>,
+    ) -> Result<Vec<NotificationRecord>, StoreError> {
+        let rows = self
+            .read()
+            .fetch_all(
+                "SELECT n.id, n.child_id, n.case_id, n.to_agency, COALESCE(a.name, ''), n.transition, n.lawful_basis, n.message, \
+                 u.display_name, n.sent_at FROM partner_notifications n LEFT JOIN agencies a ON a.id = n.to_agency \
+                 LEFT JOIN users u ON u.id = n.sent_by \
+                 WHERE ($1 = '' OR n.to_agency = $1) AND ($2 = '' OR n.case_id = $2) ORDER BY n.sent_at DESC LIMIT 500",
+                &vals![agency.map(|a| a.to_string()).unwrap_or_default(), case.map(|c| c.to_string()).unwrap_or_default()],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(NotificationRecord {
+                    id: parse(&r.text(0)?, "notification id")?,
+                    child_id: parse(&r.text(1)?, "child id")?,
+                    case_id: r.opt_text(2)?.map(|s| parse(&s, "case id")).transpose()?,
+                    to_agency: parse(&r.text(3)?, "agency id")?,
+                    to_agency_name: r.text(4)?,
+                    transition: frontdoor_core::pathway::TransitionKind::parse(&r.text(5)?)
+                        .ok_or_else(|| StoreError::Corrupt("bad transition".into()))?,
+                    lawful_basis: r.text(6)?,
+                    message: r.text(7)?,
+                    sent_by: r.opt_text(8)?,
+                    sent_at: from_micros(r.int(9)?),
+                })
+            })
+            .collect()
+    }
+}

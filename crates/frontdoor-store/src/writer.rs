@@ -889,6 +889,27 @@ async fn project(
             .await?;
             child_event(tx, *child_id, seq, actor_agency, at).await?;
         }
+        Event::PartnerNotified { notification_id, child_id, case_id, to_agency, transition, lawful_basis, message } => {
+            tx.exec(
+                "INSERT INTO partner_notifications (id, child_id, case_id, to_agency, transition, lawful_basis, message, sent_by, sent_at, seq) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                &vals![
+                    notification_id.to_string(),
+                    child_id.to_string(),
+                    case_id.map(|c| c.to_string()),
+                    to_agency.to_string(),
+                    transition.as_str(),
+                    lawful_basis.as_str(),
+                    message.as_str(),
+                    actor_user,
+                    at,
+                    seq
+                ],
+            )
+            .await?;
+            // In the receiving agency's part of the chronology: the notice is theirs to read.
+            child_event(tx, *child_id, seq, Some(to_agency.to_string()), at).await?;
+        }
     }
     Ok(())
 }

@@ -333,3 +333,117 @@ pub async fn sweep_recontacts(store: &Store, now: DateTime<Utc>) -> Result<usize
     }
     Ok(found)
 }
+
+/// A transition notification as typed.
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyInput {
+    /// The receiving agency's id: a health body (its GP practice) or a school or college.
+    #[serde(default)]
+    pub to_agency: String,
+    /// `gp_allocation` or `college_transfer`.
+    #[serde(default)]
+    pub transition: String,
+    #[serde(default)]
+    pub lawful_basis: String,
+}
+
+/// Tells a partner agency about a transition (F15): the young person's GP practice once the case
+/// is allocated, a college when a flagged student transfers to it. The notice names the young
+/// person and the worker, and is recorded with its lawful basis.
+pub async fn notify_partner(
+    store: &Store,
+    actor: &Actor,
+    record: &CaseRecord,
+    input: &NotifyInput,
+    now: DateTime<Utc>,
+) -> Result<frontdoor_core::NotificationId, ServiceError> {
+    use frontdoor_core::AgencyKind;
+    use frontdoor_core::pathway::TransitionKind;
+    let mut errors = Vec::new();
+    let transition = TransitionKind::parse(&input.transition);
+    if transition.is_none() {
+        errors.push(FieldError {
+            field: "transition".into(),
+            message: format!("choose one of {}", TransitionKind::expected()),
+        });
+    }
+    let agency = match input.to_agency.trim().parse::<frontdoor_core::AgencyId>() {
+        Ok(id) => store.agencies().await?.into_iter().find(|a| a.id == id),
+        Err(_) => None,
+    };
+    match (&agency, transition) {
+        (None, _) => errors.push(FieldError { field: "to_agency".into(), message: "choose an agency".into() }),
+        (Some(a), Some(TransitionKind::GpAllocation)) if a.kind != AgencyKind::Health => {
+            errors.push(FieldError { field: "to_agency".into(), message: "a GP practice is a health body".into() });
+        }
+        (Some(a), Some(TransitionKind::CollegeTransfer))
+            if !matches!(a.kind, AgencyKind::Education | AgencyKind::School) =>
+        {
+            errors.push(FieldError {
+                field: "to_agency".into(),
+                message: "a college is a school or education provider".into(),
+            });
+        }
+        _ => {}
+    }
+    let lawful_basis = input.lawful_basis.trim();
+    if lawful_basis.is_empty() || lawful_basis.chars().count() > 500 {
+        errors.push(FieldError {
+            field: "lawful_basis".into(),
+            message: "name the lawful basis for sharing (e.g. UK GDPR 6(1)(e) and 9(2)(g); DPA 2018 Sch. 1 para 18)"
+                .into(),
+        });
+    }
+    let (Some(agency), Some(transition)) = (agency, transition) else { return Err(ServiceError::Invalid(errors)) };
+    if !errors.is_empty() {
+        return Err(ServiceError::Invalid(errors));
+    }
+    if !record.case.is_open() {
+        return Err(ServiceError::Conflict("the case is closed".into()));
+    }
+    let Some(worker) = record.worker_name.clone().filter(|_| record.case.worker.is_some()) else {
+        return Err(ServiceError::Conflict("allocate the case to a CSE worker first: the notice names them".into()));
+    };
+    let child = store.child(record.child_id).await?.ok_or_else(|| ServiceError::NotFound("child".into()))?;
+    let who = format!(
+        "{} {}{}",
+        child.given_name,
+        child.family_name,
+        child.date_of_birth.as_deref().map(|d| format!(", born {d}")).unwrap_or_default()
+    );
+    let message = match transition {
+        TransitionKind::GpAllocation => format!(
+            "{who} has been allocated a worker in the children's services CSE team ({worker}). Please flag the record; \
+             contact the CSE team before sharing this with anyone else."
+        ),
+        TransitionKind::CollegeTransfer => format!(
+            "{who} is transferring to {} and is known to the children's services CSE team. Please contact the allocated \
+             worker ({worker}) to arrange a transition meeting.",
+            agency.name
+        ),
+    };
+    let notification_id = frontdoor_core::NotificationId::new();
+    let event = Event::PartnerNotified {
+        notification_id,
+        child_id: record.child_id,
+        case_id: Some(record.id),
+        to_agency: agency.id,
+        transition,
+        lawful_basis: lawful_basis.to_owned(),
+        message,
+    };
+    store
+        .append(
+            vec![NewEvent {
+                event,
+                expected: Expected::NoStream,
+                meta: meta(Some(actor), Purpose::CaseWork.as_str(), now),
+            }],
+            vec![],
+            vec![],
+        )
+        .await
+        .map_err(map_conflicts)?;
+    Ok(notification_id)
+}

@@ -154,6 +154,39 @@ pub struct CaseView {
     pub history: Vec<HistoryItem>,
     /// The services the assessment's needs route to, and what became of each referral.
     pub support: Vec<SupportView>,
+    /// Partners told of transitions (F15), newest first.
+    pub notifications: Vec<NotificationView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NotificationView {
+    pub id: String,
+    pub child_id: String,
+    pub case_id: Option<String>,
+    pub to_agency: String,
+    pub to_agency_name: String,
+    pub transition: String,
+    pub lawful_basis: String,
+    pub message: String,
+    pub sent_by: Option<String>,
+    pub sent_at: DateTime<Utc>,
+}
+
+impl From<frontdoor_store::NotificationRecord> for NotificationView {
+    fn from(n: frontdoor_store::NotificationRecord) -> Self {
+        NotificationView {
+            id: n.id.to_string(),
+            child_id: n.child_id.to_string(),
+            case_id: n.case_id.map(|c| c.to_string()),
+            to_agency: n.to_agency.to_string(),
+            to_agency_name: n.to_agency_name,
+            transition: n.transition.as_str().into(),
+            lawful_basis: n.lawful_basis,
+            message: n.message,
+            sent_by: n.sent_by,
+            sent_at: n.sent_at,
+        }
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -190,7 +223,57 @@ pub(crate) async fn case_view(state: &AppState, c: &CaseRecord) -> Result<CaseVi
         possible_steps: c.case.possible_steps().iter().map(|s| s.as_str().into()).collect(),
         history,
         support: support_views(state, c).await?,
+        notifications: state
+            .store
+            .partner_notifications(None, Some(c.id))
+            .await?
+            .into_iter()
+            .map(NotificationView::from)
+            .collect(),
     })
+}
+
+/// Tells a partner of a transition as `user` (who must be able to work the case).
+pub(crate) async fn notify(
+    state: &AppState,
+    user: &CurrentUser,
+    id: &str,
+    input: &crate::cse::NotifyInput,
+) -> Result<String, AppError> {
+    let c = case_for(state, user, Action::ViewCseCase, id).await?;
+    authorize_record(state, user, Action::WorkCseCase, "cse_case", id, Some(resource(&c))).await?;
+    Ok(crate::cse::notify_partner(&state.store, &user.actor, &c, input, Utc::now()).await?.to_string())
+}
+
+/// The notifications the user may read: their agency's, or all for the front-door team (logged).
+pub(crate) async fn notifications(state: &AppState, user: &CurrentUser) -> Result<Vec<NotificationView>, AppError> {
+    let d = authorize_service(user, Action::ViewNotifications)?;
+    let agency = (d.scope == frontdoor_core::policy::Scope::OwnAgency).then_some(user.actor.agency_id);
+    let found = state.store.partner_notifications(agency, None).await?;
+    let what = format!("{} notifications", found.len());
+    authorize_record(state, user, Action::ViewNotifications, "notifications", &what, Some(Resource::Service)).await?;
+    Ok(found.into_iter().map(NotificationView::from).collect())
+}
+
+#[utoipa::path(post, path = "/api/v1/cse/cases/{id}/notifications", params(("id" = String, Path)), request_body = crate::cse::NotifyInput,
+    responses((status = 201, body = crate::enquiries::Created), (status = 404, description = "no such case, or not the caller's to work"),
+              (status = 409, description = "the case is closed or not yet allocated"), (status = 422, description = "fields that are not valid, each named")), security(("bearer" = [])))]
+pub(crate) async fn notify_api(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<crate::cse::NotifyInput>,
+) -> Result<Response, AppError> {
+    let nid = notify(&state, &user, &id, &body).await?;
+    Ok((StatusCode::CREATED, Json(crate::enquiries::Created { id: nid })).into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/notifications", responses((status = 200, body = Vec<NotificationView>, description = "newest first; an agency reads those sent to it")), security(("bearer" = [])))]
+pub(crate) async fn notifications_api(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+) -> Result<Json<Vec<NotificationView>>, AppError> {
+    Ok(Json(notifications(&state, &user).await?))
 }
 
 /// The directory's proposals for the case's assessed needs, with the referrals recorded (and any

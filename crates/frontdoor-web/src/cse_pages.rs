@@ -104,6 +104,8 @@ struct CasePage {
     actions: Vec<crate::actions_http::ActionView>,
     can_assign: bool,
     can_work: bool,
+    /// Health bodies, schools and colleges: who a transition notice can go to.
+    partner_agencies: Vec<AgencyRecord>,
 }
 
 impl CasePage {
@@ -170,6 +172,20 @@ async fn case_page(
             .collect(),
         can_assign: crate::access::authorize_service(user, Action::AssignAction).is_ok(),
         can_work: may_work && c.case.is_open(),
+        partner_agencies: state
+            .store
+            .agencies()
+            .await?
+            .into_iter()
+            .filter(|a| {
+                matches!(
+                    a.kind,
+                    frontdoor_core::AgencyKind::Health
+                        | frontdoor_core::AgencyKind::Education
+                        | frontdoor_core::AgencyKind::School
+                )
+            })
+            .collect(),
     };
     render(page, status)
 }
@@ -231,4 +247,44 @@ pub(crate) async fn support(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+pub(crate) async fn notify(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    Path(id): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+    let input = crate::cse::NotifyInput {
+        to_agency: get("to_agency"),
+        transition: get("transition"),
+        lawful_basis: get("lawful_basis"),
+    };
+    match cse_http::notify(&state, &user, &id, &input).await {
+        Ok(_) => Ok(Redirect::to(&format!("/cse/cases/{id}#notifications")).into_response()),
+        Err(AppError::Invalid(errors)) => {
+            case_page(&state, &user, &id, errors, pairs, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(AppError::Conflict(message)) => {
+            let errors = vec![FieldError { field: "to_agency".into(), message }];
+            case_page(&state, &user, &id, errors, pairs, StatusCode::CONFLICT).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "notifications.html")]
+struct NotificationsPage {
+    layout: Layout,
+    notifications: Vec<cse_http::NotificationView>,
+}
+
+pub(crate) async fn notifications(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+) -> Result<Response, PageError> {
+    let notifications = cse_http::notifications(&state, &user).await?;
+    render(NotificationsPage { layout: Layout::for_user("Notifications", &user), notifications }, StatusCode::OK)
 }

@@ -16,7 +16,7 @@ use utoipa::{Modify, OpenApi};
         crate::cse_http::list, crate::cse_http::show, crate::cse_http::take, crate::cse_http::loads, crate::cse_http::record_support,
         crate::actions_http::index, crate::actions_http::create, crate::actions_http::complete,
         crate::audit_http::index, crate::audit_http::create, crate::audit_http::show, crate::audit_http::finding,
-        crate::reports::schools_api),
+        crate::reports::schools_api, crate::cse_http::notify_api, crate::cse_http::notifications_api),
     components(schemas(
         api::TokenRequest, api::TokenResponse, api::ContactRequest, api::ChildRequest, api::ContactCreated, api::ContactView, api::IndicatorView,
         api::ChronologyView, api::ChronologyItem, api::ChildView, api::MeView, api::UserView, api::VerifyView, api::StatsView, api::CountView,
@@ -32,7 +32,7 @@ use utoipa::{Modify, OpenApi};
         crate::cse_http::CaseloadsView, crate::cse_http::SupportView, crate::cse_http::SupportRecorded, crate::cse::SupportInput, crate::actions_http::ActionView, crate::actions_http::ActionRequest,
         crate::actions_http::CompleteRequest, crate::actions_http::ActionCreated, crate::audit_http::AuditView,
         crate::audit_http::SampledCase, crate::audit_http::DrawRequest, crate::audit_http::FindingRequest,
-        crate::reports::SchoolRow, crate::reports::SchoolReport
+        crate::reports::SchoolRow, crate::reports::SchoolReport, crate::cse_http::NotificationView, crate::cse::NotifyInput
     )),
     modifiers(&BearerAuth)
 )]

@@ -118,6 +118,7 @@ impl Layout {
             ("/enquiries", "Enquiries", Action::ListEnquiries),
             ("/cse", "CSE pathway", Action::ViewCseBoard),
             ("/actions", "Actions", Action::ListActions),
+            ("/notifications", "Notifications", Action::ViewNotifications),
             ("/contacts/new", "Log a contact", Action::CreateContact),
             ("/refer", "Make a referral", Action::CreateContact),
             ("/admin/users", "Users", Action::ManageUsers),

@@ -667,6 +667,30 @@ async fn case_for(app: &TestApp, spec: &RouteSpec, role_user: &str, own: bool) -
                 resource: Resource::CseCase { worker: Some(app.actor("cseworker").user_id) },
             }
         }
+        ("GET", "/notifications") | ("GET", "/api/v1/notifications") => {
+            Case { path: spec.path.into(), body: Body::None, ok: 200, resource: svc }
+        }
+        ("POST", "/cse/cases/{id}/notifications") | ("POST", "/api/v1/cse/cases/{id}/notifications") => {
+            let (id, _) = app.cse_case(&format!("Notified{uniq}")).await;
+            let fields = [
+                ("to_agency", app.agencies["health"].to_string()),
+                ("transition", "gp_allocation".to_owned()),
+                ("lawful_basis", "UK GDPR 6(1)(e)".to_owned()),
+            ];
+            let api = spec.is_api();
+            Case {
+                path: spec.path.replace("{id}", &id),
+                body: if api {
+                    Body::Json(serde_json::Value::Object(
+                        fields.iter().map(|(k, v)| ((*k).to_owned(), json!(v))).collect(),
+                    ))
+                } else {
+                    Body::Form(fields.to_vec())
+                },
+                ok: if api { 201 } else { 303 },
+                resource: Resource::CseCase { worker: Some(app.actor("cseworker").user_id) },
+            }
+        }
         ("GET", "/cse/audits") | ("GET", "/api/v1/cse/audits") => {
             Case { path: spec.path.into(), body: Body::None, ok: 200, resource: svc }
         }
@@ -2590,6 +2614,40 @@ async fn the_school_report_counts_each_schools_referrals_and_flags_the_low_ones(
         assert!(page.contains("Cedar School") && page.contains("low"));
         let r = send(&app, "GET", "/api/v1/reports/schools", &Body::None, Some(&app.token("police").await)).await;
         assert_eq!(r.status(), 403);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_gp_practice_is_told_of_an_allocation_with_the_lawful_basis_and_only_it_reads_it() {
+    each_backend(|app| async move {
+        let (case, _) = app.cse_case("Transition").await;
+        let worker = app.token("cseworker").await;
+        let path = format!("/api/v1/cse/cases/{case}/notifications");
+        let basis = "UK GDPR 6(1)(e) and 9(2)(g); DPA 2018 Sch. 1 para 18";
+        let (status, bad) = post_json(&app, &worker, &path, json!({"to_agency": app.agencies["police"].to_string(), "transition": "gp_allocation", "lawful_basis": ""})).await;
+        assert_eq!(status, 422);
+        let fields: Vec<&str> = bad["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+        assert_eq!(fields, ["to_agency", "lawful_basis"], "{bad}");
+        let (status, _) = post_json(&app, &worker, &path, json!({"to_agency": app.agencies["health"].to_string(), "transition": "gp_allocation", "lawful_basis": basis})).await;
+        assert_eq!(status, 201);
+        let health = get_json(&app, &app.token("health").await, "/api/v1/notifications").await;
+        assert_eq!(health.as_array().unwrap().len(), 1);
+        let message = health[0]["message"].as_str().unwrap();
+        assert!(message.contains("Transition Testchild") && message.contains("cseworker user"), "{message}");
+        assert_eq!(health[0]["lawful_basis"], basis);
+        assert!(get_json(&app, &app.token("police").await, "/api/v1/notifications").await.as_array().unwrap().is_empty());
+        let view = get_json(&app, &worker, &format!("/api/v1/cse/cases/{case}")).await;
+        assert_eq!(view["notifications"].as_array().unwrap().len(), 1);
+        // An unallocated case has nobody to name yet.
+        let (_, child) = app.contact_by("advisor", "Unallocated").await;
+        let m = frontdoor_store::Meta::system("case_work", Utc::now());
+        let (fresh, events) = frontdoor_web::cse::referral_events(child.parse().unwrap(), None, None, "x", &m);
+        app.store.append(events, vec![], vec![]).await.unwrap();
+        let manager = app.token("csemanager").await;
+        let (status, _) = post_json(&app, &manager, &format!("/api/v1/cse/cases/{fresh}/notifications"),
+            json!({"to_agency": app.agencies["health"].to_string(), "transition": "gp_allocation", "lawful_basis": basis})).await;
+        assert_eq!(status, 409);
     })
     .await;
 }
