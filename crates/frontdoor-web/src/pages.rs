@@ -285,6 +285,61 @@ struct HomePage {
     team: Vec<String>,
     /// Partner agencies refer (`/refer`); the front-door team logs contacts.
     front_door: bool,
+    /// What waits for this user or their agency (enquiries, actions, notices, caseload), as
+    /// counts with a link: (line, href).
+    waiting: Vec<(String, &'static str)>,
+}
+
+/// Counts of what waits for the user: no names, so nothing to log until they follow a link.
+async fn waiting_for(state: &AppState, user: &CurrentUser) -> Result<Vec<(String, &'static str)>, AppError> {
+    let now = Utc::now();
+    let a = &user.actor;
+    let mut out = Vec::new();
+    if authorize_service(user, Action::ListEnquiries).is_ok() {
+        let open: Vec<_> =
+            state.store.enquiries_for(a.user_id, a.agency_id, 500).await?.into_iter().filter(|e| e.is_open()).collect();
+        if !open.is_empty() {
+            let overdue = open.iter().filter(|e| e.due_at < now).count();
+            out.push((
+                format!(
+                    "{} open multi-agency enquiries for you or your agency, {overdue} past their answer time",
+                    open.len()
+                ),
+                "/enquiries",
+            ));
+        }
+    }
+    if let Ok(d) = authorize_service(user, Action::ListActions) {
+        let agency = (d.scope == frontdoor_core::policy::Scope::OwnAgency).then_some(a.agency_id);
+        let open: Vec<_> =
+            state.store.action_items(agency, 1_000).await?.into_iter().filter(|x| x.completed_at.is_none()).collect();
+        if !open.is_empty() {
+            let overdue = open.iter().filter(|x| x.due_on < now.date_naive()).count();
+            out.push((format!("{} open actions, {overdue} overdue", open.len()), "/actions"));
+        }
+    }
+    if authorize_service(user, Action::ViewNotifications).is_ok()
+        && authorize_service(user, Action::ViewWorklist).is_err()
+    {
+        let n = state.store.partner_notifications(Some(a.agency_id), None).await?.len();
+        if n > 0 {
+            out.push((format!("{n} transition notices sent to your agency"), "/notifications"));
+        }
+    }
+    if a.roles.contains(&Role::CseWorker) {
+        let mine = state.store.cse_cases_of_worker(a.user_id).await?;
+        let overdue = mine.iter().filter(|c| c.case.deadlines(&state.cfg.pathway).iter().any(|d| d.due < now)).count();
+        let load = state.cfg.caseload.load(mine.iter().map(|c| c.case.level));
+        out.push((
+            format!(
+                "Your caseload: {} CSE cases ({load:.2} weighted of {:.0}), {overdue} with a stage overdue",
+                mine.len(),
+                state.cfg.caseload.max
+            ),
+            "/cse",
+        ));
+    }
+    Ok(out)
 }
 
 pub(crate) async fn home(
@@ -364,6 +419,7 @@ pub(crate) async fn home(
         is_admin: authorize_service(&user, Action::ManageUsers).is_ok(),
         is_auditor: authorize_service(&user, Action::ViewAuditTrail).is_ok(),
         is_analyst: authorize_service(&user, Action::ViewAggregates).is_ok(),
+        waiting: waiting_for(&state, &user).await?,
     };
     render(page, StatusCode::OK)
 }

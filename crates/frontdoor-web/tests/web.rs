@@ -2064,6 +2064,8 @@ async fn the_enquiry_pages_open_contribute_and_keep_answers_on_error() {
         // The police practitioner finds it in the list and answers through the page.
         let p = app.client();
         assert_eq!(browser_login(&app, &p, "police", PASSWORD).await.status(), 303);
+        let home = p.get(format!("{}/", app.base)).send().await.unwrap().text().await.unwrap();
+        assert!(home.contains("1 open multi-agency enquiries for you or your agency"), "the home page says what waits");
         let list = p.get(format!("{}/enquiries", app.base)).send().await.unwrap().text().await.unwrap();
         assert!(list.contains(&at) && list.contains("Pages Testchild"));
         let page = p.get(format!("{}{at}", app.base)).send().await.unwrap().text().await.unwrap();

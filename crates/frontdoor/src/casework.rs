@@ -152,6 +152,15 @@ async fn pathway(store: &Store, cfg: &Config) -> Result<usize> {
                 ..ActionDraft::default()
             };
             actions::assign(store, &manager, &draft, Utc::now()).await?;
+            if let Some(gp) = store.agencies().await?.into_iter().find(|a| a.name.contains("GP")) {
+                let record = store.cse_case(c.id).await?.context("case")?;
+                let notice = frontdoor_web::cse::NotifyInput {
+                    to_agency: gp.id.to_string(),
+                    transition: "gp_allocation".into(),
+                    lawful_basis: "UK GDPR 6(1)(e) and 9(2)(g); DPA 2018 Sch. 1 para 18 (safeguarding)".into(),
+                };
+                frontdoor_web::cse::notify_partner(store, worker, &record, &notice, Utc::now()).await?;
+            }
         }
         moved += 1;
     }
