@@ -364,6 +364,21 @@ pub enum Event {
     },
 }
 
+/// The record whose access rule governs an event (see [`Event::governed_by`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Governing {
+    Enquiry(EnquiryId),
+    Contribution(ContributionId),
+    CseCase(CaseId),
+    /// A notice sent to an agency: that agency, and whoever may see the case.
+    Notification {
+        to_agency: AgencyId,
+        case_id: Option<CaseId>,
+    },
+    Audit,
+    Action(ActionItemId),
+}
+
 /// One source system's record of a person.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct RecordRef {
@@ -503,13 +518,31 @@ impl Event {
         }
     }
 
-    /// The enquiry contribution this event shows, if any: such an entry is seen only by those
-    /// who may see the contribution (F6's compartments), in a chronology as anywhere else.
-    pub fn contribution(&self) -> Option<ContributionId> {
+    /// The record whose access rule governs this event wherever it is shown (a chronology, a
+    /// list): an entry is seen only by those who may see that record. `None`: the child's
+    /// chronology rule alone.
+    pub fn governed_by(&self) -> Option<Governing> {
         match self {
             Event::EnquiryContributed { contribution_id, .. }
             | Event::EnquiryContributionAmended { contribution_id, .. }
-            | Event::EnquiryInformationReleased { contribution_id, .. } => Some(*contribution_id),
+            | Event::EnquiryInformationReleased { contribution_id, .. } => {
+                Some(Governing::Contribution(*contribution_id))
+            }
+            Event::EnquiryOpened { enquiry_id, .. } | Event::EnquiryConcluded { enquiry_id, .. } => {
+                Some(Governing::Enquiry(*enquiry_id))
+            }
+            Event::CseCaseOpened { case_id, .. }
+            | Event::CseCaseStepped { case_id, .. }
+            | Event::CseDeadlineMissed { case_id, .. }
+            | Event::SupportReferralRecorded { case_id, .. }
+            | Event::SupportRecontactDue { case_id, .. } => Some(Governing::CseCase(*case_id)),
+            Event::PartnerNotified { to_agency, case_id, .. } => {
+                Some(Governing::Notification { to_agency: *to_agency, case_id: *case_id })
+            }
+            Event::AuditFindingRecorded { .. } => Some(Governing::Audit),
+            Event::ActionAssigned { action_id, .. }
+            | Event::ActionCompleted { action_id, .. }
+            | Event::ActionOverdue { action_id, .. } => Some(Governing::Action(*action_id)),
             _ => None,
         }
     }

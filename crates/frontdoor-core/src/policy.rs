@@ -603,9 +603,12 @@ pub fn decide(actor: &Actor, action: Action, resource: &Resource, purpose: Purpo
     }
 }
 
-/// The enquiry's lead or one of its named managers.
+/// The enquiry's lead or one of its named managers, while they hold a children's-services
+/// lead or manager role (a named user who changes role or agency loses the whole view).
 fn leads(actor: &Actor, p: &EnquiryParties) -> bool {
-    actor.user_id == p.lead || p.managers.contains(&actor.user_id)
+    let manages = actor.agency_kind == AgencyKind::ChildrensServices
+        && actor.has_any(&[Role::SafeguardingLead, Role::CseManager]);
+    manages && (actor.user_id == p.lead || p.managers.contains(&actor.user_id))
 }
 
 /// A practitioner of an agency the enquiry asked.
@@ -800,6 +803,10 @@ mod tests {
         assert!(allowed(&pc, Action::AmendEnquiryContribution, &by_police(vec![])));
         assert!(!allowed(&lead, Action::AmendEnquiryContribution, &by_police(vec![])));
         assert!(!allowed(&nurse, Action::AmendEnquiryContribution, &by_police(vec![health])));
+        // Named as a manager but not a children's-services manager: no whole view.
+        let named_pc = EnquiryParties { managers: vec![pc.user_id], ..parties.clone() };
+        let c = Resource::EnquiryContribution { parties: named_pc, agency: health, released_to: vec![] };
+        assert!(!allowed(&pc, Action::ViewEnquiryContribution, &c));
     }
 
     #[test]

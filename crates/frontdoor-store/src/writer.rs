@@ -641,6 +641,7 @@ async fn project(
             child_event(tx, *child_id, seq, actor_agency, at).await?;
         }
         Event::EnquiryContributed { enquiry_id, contribution_id, child_id, agency_id, contribution: c } => {
+            enquiry_open(tx, *enquiry_id).await?;
             tx.exec(
                 "INSERT INTO enquiry_contributions (id, enquiry_id, agency_id, user_id, text, known_on, source, confidence, recorded_at, seq) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -660,7 +661,8 @@ async fn project(
             .await?;
             child_event(tx, *child_id, seq, Some(agency_id.to_string()), at).await?;
         }
-        Event::EnquiryContributionAmended { contribution_id, child_id, agency_id, contribution: c, .. } => {
+        Event::EnquiryContributionAmended { enquiry_id, contribution_id, child_id, agency_id, contribution: c } => {
+            enquiry_open(tx, *enquiry_id).await?;
             let changed = tx
                 .exec(
                     "UPDATE enquiry_contributions SET text = $1, known_on = $2, source = $3, confidence = $4, amended_at = $5, seq = $6 \
@@ -723,6 +725,21 @@ async fn project(
             child_event(tx, *child_id, seq, actor_agency, at).await?;
         }
         Event::CseCaseOpened { case_id, child_id, contact_id, enquiry_id, reason } => {
+            // One open case per child (the unique index holds it too): a second referral racing
+            // the first is a conflict, not a database error.
+            let open = tx
+                .fetch_optional(
+                    "SELECT id FROM cse_cases WHERE child_id = $1 AND stage <> 'closed'",
+                    &vals![child_id.to_string()],
+                )
+                .await?;
+            if open.is_some() {
+                return Err(StoreError::Conflict {
+                    stream: format!("cse-case-{case_id}"),
+                    expected: Expected::Any,
+                    actual: -1,
+                });
+            }
             let case = frontdoor_core::pathway::Case::referred(meta_at);
             let state = serde_json::to_string(&case).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             tx.exec(
@@ -780,11 +797,19 @@ async fn project(
             child_event(tx, *child_id, seq, actor_agency, at).await?;
         }
         Event::CseDeadlineMissed { case_id, child_id, deadline, due_at } => {
-            tx.exec(
-                "INSERT INTO cse_deadline_alerts (case_id, deadline, due_at, seq) VALUES ($1, $2, $3, $4)",
-                &vals![case_id.to_string(), deadline.as_str(), micros(*due_at), seq],
-            )
-            .await?;
+            let changed = tx
+                .exec(
+                    "INSERT INTO cse_deadline_alerts (case_id, deadline, due_at, seq) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                    &vals![case_id.to_string(), deadline.as_str(), micros(*due_at), seq],
+                )
+                .await?;
+            if changed == 0 {
+                return Err(StoreError::Conflict {
+                    stream: format!("cse-case-{case_id}"),
+                    expected: Expected::Any,
+                    actual: -1,
+                });
+            }
             child_event(tx, *child_id, seq, actor_agency, at).await?;
         }
         Event::ActionAssigned { action_id, child_id, case_id, enquiry_id, what, agency_id, assignee, due_on } => {
@@ -827,7 +852,20 @@ async fn project(
             child_event(tx, *child_id, seq, actor_agency, at).await?;
         }
         Event::ActionOverdue { action_id, child_id } => {
-            tx.exec("UPDATE action_items SET overdue = 1 WHERE id = $1", &vals![action_id.to_string()]).await?;
+            // Once: another server's sweep that got there first makes this a conflict.
+            let changed = tx
+                .exec(
+                    "UPDATE action_items SET overdue = 1 WHERE id = $1 AND overdue = 0",
+                    &vals![action_id.to_string()],
+                )
+                .await?;
+            if changed == 0 {
+                return Err(StoreError::Conflict {
+                    stream: format!("action-{action_id}"),
+                    expected: Expected::Any,
+                    actual: -1,
+                });
+            }
             child_event(tx, *child_id, seq, actor_agency, at).await?;
         }
         Event::SupportReferralRecorded { case_id, child_id, service, outcome, note, recontact_on } => {
@@ -852,11 +890,19 @@ async fn project(
             child_event(tx, *child_id, seq, actor_agency, at).await?;
         }
         Event::SupportRecontactDue { case_id, child_id, service } => {
-            tx.exec(
-                "UPDATE support_referrals SET recontact_alerted = 1 WHERE case_id = $1 AND service = $2",
-                &vals![case_id.to_string(), service.as_str()],
-            )
-            .await?;
+            let changed = tx
+                .exec(
+                    "UPDATE support_referrals SET recontact_alerted = 1 WHERE case_id = $1 AND service = $2 AND recontact_alerted = 0",
+                    &vals![case_id.to_string(), service.as_str()],
+                )
+                .await?;
+            if changed == 0 {
+                return Err(StoreError::Conflict {
+                    stream: format!("cse-case-{case_id}"),
+                    expected: Expected::Any,
+                    actual: -1,
+                });
+            }
             child_event(tx, *child_id, seq, actor_agency, at).await?;
         }
         Event::AuditSampleDrawn { audit_id, from, to, seed, percent, population, cases } => {
@@ -912,6 +958,16 @@ async fn project(
         }
     }
     Ok(())
+}
+
+/// A concluded enquiry takes no more contributions: checked in the writer's transaction, so a
+/// contribution racing the conclusion is refused as a conflict.
+async fn enquiry_open(tx: &mut Tx, enquiry_id: frontdoor_core::EnquiryId) -> Result<(), StoreError> {
+    let row = tx.fetch_optional("SELECT outcome FROM enquiries WHERE id = $1", &vals![enquiry_id.to_string()]).await?;
+    match row {
+        Some(r) if r.opt_text(0)?.is_none() => Ok(()),
+        _ => Err(StoreError::Conflict { stream: format!("enquiry-{enquiry_id}"), expected: Expected::Any, actual: -1 }),
+    }
 }
 
 /// Rows per `INSERT INTO person_links` (9 parameters a row, well inside both backends' limits).

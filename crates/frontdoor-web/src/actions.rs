@@ -219,8 +219,12 @@ pub async fn sweep_overdue(store: &Store, cfg: &crate::Config, now: DateTime<Utc
                 now,
             )]
         };
-        store.append(events, vec![], outbox).await?;
-        found += 1;
+        match store.append(events, vec![], outbox).await {
+            Ok(_) => found += 1,
+            // Another server's sweep recorded it first.
+            Err(frontdoor_store::StoreError::Conflict { .. } | frontdoor_store::StoreError::Duplicate { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
     }
     Ok(found)
 }

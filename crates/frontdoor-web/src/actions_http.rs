@@ -315,6 +315,17 @@ async fn assign_page(
         Err(_) => None,
     };
     let Some(child) = child else { return Err(AppError::NotFound.into()) };
+    // The form names the child: a logged read.
+    crate::access::log(
+        state,
+        user,
+        Action::AssignAction,
+        "child",
+        &form.child,
+        true,
+        "assigning an action about the child",
+    )
+    .await?;
     let people = state.store.users().await?.into_iter().filter(|u| !u.disabled).collect();
     let page = AssignPage {
         layout: Layout::for_user("Assign an action", user),

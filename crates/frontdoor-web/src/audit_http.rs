@@ -222,11 +222,22 @@ pub(crate) async fn page(
     list_page(&state, &user, form, Vec::new(), StatusCode::OK).await
 }
 
+/// A form's field (forms also carry `csrf`, which the API's strict bodies would refuse).
+fn field(pairs: &[(String, String)], name: &str) -> String {
+    pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default()
+}
+
 pub(crate) async fn draw_page(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,
-    Form(form): Form<DrawRequest>,
+    Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
+    let form = DrawRequest {
+        from: field(&pairs, "from"),
+        to: field(&pairs, "to"),
+        seed: field(&pairs, "seed"),
+        percent: field(&pairs, "percent"),
+    };
     match audit::draw(&state.store, &user.actor, &form.from, &form.to, &form.seed, &form.percent, Utc::now()).await {
         Ok(id) => Ok(axum::response::Redirect::to(&format!("/cse/audits/{id}")).into_response()),
         Err(ServiceError::Invalid(errors)) => {
@@ -277,8 +288,13 @@ pub(crate) async fn finding_page(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,
     Path(id): Path<String>,
-    Form(f): Form<FindingRequest>,
+    Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
+    let f = FindingRequest {
+        case_id: field(&pairs, "case_id"),
+        rating: field(&pairs, "rating"),
+        finding: field(&pairs, "finding"),
+    };
     let a = audit_for(&state, &user, &id).await?;
     match audit::record_finding(&state.store, &user.actor, &a, &f.case_id, &f.rating, &f.finding, Utc::now()).await {
         Ok(()) => Ok(axum::response::Redirect::to(&format!("/cse/audits/{id}")).into_response()),

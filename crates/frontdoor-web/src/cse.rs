@@ -94,22 +94,26 @@ pub async fn take_step(
 ) -> Result<Case, ServiceError> {
     let child = store.child(record.child_id).await?.ok_or_else(|| ServiceError::NotFound("child".into()))?;
     let age_years = age_on(child.date_of_birth.as_deref(), now);
-    if let Step::Allocate { worker, override_reason } = &step {
+    let mut step = step;
+    if let Step::Allocate { worker, override_reason } = &mut step {
         let user = store.user(*worker).await?.filter(|u| !u.disabled && u.roles.contains(&Role::CseWorker));
         if user.is_none() {
             return Err(invalid("worker", "choose an active CSE worker"));
         }
         let load = caseload(store, weights, *worker, Some(record.id)).await?;
-        if let Allocation::Breach { after } = weights.check(load, record.case.level)
-            && override_reason.is_none()
-        {
-            return Err(invalid(
-                "override_reason",
-                &format!(
-                    "this takes the worker to {after:.2} weighted cases, over the maximum of {:.0}: a manager's override with its reason is needed",
-                    weights.max
-                ),
-            ));
+        match weights.check(load, record.case.level) {
+            Allocation::Breach { after } if override_reason.is_none() => {
+                return Err(invalid(
+                    "override_reason",
+                    &format!(
+                        "this takes the worker to {after:.2} weighted cases, over the maximum of {:.0}: a manager's override with its reason is needed",
+                        weights.max
+                    ),
+                ));
+            }
+            Allocation::Breach { .. } => {}
+            // Within the maximum an override means nothing: it is not recorded as a breach.
+            _ => *override_reason = None,
         }
     }
     let ctx = Context { at: now, age_years };
@@ -301,7 +305,7 @@ pub async fn record_support(
 pub async fn sweep_recontacts(store: &Store, now: DateTime<Utc>) -> Result<usize, ServiceError> {
     let mut found = 0;
     for r in store.support_recontacts_due(now.date_naive()).await? {
-        let Some(c) = store.cse_case(r.case_id).await? else { continue };
+        let Some(c) = store.cse_case(r.case_id).await?.filter(|c| c.case.is_open()) else { continue };
         let m = Meta::system(Purpose::CaseWork.as_str(), now);
         let events = vec![
             NewEvent {
@@ -328,8 +332,11 @@ pub async fn sweep_recontacts(store: &Store, now: DateTime<Utc>) -> Result<usize
                 meta: m,
             },
         ];
-        store.append(events, vec![], vec![]).await?;
-        found += 1;
+        match store.append(events, vec![], vec![]).await {
+            Ok(_) => found += 1,
+            Err(frontdoor_store::StoreError::Conflict { .. } | frontdoor_store::StoreError::Duplicate { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
     }
     Ok(found)
 }

@@ -74,6 +74,17 @@ pub(crate) async fn caseloads(
     Extension(user): Extension<CurrentUser>,
 ) -> Result<Response, PageError> {
     let view = cse_http::caseloads(&state, &user).await?;
+    // The page names workers and quotes override reasons about cases: a logged read.
+    crate::access::log(
+        &state,
+        &user,
+        Action::ViewCaseloads,
+        "caseloads",
+        "cse team",
+        true,
+        "managers see their teams' caseloads",
+    )
+    .await?;
     let page =
         CaseloadsPage { layout: Layout::for_user("Caseloads", &user), view, weights: state.cfg.caseload.clone() };
     render(page, StatusCode::OK)
@@ -106,14 +117,28 @@ struct CasePage {
     can_work: bool,
     /// Health bodies, schools and colleges: who a transition notice can go to.
     partner_agencies: Vec<AgencyRecord>,
+    /// The referring enquiry is the viewer's to open (the CSE team are rarely its parties).
+    can_view_enquiry: bool,
 }
 
 impl CasePage {
     fn step_label(&self, s: &str) -> &'static str {
         StepKind::parse(s).map_or("", StepKind::label)
     }
-    fn form_value(&self, name: &str) -> String {
+    /// The form sent back with errors was this step's.
+    fn was(&self, step: &str) -> bool {
+        self.form.iter().any(|(k, v)| k == "step" && v == step)
+    }
+    /// What was typed in `name` on this step's form (empty for every other form).
+    fn fv(&self, step: &str, name: &str) -> String {
+        if !self.was(step) {
+            return String::new();
+        }
         self.form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default()
+    }
+    /// Whether this step's form had `name` ticked with `value`.
+    fn ticked(&self, step: &str, name: &str, value: &str) -> bool {
+        self.was(step) && self.form.iter().any(|(k, v)| k == name && v == value)
     }
 }
 
@@ -172,6 +197,18 @@ async fn case_page(
             .collect(),
         can_assign: crate::access::authorize_service(user, Action::AssignAction).is_ok(),
         can_work: may_work && c.case.is_open(),
+        can_view_enquiry: match c.enquiry_id {
+            Some(eid) => state.store.enquiry(eid).await?.is_some_and(|e| {
+                frontdoor_core::decide(
+                    &user.actor,
+                    Action::ViewEnquiry,
+                    &frontdoor_core::Resource::Enquiry(e.parties()),
+                    crate::access::purpose_for(user, Action::ViewEnquiry),
+                )
+                .allowed
+            }),
+            None => false,
+        },
         partner_agencies: state
             .store
             .agencies()

@@ -106,30 +106,79 @@ pub(crate) async fn contribution_for(
     Ok((enquiry, c.ok_or(AppError::NotFound)?))
 }
 
-/// Hides the contributions (and release entries) of a child's chronology that `user` may not
-/// see: the compartments hold in the chronology exactly as on the enquiry.
+/// Hides the chronology entries `user` may not see by the rule of the record each belongs to
+/// (`Event::governed_by`): an enquiry's question and outcome need `ViewEnquiry`, a contribution
+/// `ViewEnquiryContribution`, a CSE case's steps `ViewCseCase`, an audit finding `AuditCases`,
+/// an action the holding agency or the front-door team, a notice the receiving agency or
+/// `ViewCseCase`. The compartments hold in the chronology exactly as on each record's own page.
 pub(crate) async fn visible_in_chronology(
     state: &AppState,
     user: &CurrentUser,
     entries: Vec<frontdoor_store::ChronologyEntry>,
 ) -> Result<Vec<frontdoor_store::ChronologyEntry>, AppError> {
+    use frontdoor_core::Governing;
     let mut enquiries: std::collections::HashMap<EnquiryId, Option<EnquiryRecord>> = Default::default();
     let mut out = Vec::with_capacity(entries.len());
     for e in entries {
-        let Some(cid) = e.event.contribution() else {
-            out.push(e);
-            continue;
+        let visible = match e.event.governed_by() {
+            None => true,
+            Some(Governing::Contribution(cid)) => match state.store.enquiry_contribution(cid).await? {
+                Some(c) => {
+                    if let std::collections::hash_map::Entry::Vacant(slot) = enquiries.entry(c.enquiry_id) {
+                        slot.insert(state.store.enquiry(c.enquiry_id).await?);
+                    }
+                    match enquiries.get(&c.enquiry_id) {
+                        Some(Some(enquiry)) => {
+                            allowed(user, Action::ViewEnquiryContribution, &contribution_resource(enquiry, &c))
+                        }
+                        _ => false,
+                    }
+                }
+                None => false,
+            },
+            Some(Governing::Enquiry(eid)) => {
+                if let std::collections::hash_map::Entry::Vacant(slot) = enquiries.entry(eid) {
+                    slot.insert(state.store.enquiry(eid).await?);
+                }
+                match enquiries.get(&eid) {
+                    Some(Some(enquiry)) => allowed(user, Action::ViewEnquiry, &Resource::Enquiry(enquiry.parties())),
+                    _ => false,
+                }
+            }
+            Some(Governing::CseCase(case)) => sees_case(state, user, case).await?,
+            Some(Governing::Notification { to_agency, case_id }) => {
+                to_agency == user.actor.agency_id
+                    || match case_id {
+                        Some(case) => sees_case(state, user, case).await?,
+                        None => false,
+                    }
+            }
+            Some(Governing::Audit) => allowed(user, Action::AuditCases, &Resource::Service),
+            Some(Governing::Action(aid)) => match state.store.action_item(aid).await? {
+                Some(a) => {
+                    let d = decide(
+                        &user.actor,
+                        Action::ListActions,
+                        &Resource::Service,
+                        crate::access::purpose_for(user, Action::ListActions),
+                    );
+                    d.allowed && (d.scope == Scope::All || a.agency_id == user.actor.agency_id)
+                }
+                None => false,
+            },
         };
-        let Some(c) = state.store.enquiry_contribution(cid).await? else { continue };
-        if let std::collections::hash_map::Entry::Vacant(slot) = enquiries.entry(c.enquiry_id) {
-            slot.insert(state.store.enquiry(c.enquiry_id).await?);
-        }
-        let Some(Some(enquiry)) = enquiries.get(&c.enquiry_id) else { continue };
-        if allowed(user, Action::ViewEnquiryContribution, &contribution_resource(enquiry, &c)) {
+        if visible {
             out.push(e);
         }
     }
     Ok(out)
+}
+
+async fn sees_case(state: &AppState, user: &CurrentUser, case: frontdoor_core::CaseId) -> Result<bool, AppError> {
+    Ok(match state.store.cse_case(case).await? {
+        Some(c) => allowed(user, Action::ViewCseCase, &Resource::CseCase { worker: c.case.worker }),
+        None => false,
+    })
 }
 
 /// The enquiries a user leads, manages or was asked in (logged: the list names children).
@@ -340,7 +389,8 @@ pub(crate) async fn enquiry_view(state: &AppState, user: &CurrentUser, v: &Visib
         },
         status: e.outcome.map_or("open", |o| o.as_str()).to_owned(),
         outcome: e.outcome.map(|o| o.as_str().to_owned()),
-        outcome_reasons: e.outcome_reasons.clone(),
+        // The reasons often sum up every agency's answers: only for those who see them all.
+        outcome_reasons: e.outcome_reasons.clone().filter(|_| v.scope == Scope::All),
         contributions: v.contributions.iter().map(|c| contribution_view(v, user, c)).collect(),
         more_held_elsewhere: v.more_held_elsewhere,
     })

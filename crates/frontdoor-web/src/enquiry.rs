@@ -10,8 +10,8 @@ use frontdoor_core::contact::FieldError;
 use frontdoor_core::enquiry::{Problem, required_text};
 use frontdoor_core::triage::working_days_after;
 use frontdoor_core::{
-    Actor, AgencyId, ChildId, ContributionId, ContributionText, EnquiryId, EnquiryOutcome, Event, Purpose,
-    ReleaseBasis, UserId,
+    Actor, AgencyId, AgencyKind, ChildId, ContributionId, ContributionText, EnquiryId, EnquiryOutcome, Event, Purpose,
+    ReleaseBasis, Role, UserId,
 };
 use frontdoor_store::{ContributionRecord, EnquiryRecord, Expected, NewEvent, Store};
 
@@ -74,7 +74,17 @@ pub async fn open_enquiry(
             Ok(id) => store.user(id).await?.filter(|u| !u.disabled),
             Err(_) => None,
         };
+        // Only children's-services managers see a whole enquiry: naming anyone else would move
+        // a partner's contribution without a recorded release.
+        let manager = |u: &frontdoor_store::UserRecord| {
+            u.agency.kind == AgencyKind::ChildrensServices
+                && u.roles.iter().any(|r| matches!(r, Role::CseManager | Role::SafeguardingLead))
+        };
         match user {
+            Some(u) if !manager(&u) => errors.push(problem(
+                &format!("managers[{i}]"),
+                "a named manager is a children's-services CSE manager or safeguarding lead",
+            )),
             Some(u) if u.id != actor.user_id && !managers.contains(&u.id) => managers.push(u.id),
             Some(_) => {}
             None => {
@@ -238,6 +248,10 @@ pub async fn release(
     match to_agency {
         None => errors.push(problem("to_agency", format!("no agency has the id '{}'", draft.to_agency.trim()))),
         Some(a) if a == c.agency_id => errors.push(problem("to_agency", "this is the agency that contributed it")),
+        // An agency the enquiry did not ask cannot open it, so could never read the release.
+        Some(a) if !enquiry.agencies.contains(&a) => {
+            errors.push(problem("to_agency", "release only to an agency this enquiry asked"))
+        }
         Some(_) => {}
     }
     let (Some(basis), Some(to_agency)) = (basis, to_agency.filter(|_| errors.is_empty())) else {

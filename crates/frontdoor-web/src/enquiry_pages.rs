@@ -278,7 +278,11 @@ async fn enquiry_page(
         asked: e.agencies.iter().map(|a| names.get(a).cloned().unwrap_or_default()).collect(),
         whole: v.scope == frontdoor_core::policy::Scope::All,
         status: e.outcome.map_or("Open".to_owned(), |o| o.label().to_owned()),
-        outcome_reasons: e.outcome_reasons.clone().unwrap_or_default(),
+        outcome_reasons: e
+            .outcome_reasons
+            .clone()
+            .filter(|_| v.scope == frontdoor_core::policy::Scope::All)
+            .unwrap_or_default(),
         contributions,
         more_held_elsewhere: v.more_held_elsewhere,
         can_contribute: v.can_contribute(user),

@@ -32,7 +32,7 @@ use utoipa::{Modify, OpenApi};
         crate::cse_http::CaseloadsView, crate::cse_http::SupportView, crate::cse_http::SupportRecorded, crate::cse::SupportInput, crate::actions_http::ActionView, crate::actions_http::ActionRequest,
         crate::actions_http::CompleteRequest, crate::actions_http::ActionCreated, crate::audit_http::AuditView,
         crate::audit_http::SampledCase, crate::audit_http::DrawRequest, crate::audit_http::FindingRequest,
-        crate::reports::SchoolRow, crate::reports::SchoolReport, crate::cse_http::NotificationView, crate::cse::NotifyInput
+        crate::reports::SchoolView, crate::reports::SchoolReport, crate::cse_http::NotificationView, crate::cse::NotifyInput
     )),
     modifiers(&BearerAuth)
 )]

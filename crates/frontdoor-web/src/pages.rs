@@ -326,7 +326,7 @@ async fn waiting_for(state: &AppState, user: &CurrentUser) -> Result<Vec<(String
             out.push((format!("{n} transition notices sent to your agency"), "/notifications"));
         }
     }
-    if a.roles.contains(&Role::CseWorker) {
+    if a.roles.contains(&Role::CseWorker) && authorize_service(user, Action::ViewCseBoard).is_ok() {
         let mine = state.store.cse_cases_of_worker(a.user_id).await?;
         let overdue = mine.iter().filter(|c| c.case.deadlines(&state.cfg.pathway).iter().any(|d| d.due < now)).count();
         let load = state.cfg.caseload.load(mine.iter().map(|c| c.case.level));

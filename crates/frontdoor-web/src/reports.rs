@@ -18,7 +18,7 @@ use frontdoor_core::{Action, AgencyKind};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-#[derive(Serialize, ToSchema, Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SchoolRow {
     pub agency: String,
     pub name: String,
@@ -27,10 +27,35 @@ pub struct SchoolRow {
     pub low: bool,
 }
 
+/// A school as the report shows it: counts from 1 to 4 are suppressed, as in every aggregate.
+#[derive(Serialize, ToSchema, Debug, Clone, PartialEq)]
+pub struct SchoolView {
+    pub agency: String,
+    pub name: String,
+    /// None when suppressed (1 to 4).
+    pub referrals: Option<i64>,
+    pub suppressed: bool,
+    /// None in the period, or fewer than half the median school's.
+    pub low: bool,
+}
+
+impl From<SchoolRow> for SchoolView {
+    fn from(r: SchoolRow) -> Self {
+        let suppressed = r.referrals > 0 && r.referrals < crate::api::SUPPRESS_BELOW;
+        SchoolView {
+            agency: r.agency,
+            name: r.name,
+            referrals: (!suppressed).then_some(r.referrals),
+            suppressed,
+            low: r.low,
+        }
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct SchoolReport {
     pub months: u32,
-    pub schools: Vec<SchoolRow>,
+    pub schools: Vec<SchoolView>,
     pub median: f64,
     pub flagged: usize,
 }
@@ -80,8 +105,9 @@ pub(crate) async fn schools(state: &AppState, user: &CurrentUser, months: u32) -
             low: false,
         })
         .collect();
-    let (schools, median) = flag_low(rows);
-    let flagged = schools.iter().filter(|s| s.low).count();
+    let (rows, median) = flag_low(rows);
+    let flagged = rows.iter().filter(|s| s.low).count();
+    let schools = rows.into_iter().map(SchoolView::from).collect();
     Ok(SchoolReport { months, schools, median, flagged })
 }
 
