@@ -1,14 +1,10 @@
 //! Reads of assigned actions (F9).
 
 use crate::db::{Row, vals};
+use crate::queries::parse;
 use crate::{Store, StoreError, from_micros};
 use chrono::{DateTime, NaiveDate, Utc};
 use frontdoor_core::{ActionItemId, AgencyId, CaseId, ChildId, EnquiryId, UserId};
-use std::str::FromStr;
-
-fn parse<T: FromStr>(s: &str, what: &str) -> Result<T, StoreError> {
-    s.parse().map_err(|_| StoreError::Corrupt(format!("bad {what} '{s}'")))
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActionRecord {

@@ -3,15 +3,11 @@
 //! configuration's timescales.
 
 use crate::db::{Row, vals};
+use crate::queries::parse;
 use crate::{Store, StoreError, from_micros, micros};
 use chrono::{DateTime, NaiveDate, Utc};
 use frontdoor_core::pathway::{AuditRating, Case, DeadlineKind, SupportOutcome};
 use frontdoor_core::{AuditId, CaseId, ChildId, ContactId, EnquiryId, Event, UserId};
-use std::str::FromStr;
-
-fn parse<T: FromStr>(s: &str, what: &str) -> Result<T, StoreError> {
-    s.parse().map_err(|_| StoreError::Corrupt(format!("bad {what} '{s}'")))
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaseRecord {

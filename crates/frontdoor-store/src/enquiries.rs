@@ -3,17 +3,13 @@
 //! agencies it was released to).
 
 use crate::db::{Row, vals};
+use crate::queries::parse;
 use crate::{Store, StoreError, from_micros};
 use chrono::{DateTime, NaiveDate, Utc};
 use frontdoor_core::{
     AgencyId, ChildId, Confidence, ContributionId, ContributionText, EnquiryId, EnquiryOutcome, EnquiryParties,
     ReleaseBasis, UserId,
 };
-use std::str::FromStr;
-
-fn parse<T: FromStr>(s: &str, what: &str) -> Result<T, StoreError> {
-    s.parse().map_err(|_| StoreError::Corrupt(format!("bad {what} '{s}'")))
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnquiryRecord {

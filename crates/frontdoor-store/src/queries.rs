@@ -38,7 +38,7 @@ fn stored_person(r: &Row, at: usize) -> Result<StoredPerson, StoreError> {
     })
 }
 
-fn parse<T: FromStr>(s: &str, what: &str) -> Result<T, StoreError> {
+pub(crate) fn parse<T: FromStr>(s: &str, what: &str) -> Result<T, StoreError> {
     s.parse().map_err(|_| StoreError::Corrupt(format!("bad {what} '{s}'")))
 }
 

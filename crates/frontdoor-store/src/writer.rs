@@ -716,11 +716,7 @@ async fn project(
                 )
                 .await?;
             if changed == 0 {
-                return Err(StoreError::Conflict {
-                    stream: format!("enquiry-{enquiry_id}"),
-                    expected: Expected::Any,
-                    actual: -1,
-                });
+                return Err(moved(format!("enquiry-{enquiry_id}")));
             }
             child_event(tx, *child_id, seq, actor_agency, at).await?;
         }
@@ -734,11 +730,7 @@ async fn project(
                 )
                 .await?;
             if open.is_some() {
-                return Err(StoreError::Conflict {
-                    stream: format!("cse-case-{case_id}"),
-                    expected: Expected::Any,
-                    actual: -1,
-                });
+                return Err(moved(format!("cse-case-{case_id}")));
             }
             let case = frontdoor_core::pathway::Case::referred(meta_at);
             let state = serde_json::to_string(&case).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -763,16 +755,15 @@ async fn project(
         Event::CseCaseStepped { case_id, child_id, step, age_years } => {
             // The step is judged again here, in the writer's transaction: two people acting on one
             // case at once cannot both move it, and no illegal step is ever recorded.
-            let moved =
-                || StoreError::Conflict { stream: format!("cse-case-{case_id}"), expected: Expected::Any, actual: -1 };
+            let stream = || moved(format!("cse-case-{case_id}"));
             let row = tx
                 .fetch_optional("SELECT state FROM cse_cases WHERE id = $1", &vals![case_id.to_string()])
                 .await?
-                .ok_or_else(moved)?;
+                .ok_or_else(stream)?;
             let case: frontdoor_core::pathway::Case =
                 serde_json::from_str(&row.text(0)?).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             let ctx = frontdoor_core::pathway::Context { at: meta_at, age_years: *age_years };
-            let next = case.apply(step, &ctx).map_err(|_| moved())?;
+            let next = case.apply(step, &ctx).map_err(|_| stream())?;
             let state = serde_json::to_string(&next).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             tx.exec(
                 "UPDATE cse_cases SET stage = $1, worker = $2, level = $3, state = $4, updated_at = $5, seq = $6 WHERE id = $7",
@@ -804,11 +795,7 @@ async fn project(
                 )
                 .await?;
             if changed == 0 {
-                return Err(StoreError::Conflict {
-                    stream: format!("cse-case-{case_id}"),
-                    expected: Expected::Any,
-                    actual: -1,
-                });
+                return Err(moved(format!("cse-case-{case_id}")));
             }
             child_event(tx, *child_id, seq, actor_agency, at).await?;
         }
@@ -843,11 +830,7 @@ async fn project(
                 )
                 .await?;
             if changed == 0 {
-                return Err(StoreError::Conflict {
-                    stream: format!("action-{action_id}"),
-                    expected: Expected::Any,
-                    actual: -1,
-                });
+                return Err(moved(format!("action-{action_id}")));
             }
             child_event(tx, *child_id, seq, actor_agency, at).await?;
         }
@@ -860,11 +843,7 @@ async fn project(
                 )
                 .await?;
             if changed == 0 {
-                return Err(StoreError::Conflict {
-                    stream: format!("action-{action_id}"),
-                    expected: Expected::Any,
-                    actual: -1,
-                });
+                return Err(moved(format!("action-{action_id}")));
             }
             child_event(tx, *child_id, seq, actor_agency, at).await?;
         }
@@ -897,11 +876,7 @@ async fn project(
                 )
                 .await?;
             if changed == 0 {
-                return Err(StoreError::Conflict {
-                    stream: format!("cse-case-{case_id}"),
-                    expected: Expected::Any,
-                    actual: -1,
-                });
+                return Err(moved(format!("cse-case-{case_id}")));
             }
             child_event(tx, *child_id, seq, actor_agency, at).await?;
         }
@@ -966,7 +941,7 @@ async fn enquiry_open(tx: &mut Tx, enquiry_id: frontdoor_core::EnquiryId) -> Res
     let row = tx.fetch_optional("SELECT outcome FROM enquiries WHERE id = $1", &vals![enquiry_id.to_string()]).await?;
     match row {
         Some(r) if r.opt_text(0)?.is_none() => Ok(()),
-        _ => Err(StoreError::Conflict { stream: format!("enquiry-{enquiry_id}"), expected: Expected::Any, actual: -1 }),
+        _ => Err(moved(format!("enquiry-{enquiry_id}"))),
     }
 }
 
@@ -999,7 +974,13 @@ fn insert_links_sql(rows: usize) -> &'static str {
 
 /// An alert transition found the alert in another state (someone else got there first).
 fn alert_moved(alert_id: frontdoor_core::AlertId) -> StoreError {
-    StoreError::Conflict { stream: format!("alert-{alert_id}"), expected: Expected::Any, actual: -1 }
+    moved(format!("alert-{alert_id}"))
+}
+
+/// A record a projection guards (once-only, state-dependent) was found changed by someone else
+/// first: the whole append fails as a conflict on `stream`.
+fn moved(stream: String) -> StoreError {
+    StoreError::Conflict { stream, expected: Expected::Any, actual: -1 }
 }
 
 /// Enter an event in the child's chronology.
