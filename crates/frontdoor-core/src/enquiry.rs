@@ -55,6 +55,63 @@ pub struct EnquiryParties {
     pub asked: Vec<AgencyId>,
 }
 
+/// A suspected perpetrator an enquiry is about (F6: "about a child or a suspected perpetrator"),
+/// as the lead names them; not a record of the front door's own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonOfConcern {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_of_birth: Option<NaiveDate>,
+    /// What is known or suspected, and why the agencies are asked.
+    #[serde(default)]
+    pub description: String,
+}
+
+impl PersonOfConcern {
+    /// Checks a person of concern as typed (`None` when the name is empty: no person named).
+    pub fn parse(
+        name: &str,
+        date_of_birth: &str,
+        description: &str,
+        today: NaiveDate,
+    ) -> Result<Option<Self>, Vec<Problem>> {
+        let mut problems = Vec::new();
+        let name = name.trim();
+        if name.is_empty() {
+            return Ok(None);
+        }
+        if name.chars().count() > 200 {
+            problems.push(Problem { field: "person_name", message: "must be at most 200 characters".into() });
+        }
+        let date_of_birth = match date_of_birth.trim() {
+            "" => None,
+            s => match NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+                Ok(d) if d <= today => Some(d),
+                Ok(_) => {
+                    problems.push(Problem { field: "person_date_of_birth", message: "cannot be in the future".into() });
+                    None
+                }
+                Err(_) => {
+                    problems.push(Problem {
+                        field: "person_date_of_birth",
+                        message: "must be a date as YYYY-MM-DD".into(),
+                    });
+                    None
+                }
+            },
+        };
+        let description = description.trim();
+        if description.chars().count() > 5_000 {
+            problems.push(Problem { field: "person_description", message: "must be at most 5,000 characters".into() });
+        }
+        if problems.is_empty() {
+            Ok(Some(PersonOfConcern { name: name.to_owned(), date_of_birth, description: description.to_owned() }))
+        } else {
+            Err(problems)
+        }
+    }
+}
+
 /// A problem with one field, by name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Problem {

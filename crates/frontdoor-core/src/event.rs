@@ -2,7 +2,7 @@
 //! pages read are projections of them. Payloads never hold secrets (no password hashes).
 
 use crate::contact::ChildSubject;
-use crate::enquiry::{ContributionText, EnquiryOutcome, ReleaseBasis};
+use crate::enquiry::{ContributionText, EnquiryOutcome, PersonOfConcern, ReleaseBasis};
 use crate::ids::{
     ActionItemId, AgencyId, AlertId, AuditId, CaseId, ChildId, ContactId, ContributionId, EnquiryId, NotificationId,
     UserId,
@@ -215,10 +215,14 @@ pub enum Event {
         b: RecordRef,
         reason: String,
     },
-    /// A multi-agency enquiry about a child (F6). The actor is its lead.
+    /// A multi-agency enquiry about a child, a suspected perpetrator, or both (F6). The actor is
+    /// its lead. Its events enter the child's chronology when there is a child.
     EnquiryOpened {
         enquiry_id: EnquiryId,
-        child_id: ChildId,
+        #[serde(default)]
+        child_id: Option<ChildId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        person_of_concern: Option<PersonOfConcern>,
         question: String,
         /// The agencies asked.
         agencies: Vec<AgencyId>,
@@ -230,7 +234,8 @@ pub enum Event {
     EnquiryContributed {
         enquiry_id: EnquiryId,
         contribution_id: ContributionId,
-        child_id: ChildId,
+        #[serde(default)]
+        child_id: Option<ChildId>,
         agency_id: AgencyId,
         contribution: ContributionText,
     },
@@ -238,7 +243,8 @@ pub enum Event {
     EnquiryContributionAmended {
         enquiry_id: EnquiryId,
         contribution_id: ContributionId,
-        child_id: ChildId,
+        #[serde(default)]
+        child_id: Option<ChildId>,
         agency_id: AgencyId,
         contribution: ContributionText,
     },
@@ -247,7 +253,8 @@ pub enum Event {
     EnquiryInformationReleased {
         enquiry_id: EnquiryId,
         contribution_id: ContributionId,
-        child_id: ChildId,
+        #[serde(default)]
+        child_id: Option<ChildId>,
         to_agency: AgencyId,
         basis: ReleaseBasis,
         lawful_basis: String,
@@ -255,7 +262,8 @@ pub enum Event {
     },
     EnquiryConcluded {
         enquiry_id: EnquiryId,
-        child_id: ChildId,
+        #[serde(default)]
+        child_id: Option<ChildId>,
         outcome: EnquiryOutcome,
         reasons: String,
     },
@@ -558,11 +566,6 @@ impl Event {
             | Event::AlertDismissed { child_id, .. }
             | Event::AlertEscalated { child_id, .. }
             | Event::ChildFlagged { child_id, .. }
-            | Event::EnquiryOpened { child_id, .. }
-            | Event::EnquiryContributed { child_id, .. }
-            | Event::EnquiryContributionAmended { child_id, .. }
-            | Event::EnquiryInformationReleased { child_id, .. }
-            | Event::EnquiryConcluded { child_id, .. }
             | Event::CseCaseOpened { child_id, .. }
             | Event::CseCaseStepped { child_id, .. }
             | Event::CseDeadlineMissed { child_id, .. }
@@ -573,6 +576,11 @@ impl Event {
             | Event::SupportRecontactDue { child_id, .. }
             | Event::AuditFindingRecorded { child_id, .. }
             | Event::PartnerNotified { child_id, .. } => Some(*child_id),
+            Event::EnquiryOpened { child_id, .. }
+            | Event::EnquiryContributed { child_id, .. }
+            | Event::EnquiryContributionAmended { child_id, .. }
+            | Event::EnquiryInformationReleased { child_id, .. }
+            | Event::EnquiryConcluded { child_id, .. } => *child_id,
             // Assessments and acknowledgements are read with their contact or alert.
             _ => None,
         }
@@ -625,9 +633,14 @@ impl Event {
             Event::ChildFlagged { flag, set, .. } => {
                 format!("{} flag {}", flag.label(), if *set { "set" } else { "cleared" })
             }
-            Event::EnquiryOpened { question, agencies, .. } => {
-                format!("Multi-agency enquiry opened, {} agencies asked: {question}", agencies.len())
-            }
+            Event::EnquiryOpened { question, agencies, person_of_concern, .. } => match person_of_concern {
+                Some(p) => format!(
+                    "Multi-agency enquiry opened about a person of concern ({}), {} agencies asked: {question}",
+                    p.name,
+                    agencies.len()
+                ),
+                None => format!("Multi-agency enquiry opened, {} agencies asked: {question}", agencies.len()),
+            },
             Event::EnquiryContributed { contribution: c, .. } => {
                 format!("Enquiry contribution ({}, from {}): {}", c.confidence.label(), c.source, c.text)
             }

@@ -8,13 +8,14 @@ use crate::{Store, StoreError, from_micros};
 use chrono::{DateTime, NaiveDate, Utc};
 use frontdoor_core::{
     AgencyId, ChildId, Confidence, ContributionId, ContributionText, EnquiryId, EnquiryOutcome, EnquiryParties,
-    ReleaseBasis, UserId,
+    PersonOfConcern, ReleaseBasis, UserId,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnquiryRecord {
     pub id: EnquiryId,
-    pub child_id: ChildId,
+    pub child_id: Option<ChildId>,
+    pub person_of_concern: Option<PersonOfConcern>,
     pub lead: UserId,
     pub lead_name: String,
     pub lead_agency: AgencyId,
@@ -74,7 +75,8 @@ macro_rules! enquiry_sql {
     ($tail:literal) => {
         concat!(
             "SELECT e.id, e.child_id, e.lead_user, COALESCE(u.display_name, ''), e.lead_agency, e.question, \
-     e.opened_at, e.due_at, e.outcome, e.outcome_reasons, c.display_name, e.concluded_at \
+     e.opened_at, e.due_at, e.outcome, e.outcome_reasons, c.display_name, e.concluded_at, e.person_name, e.person_dob, \
+     e.person_description \
      FROM enquiries e LEFT JOIN users u ON u.id = e.lead_user LEFT JOIN users c ON c.id = e.concluded_by",
             $tail
         )
@@ -208,7 +210,15 @@ impl Store {
 fn enquiry_from(r: &Row) -> Result<EnquiryRecord, StoreError> {
     Ok(EnquiryRecord {
         id: parse(&r.text(0)?, "enquiry id")?,
-        child_id: parse(&r.text(1)?, "child id")?,
+        child_id: r.opt_text(1)?.map(|c| parse(&c, "child id")).transpose()?,
+        person_of_concern: match r.opt_text(12)? {
+            Some(name) => Some(PersonOfConcern {
+                name,
+                date_of_birth: r.opt_text(13)?.map(|d| parse(&d, "date")).transpose()?,
+                description: r.opt_text(14)?.unwrap_or_default(),
+            }),
+            None => None,
+        },
         lead: parse(&r.text(2)?, "user id")?,
         lead_name: r.text(3)?,
         lead_agency: parse(&r.text(4)?, "agency id")?,

@@ -610,20 +610,24 @@ async fn project(
             )
             .await?;
         }
-        Event::EnquiryOpened { enquiry_id, child_id, question, agencies, managers, due_at } => {
+        Event::EnquiryOpened { enquiry_id, child_id, person_of_concern, question, agencies, managers, due_at } => {
             let id = enquiry_id.to_string();
+            let person = person_of_concern.as_ref();
             tx.exec(
-                "INSERT INTO enquiries (id, child_id, lead_user, lead_agency, question, opened_at, due_at, seq) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                "INSERT INTO enquiries (id, child_id, person_name, person_dob, person_description, lead_user, lead_agency, question, opened_at, due_at, seq) \
+                 VALUES ($1, $2, $9, $10, $11, $3, $4, $5, $6, $7, $8)",
                 &vals![
                     id.as_str(),
-                    child_id.to_string(),
+                    child_id.map(|c| c.to_string()),
                     actor_user.clone().unwrap_or_default(),
                     actor_agency.clone().unwrap_or_default(),
                     question.as_str(),
                     at,
                     micros(*due_at),
-                    seq
+                    seq,
+                    person.map(|p| p.name.clone()),
+                    person.and_then(|p| p.date_of_birth).map(|d| d.to_string()),
+                    person.map(|p| p.description.clone())
                 ],
             )
             .await?;
@@ -638,7 +642,9 @@ async fn project(
                 )
                 .await?;
             }
-            child_event(tx, *child_id, seq, actor_agency, at).await?;
+            if let Some(child_id) = child_id {
+                child_event(tx, *child_id, seq, actor_agency, at).await?;
+            }
         }
         Event::EnquiryContributed { enquiry_id, contribution_id, child_id, agency_id, contribution: c } => {
             enquiry_open(tx, *enquiry_id).await?;
@@ -659,7 +665,9 @@ async fn project(
                 ],
             )
             .await?;
-            child_event(tx, *child_id, seq, Some(agency_id.to_string()), at).await?;
+            if let Some(child_id) = child_id {
+                child_event(tx, *child_id, seq, Some(agency_id.to_string()), at).await?;
+            }
         }
         Event::EnquiryContributionAmended { enquiry_id, contribution_id, child_id, agency_id, contribution: c } => {
             enquiry_open(tx, *enquiry_id).await?;
@@ -682,7 +690,9 @@ async fn project(
             if changed == 0 {
                 return Err(StoreError::Corrupt(format!("no contribution {contribution_id} of agency {agency_id}")));
             }
-            child_event(tx, *child_id, seq, Some(agency_id.to_string()), at).await?;
+            if let Some(child_id) = child_id {
+                child_event(tx, *child_id, seq, Some(agency_id.to_string()), at).await?;
+            }
         }
         Event::EnquiryInformationReleased {
             contribution_id, child_id, to_agency, basis, lawful_basis, reason, ..
@@ -704,7 +714,9 @@ async fn project(
                 ],
             )
             .await?;
-            child_event(tx, *child_id, seq, actor_agency, at).await?;
+            if let Some(child_id) = child_id {
+                child_event(tx, *child_id, seq, actor_agency, at).await?;
+            }
         }
         Event::EnquiryConcluded { enquiry_id, child_id, outcome, reasons } => {
             // Concluded once: a second conclusion finds no open enquiry and fails the append.
@@ -718,7 +730,9 @@ async fn project(
             if changed == 0 {
                 return Err(moved(format!("enquiry-{enquiry_id}")));
             }
-            child_event(tx, *child_id, seq, actor_agency, at).await?;
+            if let Some(child_id) = child_id {
+                child_event(tx, *child_id, seq, actor_agency, at).await?;
+            }
         }
         Event::CseCaseOpened { case_id, child_id, contact_id, enquiry_id, reason } => {
             // One open case per child (the unique index holds it too): a second referral racing

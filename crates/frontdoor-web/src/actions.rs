@@ -65,7 +65,7 @@ pub async fn assign(
     let enquiry_id = match d.enquiry_id.trim() {
         "" => None,
         s => match s.parse::<EnquiryId>() {
-            Ok(id) if store.enquiry(id).await?.is_some_and(|e| Some(e.child_id) == child) => Some(id),
+            Ok(id) if store.enquiry(id).await?.is_some_and(|e| e.child_id.is_some() && e.child_id == child) => Some(id),
             _ => {
                 problem(&mut errors, "enquiry_id", "no enquiry about this child has this id");
                 None

@@ -23,7 +23,8 @@ use utoipa::ToSchema;
 /// An enquiry as one reader may see it.
 pub(crate) struct Visible {
     pub enquiry: EnquiryRecord,
-    pub child: ChildRecord,
+    /// The child it is about, if any (an enquiry may be about a suspected perpetrator only).
+    pub child: Option<ChildRecord>,
     pub scope: Scope,
     /// Only the contributions this reader may see.
     pub contributions: Vec<ContributionRecord>,
@@ -75,7 +76,10 @@ pub(crate) async fn authorize(
 /// contribution only where `ViewEnquiryContribution` allows it.
 pub(crate) async fn load(state: &AppState, user: &CurrentUser, id: &str) -> Result<Visible, AppError> {
     let (enquiry, decision) = authorize(state, user, Action::ViewEnquiry, id).await?;
-    let child = state.store.child(enquiry.child_id).await?.ok_or(AppError::NotFound)?;
+    let child = match enquiry.child_id {
+        Some(c) => Some(state.store.child(c).await?.ok_or(AppError::NotFound)?),
+        None => None,
+    };
     let all = state.store.enquiry_contributions(enquiry.id).await?;
     let total = all.len();
     let contributions: Vec<_> = all
@@ -182,16 +186,21 @@ async fn sees_case(state: &AppState, user: &CurrentUser, case: frontdoor_core::C
 }
 
 /// The enquiries a user leads, manages or was asked in (logged: the list names children).
-pub(crate) async fn list(state: &AppState, user: &CurrentUser) -> Result<Vec<(EnquiryRecord, ChildRecord)>, AppError> {
+pub(crate) async fn list(
+    state: &AppState,
+    user: &CurrentUser,
+) -> Result<Vec<(EnquiryRecord, Option<ChildRecord>)>, AppError> {
     authorize_service(user, Action::ListEnquiries)?;
     let found = state.store.enquiries_for(user.actor.user_id, user.actor.agency_id, 500).await?;
     let what = format!("{} enquiries", found.len());
     authorize_record(state, user, Action::ListEnquiries, "enquiries", &what, Some(Resource::Service)).await?;
     let mut out = Vec::with_capacity(found.len());
     for e in found {
-        if let Some(child) = state.store.child(e.child_id).await? {
-            out.push((e, child));
-        }
+        let child = match e.child_id {
+            Some(c) => state.store.child(c).await?,
+            None => None,
+        };
+        out.push((e, child));
     }
     Ok(out)
 }
@@ -208,8 +217,12 @@ pub(crate) async fn agency_names(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnquiryRequest {
-    /// The child's id (as `child_id` on a contact).
+    /// The child's id (as `child_id` on a contact); may be omitted when `person_of_concern` is given.
+    #[serde(default)]
     pub child_id: String,
+    /// A suspected perpetrator the enquiry is about.
+    #[serde(default)]
+    pub person_of_concern: Option<PersonRequest>,
     /// Agency ids (`GET /api/v1/agencies`).
     pub agencies: Vec<String>,
     pub question: String,
@@ -220,6 +233,17 @@ pub struct EnquiryRequest {
     /// number of working days.
     #[serde(default)]
     pub due: String,
+}
+
+#[derive(Deserialize, Serialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PersonRequest {
+    pub name: String,
+    /// `YYYY-MM-DD`.
+    #[serde(default)]
+    pub date_of_birth: String,
+    #[serde(default)]
+    pub description: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -304,8 +328,10 @@ pub struct ContributionView {
 #[derive(Serialize, ToSchema)]
 pub struct EnquiryView {
     pub id: String,
-    pub child_id: String,
-    pub child: crate::api::ChildView,
+    /// The child it is about (none for an enquiry about a suspected perpetrator only).
+    pub child_id: Option<String>,
+    pub child: Option<crate::api::ChildView>,
+    pub person_of_concern: Option<PersonRequest>,
     pub question: String,
     pub lead: String,
     pub opened_at: DateTime<Utc>,
@@ -360,15 +386,20 @@ pub(crate) async fn enquiry_view(state: &AppState, user: &CurrentUser, v: &Visib
     let e = &v.enquiry;
     Ok(EnquiryView {
         id: e.id.to_string(),
-        child_id: e.child_id.to_string(),
-        child: crate::api::ChildView {
-            id: v.child.id.to_string(),
-            given_name: v.child.given_name.clone(),
-            family_name: v.child.family_name.clone(),
-            date_of_birth: v.child.date_of_birth.clone(),
-            sex: v.child.sex.clone(),
-            postcode: v.child.postcode.clone(),
-        },
+        child_id: e.child_id.map(|c| c.to_string()),
+        child: v.child.as_ref().map(|c| crate::api::ChildView {
+            id: c.id.to_string(),
+            given_name: c.given_name.clone(),
+            family_name: c.family_name.clone(),
+            date_of_birth: c.date_of_birth.clone(),
+            sex: c.sex.clone(),
+            postcode: c.postcode.clone(),
+        }),
+        person_of_concern: e.person_of_concern.as_ref().map(|p| PersonRequest {
+            name: p.name.clone(),
+            date_of_birth: p.date_of_birth.map(|d| d.to_string()).unwrap_or_default(),
+            description: p.description.clone(),
+        }),
         question: e.question.clone(),
         lead: e.lead_name.clone(),
         opened_at: e.opened_at,
@@ -417,8 +448,12 @@ pub(crate) async fn open(
     Extension(user): Extension<CurrentUser>,
     ApiJson(body): ApiJson<EnquiryRequest>,
 ) -> Result<Response, AppError> {
+    let person = body.person_of_concern.unwrap_or_default();
     let draft = EnquiryDraft {
         child_id: body.child_id,
+        person_name: person.name,
+        person_date_of_birth: person.date_of_birth,
+        person_description: person.description,
         agencies: body.agencies,
         managers: body.managers,
         question: body.question,

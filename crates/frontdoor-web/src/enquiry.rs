@@ -10,15 +10,20 @@ use frontdoor_core::contact::FieldError;
 use frontdoor_core::enquiry::{Problem, required_text};
 use frontdoor_core::triage::working_days_after;
 use frontdoor_core::{
-    Actor, AgencyId, AgencyKind, ChildId, ContributionId, ContributionText, EnquiryId, EnquiryOutcome, Event, Purpose,
-    ReleaseBasis, Role, UserId,
+    Actor, AgencyId, AgencyKind, ChildId, ContributionId, ContributionText, EnquiryId, EnquiryOutcome, Event,
+    PersonOfConcern, Purpose, ReleaseBasis, Role, UserId,
 };
 use frontdoor_store::{ContributionRecord, EnquiryRecord, Expected, NewEvent, Store};
 
 /// An enquiry as a form or the API sends it.
 #[derive(Debug, Clone, Default)]
 pub struct EnquiryDraft {
+    /// The child the enquiry is about; may be empty when it is about a person of concern.
     pub child_id: String,
+    /// A suspected perpetrator: name (empty: none), date of birth, description.
+    pub person_name: String,
+    pub person_date_of_birth: String,
+    pub person_description: String,
     pub agencies: Vec<String>,
     pub managers: Vec<String>,
     pub question: String,
@@ -49,12 +54,36 @@ pub async fn open_enquiry(
     let question = required_text("question", &draft.question, 5_000, "say what the agencies are asked", &mut problems);
     let mut errors: Vec<FieldError> =
         problems.into_iter().map(|p| FieldError { field: p.field.into(), message: p.message }).collect();
-    let child = match draft.child_id.trim().parse::<ChildId>() {
-        Ok(id) => store.child(id).await?.map(|c| c.id),
-        Err(_) => None,
+    let person = match PersonOfConcern::parse(
+        &draft.person_name,
+        &draft.person_date_of_birth,
+        &draft.person_description,
+        now.date_naive(),
+    ) {
+        Ok(p) => p,
+        Err(problems) => {
+            errors.extend(problems.into_iter().map(|p| FieldError { field: p.field.into(), message: p.message }));
+            None
+        }
     };
-    if child.is_none() {
-        errors.push(problem("child_id", "no child with this id is known to the front door"));
+    let child = match draft.child_id.trim() {
+        "" => None,
+        s => {
+            let found = match s.parse::<ChildId>() {
+                Ok(id) => store.child(id).await?.map(|c| c.id),
+                Err(_) => None,
+            };
+            if found.is_none() {
+                errors.push(problem("child_id", "no child with this id is known to the front door"));
+            }
+            found
+        }
+    };
+    if draft.child_id.trim().is_empty() && draft.person_name.trim().is_empty() {
+        errors.push(problem(
+            "child_id",
+            "name the child, or the suspected perpetrator (person_name), the enquiry is about",
+        ));
     }
     let known = store.agencies().await?;
     let mut agencies: Vec<AgencyId> = Vec::new();
@@ -104,12 +133,22 @@ pub async fn open_enquiry(
             now
         }
     };
-    let Some(child_id) = child.filter(|_| errors.is_empty()) else { return Err(ServiceError::Invalid(errors)) };
+    if !errors.is_empty() {
+        return Err(ServiceError::Invalid(errors));
+    }
     let enquiry_id = EnquiryId::new();
     store
         .append(
             vec![NewEvent {
-                event: Event::EnquiryOpened { enquiry_id, child_id, question, agencies, managers, due_at },
+                event: Event::EnquiryOpened {
+                    enquiry_id,
+                    child_id: child,
+                    person_of_concern: person,
+                    question,
+                    agencies,
+                    managers,
+                    due_at,
+                },
                 expected: Expected::NoStream,
                 meta: meta(Some(actor), Purpose::CaseWork.as_str(), now),
             }],
@@ -290,9 +329,14 @@ pub async fn conclude(
     let m = meta(Some(actor), Purpose::CaseWork.as_str(), now);
     let mut events = Vec::new();
     if outcome == EnquiryOutcome::CsePathway {
+        let Some(child_id) = enquiry.child_id else {
+            return Err(ServiceError::Invalid(vec![FieldError {
+                field: "outcome".into(),
+                message: "the CSE pathway is for a child: this enquiry names none (open one about the child)".into(),
+            }]));
+        };
         let reason = format!("multi-agency enquiry outcome: {reasons}");
-        events = crate::cse::referral_events_unless_open(store, enquiry.child_id, None, Some(enquiry.id), &reason, &m)
-            .await?;
+        events = crate::cse::referral_events_unless_open(store, child_id, None, Some(enquiry.id), &reason, &m).await?;
     }
     let event = Event::EnquiryConcluded { enquiry_id: enquiry.id, child_id: enquiry.child_id, outcome, reasons };
     events.insert(0, NewEvent { event, expected: Expected::Any, meta: m });

@@ -36,6 +36,7 @@ pub struct ListRow {
 struct ListPage {
     layout: Layout,
     rows: Vec<ListRow>,
+    can_open: bool,
 }
 
 pub(crate) async fn list(
@@ -48,7 +49,11 @@ pub(crate) async fn list(
         .into_iter()
         .map(|(e, c)| ListRow {
             id: e.id.to_string(),
-            child: format!("{} {}", c.given_name, c.family_name),
+            child: match (c, &e.person_of_concern) {
+                (Some(c), _) => format!("{} {}", c.given_name, c.family_name),
+                (None, Some(p)) => format!("Person of concern: {}", p.name),
+                (None, None) => String::new(),
+            },
             question: e.question.clone(),
             lead: e.lead_name.clone(),
             due: local(e.due_at),
@@ -56,7 +61,8 @@ pub(crate) async fn list(
             status: e.outcome.map_or("Open".to_owned(), |o| o.label().to_owned()),
         })
         .collect();
-    render(ListPage { layout: Layout::for_user("Enquiries", &user), rows }, StatusCode::OK)
+    let can_open = crate::access::authorize_service(&user, Action::OpenEnquiry).is_ok();
+    render(ListPage { layout: Layout::for_user("Enquiries", &user), rows, can_open }, StatusCode::OK)
 }
 
 // ---- opening ----------------------------------------------------------------------------------
@@ -64,6 +70,9 @@ pub(crate) async fn list(
 #[derive(Default)]
 pub struct OpenForm {
     pub child_id: String,
+    pub person_name: String,
+    pub person_date_of_birth: String,
+    pub person_description: String,
     pub agencies: Vec<String>,
     pub managers: Vec<String>,
     pub question: String,
@@ -76,6 +85,9 @@ impl OpenForm {
         for (k, v) in pairs {
             match k.as_str() {
                 "child_id" => f.child_id = v,
+                "person_name" => f.person_name = v,
+                "person_date_of_birth" => f.person_date_of_birth = v,
+                "person_description" => f.person_description = v,
                 "agencies" => f.agencies.push(v),
                 "managers" if !v.trim().is_empty() => f.managers.push(v),
                 "question" => f.question = v,
@@ -96,7 +108,8 @@ pub struct ManagerChoice {
 #[template(path = "enquiry_new.html")]
 struct NewPage {
     layout: Layout,
-    child: ChildRecord,
+    /// The child it will be about; none for an enquiry about a suspected perpetrator.
+    child: Option<ChildRecord>,
     agencies: Vec<AgencyRecord>,
     managers: Vec<ManagerChoice>,
     form: OpenForm,
@@ -127,7 +140,7 @@ async fn child_for(state: &AppState, user: &CurrentUser, id: &str) -> Result<Chi
 async fn new_page(
     state: &AppState,
     user: &CurrentUser,
-    child: ChildRecord,
+    child: Option<ChildRecord>,
     form: OpenForm,
     errors: Vec<FieldError>,
     status: StatusCode,
@@ -158,8 +171,12 @@ pub(crate) async fn new_form(
     Extension(user): Extension<CurrentUser>,
     Query(q): Query<ChildQuery>,
 ) -> Result<Response, PageError> {
-    let child = child_for(&state, &user, &q.child).await?;
-    let form = OpenForm { child_id: child.id.to_string(), ..OpenForm::default() };
+    let child = match q.child.trim() {
+        "" => None,
+        id => Some(child_for(&state, &user, id).await?),
+    };
+    let form =
+        OpenForm { child_id: child.as_ref().map(|c| c.id.to_string()).unwrap_or_default(), ..OpenForm::default() };
     new_page(&state, &user, child, form, Vec::new(), StatusCode::OK).await
 }
 
@@ -169,9 +186,15 @@ pub(crate) async fn open(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let form = OpenForm::from_pairs(pairs);
-    let child = child_for(&state, &user, &form.child_id).await?;
+    let child = match form.child_id.trim() {
+        "" => None,
+        id => Some(child_for(&state, &user, id).await?),
+    };
     let draft = EnquiryDraft {
         child_id: form.child_id.clone(),
+        person_name: form.person_name.clone(),
+        person_date_of_birth: form.person_date_of_birth.clone(),
+        person_description: form.person_description.clone(),
         agencies: form.agencies.clone(),
         managers: form.managers.clone(),
         question: form.question.clone(),
@@ -220,7 +243,8 @@ pub struct Forms {
 struct EnquiryPage {
     layout: Layout,
     id: String,
-    child: ChildRecord,
+    child: Option<ChildRecord>,
+    person: Option<frontdoor_core::PersonOfConcern>,
     question: String,
     lead: String,
     opened: String,
@@ -291,6 +315,7 @@ async fn enquiry_page(
         confidences: choices(&Confidence::ALL.iter().map(|o| (o.as_str(), o.label())).collect::<Vec<_>>()),
         bases: choices(&ReleaseBasis::ALL.iter().map(|o| (o.as_str(), o.label())).collect::<Vec<_>>()),
         agencies: state.store.agencies().await?,
+        person: v.enquiry.person_of_concern.clone(),
         child: v.child,
         forms,
     };

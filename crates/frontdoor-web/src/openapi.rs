@@ -24,7 +24,7 @@ use utoipa::{Modify, OpenApi};
         api::FlagView, api::WorklistEntry, api::QuestionView, api::ProtocolView, api::FeedContact, api::FeedImported,
         api::LinkDecisionRequest, api::LinkUndoRequest, crate::records::RecordCheck, crate::records::HeldRecord,
         crate::records::QueuedLink, crate::records::EvidenceView, crate::records::RecordRefView, crate::records::PersonUpsert,
-        crate::records::UpsertResult, crate::enquiries::EnquiryRequest, crate::enquiries::Created,
+        crate::records::UpsertResult, crate::enquiries::EnquiryRequest, crate::enquiries::PersonRequest, crate::enquiries::Created,
         crate::enquiries::ContributionRequest, crate::enquiries::ReleaseRequest, crate::enquiries::OutcomeRequest,
         crate::enquiries::AgencyView, crate::enquiries::ReleaseView, crate::enquiries::ContributionView,
         crate::enquiries::EnquiryView, crate::cse_http::CaseSummary, crate::cse_http::DeadlineView, crate::cse_http::CaseView,

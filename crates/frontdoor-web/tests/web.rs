@@ -2276,13 +2276,19 @@ async fn a_missed_pathway_deadline_alerts_once_and_allocation_respects_the_casel
         let cfg = Config { notify_managers_email: "managers@example.org".into(), ..app.cfg.clone() };
         let screening = Screening::load(&cfg).unwrap();
         let first = frontdoor_web::intake::sweep(&app.store, &screening, Utc::now()).await.unwrap();
-        assert_eq!(first.pathway_overdue, 1, "allocation is overdue");
+        // The server's own minute sweep may get there first: either way, one alert.
+        assert!(first.pathway_overdue <= 1);
         let again = frontdoor_web::intake::sweep(&app.store, &screening, Utc::now()).await.unwrap();
         assert_eq!(again.pathway_overdue, 0, "once");
         let alerts = app.store.alerts_for_child(child.parse().unwrap()).await.unwrap();
-        assert!(alerts.iter().any(|a| a.kind == "pathway_overdue" && a.reason.contains("Allocation")), "{alerts:?}");
-        let outbox = app.store.due_outbox(Utc::now() + chrono::Duration::hours(1), 50).await.unwrap();
-        assert!(outbox.iter().any(|o| o.recipient == "managers@example.org" && o.subject.contains("overdue")));
+        let overdue: Vec<_> = alerts.iter().filter(|a| a.kind == "pathway_overdue").collect();
+        assert_eq!(overdue.len(), 1, "{alerts:?}");
+        assert!(overdue[0].reason.contains("Allocation"));
+        if first.pathway_overdue == 1 {
+            // This sweep (configured with the managers' mailbox) recorded it: the e-mail waits.
+            let outbox = app.store.due_outbox(Utc::now() + chrono::Duration::hours(1), 50).await.unwrap();
+            assert!(outbox.iter().any(|o| o.recipient == "managers@example.org" && o.subject.contains("overdue")));
+        }
 
         // Caseloads: a maximum of one weighted case, unrated cases weigh a half.
         let weights = frontdoor_core::pathway::Caseload { max: 1.0, ..Default::default() };
@@ -2458,10 +2464,12 @@ async fn an_action_is_seen_and_completed_only_by_its_agency_and_an_overdue_one_a
         app.append_system(event).await;
         let screening = Screening::load(&app.cfg).unwrap();
         let first = frontdoor_web::intake::sweep(&app.store, &screening, Utc::now()).await.unwrap();
-        assert_eq!(first.actions_overdue, 1);
+        assert!(first.actions_overdue <= 1, "the server's own sweep may get there first");
         assert_eq!(frontdoor_web::intake::sweep(&app.store, &screening, Utc::now()).await.unwrap().actions_overdue, 0);
         let alerts = app.store.alerts_for_child(child.parse().unwrap()).await.unwrap();
-        assert!(alerts.iter().any(|a| a.kind == "action_overdue" && a.reason.contains("Health Trust")), "{alerts:?}");
+        let overdue: Vec<_> = alerts.iter().filter(|a| a.kind == "action_overdue").collect();
+        assert_eq!(overdue.len(), 1, "once: {alerts:?}");
+        assert!(overdue[0].reason.contains("Health Trust"));
         let held = get_json(&app, &health, "/api/v1/actions").await;
         assert_eq!(held[0]["overdue"], true);
     })
@@ -2699,6 +2707,53 @@ async fn the_gp_practice_is_told_of_an_allocation_with_the_lawful_basis_and_only
         let (status, _) = post_json(&app, &manager, &format!("/api/v1/cse/cases/{fresh}/notifications"),
             json!({"to_agency": app.agencies["health"].to_string(), "transition": "gp_allocation", "lawful_basis": basis})).await;
         assert_eq!(status, 409);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_enquiry_can_be_about_a_suspected_perpetrator() {
+    each_backend(|app| async move {
+        let lead = app.token("lead").await;
+        let police_id = app.agencies["police"].to_string();
+        let (status, bad) = post_json(&app, &lead, "/api/v1/enquiries", json!({"agencies": [police_id], "question": "Known?"})).await;
+        assert_eq!(status, 422, "neither a child nor a person: {bad}");
+        assert_eq!(bad["fields"][0]["field"], "child_id");
+        let (status, bad) = post_json(
+            &app,
+            &lead,
+            "/api/v1/enquiries",
+            json!({"agencies": [police_id], "question": "Known?", "person_of_concern": {"name": "Adult X", "date_of_birth": "2099-01-01"}}),
+        )
+        .await;
+        assert_eq!(status, 422);
+        assert_eq!(bad["fields"][0]["field"], "person_date_of_birth");
+        let (status, created) = post_json(
+            &app,
+            &lead,
+            "/api/v1/enquiries",
+            json!({"agencies": [police_id], "question": "What do you hold on this man and the takeaway?",
+                   "person_of_concern": {"name": "Adult X", "date_of_birth": "1988-02-03", "description": "Drives girls from the takeaway"}}),
+        )
+        .await;
+        assert_eq!(status, 201, "{created}");
+        let id = created["id"].as_str().unwrap();
+        let police = app.token("police").await;
+        let seen = get_json(&app, &police, &format!("/api/v1/enquiries/{id}")).await;
+        assert_eq!(seen["child_id"], Value::Null);
+        assert_eq!(seen["person_of_concern"]["name"], "Adult X");
+        let (status, _) = post_json(&app, &police, &format!("/api/v1/enquiries/{id}/contributions"), json!({"text": "Two prior arrests"})).await;
+        assert_eq!(status, 201);
+        let page = get_page(&app, &police, "/enquiries").await;
+        assert!(page.contains("Person of concern: Adult X"));
+        let page = get_page(&app, &police, &format!("/enquiries/{id}")).await;
+        assert!(page.contains("Drives girls from the takeaway") && page.contains("Two prior arrests"));
+        let outcome = format!("/api/v1/enquiries/{id}/outcome");
+        let (status, bad) = post_json(&app, &lead, &outcome, json!({"outcome": "cse_pathway", "reasons": "x"})).await;
+        assert_eq!(status, 422, "the pathway needs a child: {bad}");
+        assert_eq!(post_json(&app, &lead, &outcome, json!({"outcome": "no_further_action", "reasons": "Passed to police"})).await.0, 201);
+        let form = get_page(&app, &lead, "/enquiries/new").await;
+        assert!(form.contains("About a suspected perpetrator"));
     })
     .await;
 }

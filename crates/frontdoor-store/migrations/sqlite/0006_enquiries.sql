@@ -1,10 +1,15 @@
--- Multi-agency child enquiries (F6): the enquiry, who it asked and who manages it, each agency's
+-- Multi-agency enquiries about a child or a suspected perpetrator (F6): the enquiry, who it asked and who manages it, each agency's
 -- contributions and every release of a contribution outside its agency's compartment.
 -- Keep the sqlite and postgres files the same (tests/store.rs compares their tables).
 
 CREATE TABLE enquiries (
     id              TEXT PRIMARY KEY,
-    child_id        TEXT   NOT NULL,
+    -- The child the enquiry is about, if any; a suspected perpetrator's name, date of birth and
+    -- description when the enquiry is about one (at least one of the two).
+    child_id        TEXT,
+    person_name     TEXT,
+    person_dob      TEXT,
+    person_description TEXT,
     lead_user       TEXT   NOT NULL,
     lead_agency     TEXT   NOT NULL,
     question        TEXT   NOT NULL,
