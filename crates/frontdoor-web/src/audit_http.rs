@@ -255,6 +255,8 @@ struct AuditPage {
     ratings: Vec<Choice>,
     errors: Vec<FieldError>,
     failed: String,
+    /// What was typed in the failed form: (rating, finding).
+    typed: (String, String),
 }
 
 async fn audit_page(
@@ -263,6 +265,7 @@ async fn audit_page(
     id: &str,
     errors: Vec<FieldError>,
     failed: String,
+    typed: (String, String),
     status: StatusCode,
 ) -> Result<Response, PageError> {
     let a = audit_for(state, user, id).await?;
@@ -272,6 +275,7 @@ async fn audit_page(
         ratings: AuditRating::ALL.iter().map(|r| Choice { value: r.as_str(), label: r.label().to_owned() }).collect(),
         errors,
         failed,
+        typed,
     };
     render(page, status)
 }
@@ -281,7 +285,7 @@ pub(crate) async fn show_page(
     Extension(user): Extension<CurrentUser>,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    audit_page(&state, &user, &id, Vec::new(), String::new(), StatusCode::OK).await
+    audit_page(&state, &user, &id, Vec::new(), String::new(), Default::default(), StatusCode::OK).await
 }
 
 pub(crate) async fn finding_page(
@@ -299,7 +303,8 @@ pub(crate) async fn finding_page(
     match audit::record_finding(&state.store, &user.actor, &a, &f.case_id, &f.rating, &f.finding, Utc::now()).await {
         Ok(()) => Ok(axum::response::Redirect::to(&format!("/cse/audits/{id}")).into_response()),
         Err(ServiceError::Invalid(errors)) => {
-            audit_page(&state, &user, &id, errors, f.case_id, StatusCode::UNPROCESSABLE_ENTITY).await
+            let typed = (f.rating, f.finding);
+            audit_page(&state, &user, &id, errors, f.case_id, typed, StatusCode::UNPROCESSABLE_ENTITY).await
         }
         Err(e) => Err(e.into()),
     }

@@ -166,8 +166,12 @@ pub async fn sweep_deadlines(store: &Store, cfg: &crate::Config, now: DateTime<U
             }
             let m = Meta::system(Purpose::CaseWork.as_str(), now);
             let alert_id = AlertId::new();
-            let reason =
-                format!("CSE pathway: {} was due {} and is overdue", d.what.label(), d.due.format("%d %b %Y %H:%M"));
+            let worker = c.worker_name.as_deref().map_or_else(|| "unallocated".to_owned(), |w| format!("worker: {w}"));
+            let reason = format!(
+                "CSE pathway: {} was due {} and is overdue ({worker})",
+                d.what.label(),
+                d.due.format("%d %b %Y %H:%M")
+            );
             let events = vec![
                 NewEvent {
                     event: Event::CseDeadlineMissed {

@@ -2106,6 +2106,22 @@ async fn the_enquiry_pages_open_contribute_and_keep_answers_on_error() {
         assert_eq!(r.status(), 303);
         let page = p.get(format!("{}{at}", app.base)).send().await.unwrap().text().await.unwrap();
         assert!(page.contains("Known to us") && page.contains("Correct this contribution"));
+        // A correction with a bad date comes back with everything typed in it.
+        let cid = app.store.enquiry_contributions(e.id).await.unwrap()[0].id;
+        let r = p
+            .post(format!("{}{at}/contributions/{cid}", app.base))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("text", "Corrected text"),
+                ("known_on", "yesterday"),
+                ("source", "Custody record 123"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 422);
+        let body = r.text().await.unwrap();
+        assert!(body.contains("Corrected text") && body.contains("Custody record 123") && body.contains("yesterday"));
 
         // The lead concludes it on the page.
         let page = c.get(format!("{}{at}", app.base)).send().await.unwrap().text().await.unwrap();
@@ -2622,9 +2638,15 @@ async fn a_follow_up_audit_sample_is_reproducible_from_its_seed_and_records_find
             .await
             .unwrap();
         assert_eq!(r.status(), 303);
-        let r = c.post(format!("{}{at}/findings", app.base)).form(&[("csrf", csrf.as_str()), ("case_id", sampled)]).send().await.unwrap();
+        let r = c
+            .post(format!("{}{at}/findings", app.base))
+            .form(&[("csrf", csrf.as_str()), ("case_id", sampled), ("finding", "Typed words kept")])
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 422);
-        assert!(r.text().await.unwrap().contains("choose one of good"));
+        let body = r.text().await.unwrap();
+        assert!(body.contains("choose one of good") && body.contains("Typed words kept"));
     })
     .await;
 }
