@@ -120,21 +120,20 @@ impl Store {
               CASE WHEN e.outcome IS NULL THEN e.due_at ELSE -e.concluded_at END LIMIT $3"
         );
         let rows = self.read().fetch_all(SQL, &vals![user.to_string(), agency.to_string(), limit]).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let mut e = enquiry_from(r)?;
-            self.members(&mut e).await?;
-            out.push(e);
-        }
-        Ok(out)
+        self.with_members(&rows).await
     }
 
     /// Every enquiry about a child, oldest first.
     pub async fn enquiries_of_child(&self, child: ChildId) -> Result<Vec<EnquiryRecord>, StoreError> {
         const SQL: &str = enquiry_sql!(" WHERE e.child_id = $1 ORDER BY e.opened_at");
         let rows = self.read().fetch_all(SQL, &vals![child.to_string()]).await?;
+        self.with_members(&rows).await
+    }
+
+    /// Enquiry rows as records, each with its asked agencies and named managers.
+    async fn with_members(&self, rows: &[Row]) -> Result<Vec<EnquiryRecord>, StoreError> {
         let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
+        for r in rows {
             let mut e = enquiry_from(r)?;
             self.members(&mut e).await?;
             out.push(e);
