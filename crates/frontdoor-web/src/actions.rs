@@ -7,7 +7,7 @@
 //! Knows no HTTP. Callers check access with `policy` first.
 
 use crate::notify;
-use crate::service::{ServiceError, map_conflicts, meta};
+use crate::service::{ServiceError, append_by, map_conflicts, meta};
 use chrono::{DateTime, NaiveDate, Utc};
 use frontdoor_core::contact::FieldError;
 use frontdoor_core::{
@@ -128,18 +128,7 @@ pub async fn assign(
         assignee,
         due_on,
     };
-    store
-        .append(
-            vec![NewEvent {
-                event,
-                expected: Expected::NoStream,
-                meta: meta(Some(actor), Purpose::CaseWork.as_str(), now),
-            }],
-            vec![],
-            vec![],
-        )
-        .await
-        .map_err(map_conflicts)?;
+    append_by(store, actor, event, Expected::NoStream, Purpose::CaseWork, now).await?;
     Ok(action_id)
 }
 

@@ -5,12 +5,12 @@
 //! The sample ranks each case by SHA-256 of the seed and the case id and keeps the lowest: the
 //! same period, seed and percentage draw the same cases on any machine, in any version.
 
-use crate::service::{ServiceError, map_conflicts, meta};
+use crate::service::{ServiceError, append_by};
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use frontdoor_core::contact::FieldError;
 use frontdoor_core::pathway::AuditRating;
 use frontdoor_core::{Actor, AuditId, CaseId, Event, Purpose};
-use frontdoor_store::{AuditRecord, Expected, NewEvent, Store};
+use frontdoor_store::{AuditRecord, Expected, Store};
 use sha2::{Digest, Sha256};
 
 /// The cases of `population` a sample of `percent` with `seed` holds (at least one when the
@@ -100,18 +100,7 @@ pub async fn draw(
         population: u32::try_from(population.len()).unwrap_or(u32::MAX),
         cases,
     };
-    store
-        .append(
-            vec![NewEvent {
-                event,
-                expected: Expected::NoStream,
-                meta: meta(Some(actor), Purpose::Audit.as_str(), now),
-            }],
-            vec![],
-            vec![],
-        )
-        .await
-        .map_err(map_conflicts)?;
+    append_by(store, actor, event, Expected::NoStream, Purpose::Audit, now).await?;
     Ok(audit_id)
 }
 
@@ -156,14 +145,7 @@ pub async fn record_finding(
     let child_id = store.cse_case(case_id).await?.ok_or_else(|| ServiceError::NotFound("case".into()))?.child_id;
     let event =
         Event::AuditFindingRecorded { audit_id: audit.id, case_id, child_id, rating, finding: finding.to_owned() };
-    store
-        .append(
-            vec![NewEvent { event, expected: Expected::Any, meta: meta(Some(actor), Purpose::Audit.as_str(), now) }],
-            vec![],
-            vec![],
-        )
-        .await
-        .map_err(map_conflicts)?;
+    append_by(store, actor, event, Expected::Any, Purpose::Audit, now).await?;
     Ok(())
 }
 

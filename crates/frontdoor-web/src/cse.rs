@@ -6,7 +6,7 @@
 //! Knows no HTTP. Callers check access with `policy` first.
 
 use crate::notify;
-use crate::service::{ServiceError, map_conflicts, meta};
+use crate::service::{ServiceError, append_by, map_conflicts, meta};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use frontdoor_core::contact::FieldError;
 use frontdoor_core::pathway::{Allocation, Case, Context, Step};
@@ -294,14 +294,7 @@ pub async fn record_support(
         note: note.to_owned(),
         recontact_on,
     };
-    store
-        .append(
-            vec![NewEvent { event, expected: Expected::Any, meta: meta(Some(actor), Purpose::CaseWork.as_str(), now) }],
-            vec![],
-            vec![],
-        )
-        .await
-        .map_err(map_conflicts)?;
+    append_by(store, actor, event, Expected::Any, Purpose::CaseWork, now).await?;
     Ok(recontact_on)
 }
 
@@ -444,17 +437,6 @@ pub async fn notify_partner(
         lawful_basis: lawful_basis.to_owned(),
         message,
     };
-    store
-        .append(
-            vec![NewEvent {
-                event,
-                expected: Expected::NoStream,
-                meta: meta(Some(actor), Purpose::CaseWork.as_str(), now),
-            }],
-            vec![],
-            vec![],
-        )
-        .await
-        .map_err(map_conflicts)?;
+    append_by(store, actor, event, Expected::NoStream, Purpose::CaseWork, now).await?;
     Ok(notification_id)
 }

@@ -4,7 +4,7 @@
 //!
 //! Knows no HTTP. Callers check access with `policy` first (`Action::OpenEnquiry`, ...).
 
-use crate::service::{ServiceError, map_conflicts, meta};
+use crate::service::{ServiceError, append_by, map_conflicts, meta};
 use chrono::{DateTime, NaiveDate, Utc};
 use frontdoor_core::contact::FieldError;
 use frontdoor_core::enquiry::{Problem, required_text};
@@ -217,7 +217,7 @@ pub async fn contribute(
         agency_id: actor.agency_id,
         contribution,
     };
-    append(store, actor, event, Purpose::CaseWork, now).await?;
+    append_by(store, actor, event, Expected::Any, Purpose::CaseWork, now).await?;
     Ok(contribution_id)
 }
 
@@ -239,7 +239,7 @@ pub async fn amend(
         agency_id: c.agency_id,
         contribution,
     };
-    append(store, actor, event, Purpose::CaseWork, now).await
+    append_by(store, actor, event, Expected::Any, Purpose::CaseWork, now).await
 }
 
 /// A release as typed.
@@ -305,7 +305,7 @@ pub async fn release(
         lawful_basis,
         reason,
     };
-    append(store, actor, event, Purpose::CaseWork, now).await
+    append_by(store, actor, event, Expected::Any, Purpose::CaseWork, now).await
 }
 
 /// Records the enquiry's outcome, once.
@@ -345,22 +345,4 @@ pub async fn conclude(
         other => other,
     })?;
     Ok(outcome)
-}
-
-async fn append(
-    store: &Store,
-    actor: &Actor,
-    event: Event,
-    purpose: Purpose,
-    now: DateTime<Utc>,
-) -> Result<(), ServiceError> {
-    store
-        .append(
-            vec![NewEvent { event, expected: Expected::Any, meta: meta(Some(actor), purpose.as_str(), now) }],
-            vec![],
-            vec![],
-        )
-        .await
-        .map_err(map_conflicts)?;
-    Ok(())
 }

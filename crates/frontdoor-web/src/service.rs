@@ -57,6 +57,23 @@ pub(crate) fn meta(actor: Option<&Actor>, purpose: &str, at: DateTime<Utc>) -> M
     }
 }
 
+/// Appends one event made by `actor` for `purpose`, durably; a conflict on its stream (or a
+/// guarded projection) comes back as [`ServiceError::Conflict`].
+pub(crate) async fn append_by(
+    store: &Store,
+    actor: &Actor,
+    event: Event,
+    expected: Expected,
+    purpose: Purpose,
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    store
+        .append(vec![NewEvent { event, expected, meta: meta(Some(actor), purpose.as_str(), now) }], vec![], vec![])
+        .await
+        .map_err(map_conflicts)?;
+    Ok(())
+}
+
 pub async fn register_agency(
     store: &Store,
     name: &str,
