@@ -117,6 +117,10 @@ pub enum Event {
         due_at: DateTime<Utc>,
         /// Why, in words, without anything the contact itself does not hold.
         reason: String,
+        /// A person the alert is addressed to within the owning team (the worker of a CSE case,
+        /// the assigner of an overdue action); it shows on their home page.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        for_user: Option<UserId>,
     },
     /// The actor took the alert on.
     AlertAcknowledged {

@@ -72,6 +72,9 @@ pub enum Role {
     CseWorker,
     CseManager,
     AgencyPractitioner,
+    /// A partner agency's designated safeguarding lead: a practitioner who is also told when
+    /// an action the agency holds goes overdue.
+    AgencyLead,
     IntelligenceSubmitter,
     Analyst,
     Administrator,
@@ -79,12 +82,13 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 9] = [
+    pub const ALL: [Role; 10] = [
         Role::FrontDoorAdvisor,
         Role::SafeguardingLead,
         Role::CseWorker,
         Role::CseManager,
         Role::AgencyPractitioner,
+        Role::AgencyLead,
         Role::IntelligenceSubmitter,
         Role::Analyst,
         Role::Administrator,
@@ -98,6 +102,7 @@ impl Role {
             Role::CseWorker => "cse_worker",
             Role::CseManager => "cse_manager",
             Role::AgencyPractitioner => "agency_practitioner",
+            Role::AgencyLead => "agency_lead",
             Role::IntelligenceSubmitter => "intelligence_submitter",
             Role::Analyst => "analyst",
             Role::Administrator => "administrator",
@@ -112,6 +117,7 @@ impl Role {
             Role::CseWorker => "CSE worker",
             Role::CseManager => "CSE manager",
             Role::AgencyPractitioner => "Agency practitioner",
+            Role::AgencyLead => "Agency safeguarding lead",
             Role::IntelligenceSubmitter => "Intelligence submitter",
             Role::Analyst => "Analyst",
             Role::Administrator => "Administrator",

@@ -351,8 +351,14 @@ impl Decision {
     }
 }
 
-const CONTACT_MAKERS: [Role; 5] =
-    [Role::FrontDoorAdvisor, Role::SafeguardingLead, Role::CseWorker, Role::CseManager, Role::AgencyPractitioner];
+const CONTACT_MAKERS: [Role; 6] = [
+    Role::FrontDoorAdvisor,
+    Role::SafeguardingLead,
+    Role::CseWorker,
+    Role::CseManager,
+    Role::AgencyPractitioner,
+    Role::AgencyLead,
+];
 const AGGREGATE_READERS: [Role; 3] = [Role::Analyst, Role::CseManager, Role::SafeguardingLead];
 
 /// May `actor` do `action` to `resource` for `purpose`? Pure; the answer carries its reason.

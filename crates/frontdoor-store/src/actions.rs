@@ -25,13 +25,15 @@ pub struct ActionRecord {
     pub outcome: Option<String>,
     /// The sweep has recorded it overdue.
     pub overdue_recorded: bool,
+    /// Who assigned it (their name is `assigned_by`).
+    pub assigner: Option<UserId>,
 }
 
 macro_rules! action_sql {
     ($tail:literal) => {
         concat!(
             "SELECT x.id, x.child_id, x.case_id, x.enquiry_id, x.what, x.agency_id, COALESCE(a.name, ''), x.assignee, \
-             au.display_name, x.due_on, bu.display_name, x.assigned_at, x.completed_at, cu.display_name, x.outcome, x.overdue \
+             au.display_name, x.due_on, bu.display_name, x.assigned_at, x.completed_at, cu.display_name, x.outcome, x.overdue, x.assigned_by \
              FROM action_items x LEFT JOIN agencies a ON a.id = x.agency_id LEFT JOIN users au ON au.id = x.assignee \
              LEFT JOIN users bu ON bu.id = x.assigned_by LEFT JOIN users cu ON cu.id = x.completed_by ",
             $tail
@@ -57,6 +59,7 @@ fn action_from(r: &Row) -> Result<ActionRecord, StoreError> {
         completed_by: r.opt_text(13)?,
         outcome: r.opt_text(14)?,
         overdue_recorded: r.int(15)? != 0,
+        assigner: r.opt_text(16)?.map(|s| parse(&s, "user id")).transpose()?,
     })
 }
 

@@ -768,10 +768,11 @@ pub struct AlertRecord {
     pub reason: String,
     pub escalated: bool,
     pub resolution: Option<String>,
+    /// The one person of the owning team it is addressed to, if any.
+    pub for_user: Option<UserId>,
 }
 
-const ALERT_COLUMNS: &str =
-    "id, kind, child_id, contact_id, urgent, owner_role, state, raised_at, due_at, reason, escalated, resolution";
+const ALERT_COLUMNS: &str = "id, kind, child_id, contact_id, urgent, owner_role, state, raised_at, due_at, reason, escalated, resolution, for_user";
 
 fn alert_from(r: &Row) -> Result<AlertRecord, StoreError> {
     let state = r.text(6)?;
@@ -788,6 +789,7 @@ fn alert_from(r: &Row) -> Result<AlertRecord, StoreError> {
         reason: r.text(9)?,
         escalated: r.int(10)? != 0,
         resolution: r.opt_text(11)?,
+        for_user: r.opt_text(12)?.map(|s| parse(&s, "user id")).transpose()?,
     })
 }
 
@@ -924,34 +926,34 @@ impl Store {
     }
 
     pub async fn alert(&self, id: AlertId) -> Result<Option<AlertRecord>, StoreError> {
-        const SQL: &str = "SELECT id, kind, child_id, contact_id, urgent, owner_role, state, raised_at, due_at, reason, escalated, resolution \
+        const SQL: &str = "SELECT id, kind, child_id, contact_id, urgent, owner_role, state, raised_at, due_at, reason, escalated, resolution, for_user \
                            FROM alerts WHERE id = $1";
         debug_assert!(SQL.contains(ALERT_COLUMNS));
         self.read().fetch_optional(SQL, &vals![id.to_string()]).await?.map(|r| alert_from(&r)).transpose()
     }
 
     pub async fn alerts_for_contact(&self, contact: ContactId) -> Result<Vec<AlertRecord>, StoreError> {
-        const SQL: &str = "SELECT id, kind, child_id, contact_id, urgent, owner_role, state, raised_at, due_at, reason, escalated, resolution \
+        const SQL: &str = "SELECT id, kind, child_id, contact_id, urgent, owner_role, state, raised_at, due_at, reason, escalated, resolution, for_user \
                            FROM alerts WHERE contact_id = $1 ORDER BY raised_at, id";
         self.read().fetch_all(SQL, &vals![contact.to_string()]).await?.iter().map(alert_from).collect()
     }
 
     pub async fn alerts_for_child(&self, child: ChildId) -> Result<Vec<AlertRecord>, StoreError> {
-        const SQL: &str = "SELECT id, kind, child_id, contact_id, urgent, owner_role, state, raised_at, due_at, reason, escalated, resolution \
+        const SQL: &str = "SELECT id, kind, child_id, contact_id, urgent, owner_role, state, raised_at, due_at, reason, escalated, resolution, for_user \
                            FROM alerts WHERE child_id = $1 ORDER BY raised_at, id";
         self.read().fetch_all(SQL, &vals![child.to_string()]).await?.iter().map(alert_from).collect()
     }
 
     /// Alerts not yet actioned or dismissed: urgent first, then by due time.
     pub async fn unresolved_alerts(&self, limit: i64) -> Result<Vec<AlertRecord>, StoreError> {
-        const SQL: &str = "SELECT id, kind, child_id, contact_id, urgent, owner_role, state, raised_at, due_at, reason, escalated, resolution \
+        const SQL: &str = "SELECT id, kind, child_id, contact_id, urgent, owner_role, state, raised_at, due_at, reason, escalated, resolution, for_user \
                            FROM alerts WHERE state IN ('open', 'acknowledged') ORDER BY urgent DESC, escalated DESC, due_at, id LIMIT $1";
         self.read().fetch_all(SQL, &vals![limit]).await?.iter().map(alert_from).collect()
     }
 
     /// Urgent alerts still unacknowledged and not yet escalated, raised at or before `raised_before`.
     pub async fn alerts_to_escalate(&self, raised_before: DateTime<Utc>) -> Result<Vec<AlertRecord>, StoreError> {
-        const SQL: &str = "SELECT id, kind, child_id, contact_id, urgent, owner_role, state, raised_at, due_at, reason, escalated, resolution \
+        const SQL: &str = "SELECT id, kind, child_id, contact_id, urgent, owner_role, state, raised_at, due_at, reason, escalated, resolution, for_user \
                            FROM alerts WHERE state = 'open' AND urgent = 1 AND escalated = 0 AND raised_at <= $1 ORDER BY raised_at LIMIT 500";
         self.read().fetch_all(SQL, &vals![micros(raised_before)]).await?.iter().map(alert_from).collect()
     }
@@ -1013,6 +1015,12 @@ impl Store {
                            FROM alerts WHERE owner_role = $1 AND state IN ('open', 'acknowledged')";
         let r = self.read().fetch_one(SQL, &vals![owner_role]).await?;
         Ok((r.int(0)?, r.int(1)?, r.int(2)?))
+    }
+
+    /// Unresolved alerts addressed to one person.
+    pub async fn alerts_addressed_to(&self, user: UserId) -> Result<i64, StoreError> {
+        const SQL: &str = "SELECT COUNT(*) FROM alerts WHERE for_user = $1 AND state IN ('open', 'acknowledged')";
+        self.read().fetch_one(SQL, &vals![user.to_string()]).await?.int(0).map_err(Into::into)
     }
 
     /// Contacts awaiting a decision, and how many of them are overdue at `now`.

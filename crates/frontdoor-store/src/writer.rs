@@ -420,10 +420,20 @@ async fn project(
             }
             child_event(tx, *child_id, seq, actor_agency, at).await?;
         }
-        Event::AlertRaised { alert_id, alert_kind, child_id, contact_id, urgent, owner_role, due_at, reason } => {
+        Event::AlertRaised {
+            alert_id,
+            alert_kind,
+            child_id,
+            contact_id,
+            urgent,
+            owner_role,
+            due_at,
+            reason,
+            for_user,
+        } => {
             tx.exec(
-                "INSERT INTO alerts (id, kind, child_id, contact_id, urgent, owner_role, state, raised_at, due_at, reason, escalated) \
-                 VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8, $9, 0)",
+                "INSERT INTO alerts (id, kind, child_id, contact_id, urgent, owner_role, state, raised_at, due_at, reason, escalated, for_user) \
+                 VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8, $9, 0, $10)",
                 &vals![
                     alert_id.to_string(),
                     alert_kind.as_str(),
@@ -433,7 +443,8 @@ async fn project(
                     owner_role.as_str(),
                     at,
                     micros(*due_at),
-                    reason.as_str()
+                    reason.as_str(),
+                    for_user.map(|u| u.to_string())
                 ],
             )
             .await?;

@@ -148,6 +148,7 @@ const USERS: &[(&str, &str, &str, Role)] = &[
     ("admin", "Paul Whitworth", "childrens-services", Role::Administrator),
     ("auditor", "Susan Pickering", "childrens-services", Role::Auditor),
     ("police.practitioner", "DC Lee Greenhalgh", "police", Role::AgencyPractitioner),
+    ("police.lead", "DS Joanne Kershaw (safeguarding lead)", "police", Role::AgencyLead),
     ("health.practitioner", "Nadia Hassan (safeguarding nurse)", "health-trust", Role::AgencyPractitioner),
     ("school.practitioner", "Ms Amanda Fletcher (DSL)", PRACTITIONER_SCHOOL, Role::AgencyPractitioner),
     ("housing.practitioner", "Gareth Lloyd", "housing", Role::AgencyPractitioner),

@@ -167,7 +167,9 @@ pub async fn complete(
 }
 
 /// Records each open action past its due date, once, with an alert owned by the safeguarding
-/// leads (who follow partners' actions up) and an e-mail to the managers. Idempotent.
+/// leads (who follow partners' actions up) and addressed to the user who assigned it, and an
+/// e-mail to the managers. The holding agency's leads see it on their home page (from the
+/// recorded `ActionOverdue`). Idempotent.
 pub async fn sweep_overdue(store: &Store, cfg: &crate::Config, now: DateTime<Utc>) -> Result<usize, ServiceError> {
     let mut found = 0;
     for a in store.actions_newly_overdue(now.date_naive()).await? {
@@ -190,6 +192,7 @@ pub async fn sweep_overdue(store: &Store, cfg: &crate::Config, now: DateTime<Utc
                     owner_role: Role::SafeguardingLead,
                     due_at: now,
                     reason,
+                    for_user: a.assigner,
                 },
                 expected: Expected::NoStream,
                 meta: m,

@@ -165,6 +165,8 @@ pub struct AlertView {
     pub child_id: String,
     /// The note or reason it was actioned or dismissed with.
     pub resolution: Option<String>,
+    /// The user id of the one person in the owning team it is addressed to, if any.
+    pub for_user: Option<String>,
 }
 
 impl From<&AlertRecord> for AlertView {
@@ -182,6 +184,7 @@ impl From<&AlertRecord> for AlertView {
             contact_id: a.contact_id.map(|c| c.to_string()),
             child_id: a.child_id.to_string(),
             resolution: a.resolution.clone(),
+            for_user: a.for_user.map(|u| u.to_string()),
         }
     }
 }
@@ -399,7 +402,8 @@ impl From<IndicatorMention> for IndicatorView {
 impl ContactView {
     /// Everything the contact page and the API show about one contact (the caller has checked
     /// the user may see it).
-    pub(crate) async fn load(state: &AppState, c: &ContactRecord) -> Result<Self, AppError> {
+    /// The contact as `viewer` (already allowed to read it) sees it.
+    pub(crate) async fn load(state: &AppState, viewer: &CurrentUser, c: &ContactRecord) -> Result<Self, AppError> {
         let mut view = ContactView::new(c, Vec::new());
         for event in state.store.contact_events(c.id).await? {
             match event {
@@ -439,7 +443,7 @@ impl ContactView {
         }
         view.alerts = state.store.alerts_for_contact(c.id).await?.iter().map(AlertView::from).collect();
         view.decision = state.store.decision(c.id).await?.map(DecisionView::from);
-        view.child_flags = flag_views(state, c.child_id).await?;
+        view.child_flags = flag_views(state, viewer, c.child_id).await?;
         Ok(view)
     }
 
@@ -645,7 +649,7 @@ pub(crate) async fn contact(
     Path(id): Path<String>,
 ) -> Result<Json<ContactView>, AppError> {
     let c = load_contact(&state, &user, &id).await?;
-    Ok(Json(ContactView::load(&state, &c).await?))
+    Ok(Json(ContactView::load(&state, &user, &c).await?))
 }
 
 /// Which chronology entries to show: `type` (`contact`, `alert`, `child`, `enquiry`, `cse`,
@@ -906,8 +910,25 @@ pub(crate) async fn load_alerts(state: &AppState, user: &CurrentUser) -> Result<
     Ok(alerts)
 }
 
-/// The flags on a child's record, as the pages and the API show them.
-pub(crate) async fn flag_views(state: &AppState, child: ChildId) -> Result<Vec<FlagView>, AppError> {
+/// The flags on a child's record, as the pages and the API show them to `viewer`. Flags
+/// (child-protection plan, open CSE case, sexual-health markers...) are children's services'
+/// record of the child as a whole: only a viewer who reads the whole chronology sees them; a
+/// partner agency that sees only its own contributions sees none (the page says more is held).
+pub(crate) async fn flag_views(
+    state: &AppState,
+    viewer: &CurrentUser,
+    child: ChildId,
+) -> Result<Vec<FlagView>, AppError> {
+    let resource = Resource::Child { contributing_agencies: state.store.child_agencies(child).await? };
+    let d = frontdoor_core::policy::decide(
+        &viewer.actor,
+        Action::ViewChronology,
+        &resource,
+        purpose_for(viewer, Action::ViewChronology),
+    );
+    if !d.allowed || d.scope != frontdoor_core::policy::Scope::All {
+        return Ok(Vec::new());
+    }
     Ok(state
         .store
         .child_flags(child)
@@ -978,7 +999,7 @@ pub(crate) async fn flag_child(
     let child = child_for(&state, &user, Action::FlagChild, &id).await?;
     crate::intake::flag_child(&state.store, &user.actor, child.id, &body.flag, body.set, &body.note, Utc::now())
         .await?;
-    Ok(Json(flag_views(&state, child.id).await?))
+    Ok(Json(flag_views(&state, &user, child.id).await?))
 }
 
 // ---- machine feeds ------------------------------------------------------------------------------

@@ -156,7 +156,8 @@ fn invalid(field: &str, message: &str) -> ServiceError {
 }
 
 /// Finds every open case's deadlines that have passed and not been recorded yet, and records
-/// each once with an alert owned by the CSE workers and an e-mail to the managers. Idempotent.
+/// each once with an alert owned by the CSE workers and addressed to the case's worker, and an
+/// e-mail to the managers. Idempotent.
 pub async fn sweep_deadlines(store: &Store, cfg: &crate::Config, now: DateTime<Utc>) -> Result<usize, ServiceError> {
     let mut found = 0;
     for c in store.cse_cases(false, 10_000).await? {
@@ -193,6 +194,7 @@ pub async fn sweep_deadlines(store: &Store, cfg: &crate::Config, now: DateTime<U
                         owner_role: Role::CseWorker,
                         due_at: now,
                         reason: reason.clone(),
+                        for_user: c.case.worker,
                     },
                     expected: Expected::NoStream,
                     meta: m.clone(),
@@ -248,7 +250,8 @@ pub struct SupportInput {
     pub note: String,
 }
 
-/// Records what became of a referral to a support service. Declining a service whose need the
+/// Records what became of a referral to a support service; a referral is made only when the case
+/// meets the service's threshold (level and stage). Declining a service whose need the
 /// directory lists in `recontact_needs` schedules a re-contact `recontact_months` on (Rec 8).
 /// Returns the re-contact date, if any.
 pub async fn record_support(
@@ -283,6 +286,13 @@ pub async fn record_support(
     if !record.case.is_open() {
         return Err(ServiceError::Conflict("the case is closed".into()));
     }
+    // A new referral must meet the service's threshold; what the service then did with one
+    // made earlier (accepted, declined) is recorded whatever the case's level is now.
+    if outcome == frontdoor_core::pathway::SupportOutcome::Made
+        && let Some(why) = svc.threshold_unmet(record.case.level, record.case.stage)
+    {
+        return Err(invalid("service", &format!("{} {why}", svc.name)));
+    }
     let recontact_on = (outcome == frontdoor_core::pathway::SupportOutcome::Declined && directory.recontacts(svc))
         .then(|| now.date_naive().checked_add_months(chrono::Months::new(directory.recontact_months)))
         .flatten();
@@ -298,7 +308,8 @@ pub async fn record_support(
     Ok(recontact_on)
 }
 
-/// Alerts the CSE workers, once, when a declined referral's re-contact date comes.
+/// Alerts the case's worker (within the CSE team), once, when a declined referral's re-contact
+/// date comes.
 pub async fn sweep_recontacts(store: &Store, now: DateTime<Utc>) -> Result<usize, ServiceError> {
     let mut found = 0;
     for r in store.support_recontacts_due(now.date_naive()).await? {
@@ -324,6 +335,7 @@ pub async fn sweep_recontacts(store: &Store, now: DateTime<Utc>) -> Result<usize
                         r.service,
                         r.recorded_at.format("%d %b %Y")
                     ),
+                    for_user: c.case.worker,
                 },
                 expected: Expected::NoStream,
                 meta: m,

@@ -195,8 +195,11 @@ pub struct SupportView {
     pub name: String,
     pub need: String,
     pub contact: String,
-    /// The case's risk level is below the service's threshold (or not yet agreed).
+    /// The case's risk level or stage is below the service's threshold (or no level is agreed
+    /// yet): a referral would be refused.
     pub below_threshold: bool,
+    /// Why, when it is.
+    pub threshold: Option<String>,
     /// `made`, `accepted`, `declined`, or none yet.
     pub outcome: Option<String>,
     pub note: Option<String>,
@@ -283,7 +286,7 @@ async fn support_views(state: &AppState, c: &CaseRecord) -> Result<Vec<SupportVi
     let recorded = state.store.support_referrals(c.id).await?;
     let mut out: Vec<SupportView> = state
         .support
-        .proposals(&needs, c.case.level)
+        .proposals(&needs, c.case.level, c.case.stage)
         .into_iter()
         .map(|p| {
             let r = recorded.iter().find(|r| r.service == p.service.id);
@@ -292,7 +295,8 @@ async fn support_views(state: &AppState, c: &CaseRecord) -> Result<Vec<SupportVi
                 name: p.service.name.clone(),
                 need: p.service.need.clone(),
                 contact: p.service.contact.clone(),
-                below_threshold: p.below_threshold,
+                below_threshold: p.threshold_unmet.is_some(),
+                threshold: p.threshold_unmet,
                 outcome: r.map(|r| r.outcome.as_str().into()),
                 note: r.map(|r| r.note.clone()),
                 recontact_on: r.and_then(|r| r.recontact_on),
@@ -308,6 +312,7 @@ async fn support_views(state: &AppState, c: &CaseRecord) -> Result<Vec<SupportVi
             need: svc.map(|s| s.need.clone()).unwrap_or_default(),
             contact: svc.map(|s| s.contact.clone()).unwrap_or_default(),
             below_threshold: false,
+            threshold: None,
             outcome: Some(r.outcome.as_str().into()),
             note: Some(r.note.clone()),
             recontact_on: r.recontact_on,

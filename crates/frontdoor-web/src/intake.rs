@@ -177,6 +177,7 @@ pub async fn record_contact_with(
                 owner_role: spec.owner,
                 due_at,
                 reason: spec.reason.clone(),
+                for_user: None,
             },
             expected: Expected::NoStream,
             meta: m.clone(),
@@ -747,6 +748,7 @@ pub async fn sweep(store: &Store, screening: &Screening, now: DateTime<Utc>) -> 
                     "no decision within one working day (due {})",
                     overdue.decision_due.format("%Y-%m-%d %H:%M UTC")
                 ),
+                for_user: None,
             },
             expected: Expected::NoStream,
             meta: m.clone(),

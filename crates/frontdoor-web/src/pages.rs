@@ -317,6 +317,22 @@ async fn waiting_for(state: &AppState, user: &CurrentUser) -> Result<Vec<(String
             let overdue = open.iter().filter(|x| x.due_on < now.date_naive()).count();
             out.push((format!("{} open actions, {overdue} overdue", open.len()), "/actions"));
         }
+        // A partner agency's lead is told of every action the agency let go overdue.
+        if a.roles.contains(&Role::AgencyLead) {
+            let late = open.iter().filter(|x| x.overdue_recorded).count();
+            if late > 0 {
+                out.push((
+                    format!("As your agency's safeguarding lead: {late} actions your agency holds are overdue; please follow them up"),
+                    "/actions",
+                ));
+            }
+        }
+    }
+    if authorize_service(user, Action::ViewWorklist).is_ok() {
+        let n = state.store.alerts_addressed_to(a.user_id).await?;
+        if n > 0 {
+            out.push((format!("{n} alerts addressed to you"), "/alerts"));
+        }
     }
     if authorize_service(user, Action::ViewNotifications).is_ok()
         && authorize_service(user, Action::ViewWorklist).is_err()
@@ -785,6 +801,8 @@ pub struct AlertRow {
     pub overdue: bool,
     pub reference: String,
     pub child_name: String,
+    /// "you", or the name of the person it is addressed to; empty when it is the team's.
+    pub addressed_to: String,
 }
 
 impl AlertRow {
@@ -797,7 +815,23 @@ impl AlertRow {
             overdue: a.due_at < now && !a.state.is_closed(),
             reference: String::new(),
             child_name: String::new(),
+            addressed_to: String::new(),
         }
+    }
+
+    /// Fill in who the alert is addressed to, as the viewer should read it.
+    async fn address(
+        &mut self,
+        a: &frontdoor_store::AlertRecord,
+        state: &AppState,
+        viewer: &CurrentUser,
+    ) -> Result<(), AppError> {
+        self.addressed_to = match a.for_user {
+            None => String::new(),
+            Some(u) if u == viewer.actor.user_id => "you".to_owned(),
+            Some(u) => state.store.user(u).await?.map_or_else(|| "a former user".to_owned(), |r| r.display_name),
+        };
+        Ok(())
     }
 }
 
@@ -840,7 +874,7 @@ async fn contact_page(
         Some(ch) => crate::records::check_child(state, user, ch).await?,
         None => crate::records::RecordCheck::default(),
     };
-    let contact = api::ContactView::load(state, &c).await?;
+    let contact = api::ContactView::load(state, user, &c).await?;
     let segments = segments(&contact.narrative, &contact.indicators);
     let recorded_by = match c.recorded_by {
         Some(u) => {
@@ -854,7 +888,12 @@ async fn contact_page(
             .allowed;
     let child_resource = Resource::Child { contributing_agencies: state.store.child_agencies(c.child_id).await? };
     let can_manage_alerts = decide(a, Action::ManageAlerts, &child_resource, Purpose::Triage).allowed;
-    let alerts = state.store.alerts_for_contact(c.id).await?.iter().map(|al| AlertRow::new(al, now)).collect();
+    let mut alerts = Vec::new();
+    for al in state.store.alerts_for_contact(c.id).await? {
+        let mut row = AlertRow::new(&al, now);
+        row.address(&al, state, user).await?;
+        alerts.push(row);
+    }
     let page = ContactPage {
         layout: Layout::for_user(&format!("Contact {}", c.reference), user),
         received: local(c.received_at),
@@ -988,10 +1027,13 @@ pub(crate) async fn alerts(
     Extension(user): Extension<CurrentUser>,
 ) -> Result<Response, PageError> {
     let now = Utc::now();
-    let alerts = api::load_alerts(&state, &user).await?;
+    let mut alerts = api::load_alerts(&state, &user).await?;
+    // Those addressed to the viewer first; otherwise the store's order (urgent, then due).
+    alerts.sort_by_key(|a| a.for_user != Some(user.actor.user_id));
     let mut rows = Vec::with_capacity(alerts.len());
     for a in &alerts {
         let mut row = AlertRow::new(a, now);
+        row.address(a, &state, &user).await?;
         if let Some(c) = a.contact_id
             && let Some(c) = state.store.contact(c).await?
         {
@@ -1064,7 +1106,7 @@ async fn child_page(
     entry_agencies.dedup();
     c.entries.retain(|e| filter.keeps(e));
     let resource = Resource::Child { contributing_agencies: state.store.child_agencies(c.child.id).await? };
-    let flags = api::flag_views(state, c.child.id).await?;
+    let flags = api::flag_views(state, user, c.child.id).await?;
     let child_id = c.child.id;
     let page = ChildPage {
         layout: Layout::for_user(&format!("{} {}", c.child.given_name, c.child.family_name), user),

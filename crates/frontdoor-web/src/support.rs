@@ -1,17 +1,19 @@
 //! The support directory (F13, practitioner side): which services a CSE risk assessment's needs
-//! route to, at which risk level, and which declined referrals schedule a re-contact (the seed's
+//! route to, from which risk level and at which stages of the pathway (a referral below a
+//! service's threshold is refused, saying why), and which declined referrals schedule a
+//! re-contact (the seed's
 //! Rec 8: a young person who declines CAMHS is offered it again later). A TOML file
 //! (`support_file`, or `config/support.toml` shipped); a mistake stops the server naming
 //! `file:line`.
 
-use frontdoor_core::pathway::RiskLevel;
+use frontdoor_core::pathway::{RiskLevel, Stage};
 use serde::Deserialize;
 
 /// The shipped directory.
 pub const BUILT_IN: &str = include_str!("../../../config/support.toml");
 
 /// The needs an assessment can name, with their labels.
-pub const NEEDS: [(&str, &str); 8] = [
+pub const NEEDS: [(&str, &str); 9] = [
     ("camhs", "CAMHS (mental health)"),
     ("isva", "ISVA (independent sexual violence adviser)"),
     ("counselling", "Counselling"),
@@ -20,6 +22,7 @@ pub const NEEDS: [(&str, &str); 8] = [
     ("substance_misuse", "Substance misuse service"),
     ("education_support", "Education support"),
     ("witness_care", "Witness care"),
+    ("out_of_hours", "Out-of-hours support"),
 ];
 
 #[derive(Debug, Clone, Deserialize)]
@@ -33,6 +36,29 @@ pub struct Service {
     /// Referrals from this risk level up (none: any).
     #[serde(default)]
     pub min_level: Option<RiskLevel>,
+    /// The stages of the pathway at which it takes referrals (empty: any open stage).
+    #[serde(default)]
+    pub stages: Vec<Stage>,
+}
+
+impl Service {
+    /// Why a case at this level and stage may not be referred here yet; `None` when it may.
+    pub fn threshold_unmet(&self, level: Option<RiskLevel>, stage: Stage) -> Option<String> {
+        if let Some(min) = self.min_level {
+            match level {
+                None => return Some(format!("takes referrals from {} risk; no risk level is agreed yet", min.label())),
+                Some(l) if l < min => {
+                    return Some(format!("takes referrals from {} risk; this case is {}", min.label(), l.label()));
+                }
+                Some(_) => {}
+            }
+        }
+        if !self.stages.is_empty() && !self.stages.contains(&stage) {
+            let at: Vec<&str> = self.stages.iter().map(|s| s.label()).collect();
+            return Some(format!("takes referrals only at: {}; this case is: {}", at.join("; "), stage.label()));
+        }
+        None
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -50,12 +76,12 @@ fn three() -> u32 {
     3
 }
 
-/// A service proposed for a case, and why it is or is not open to it yet.
+/// A service proposed for a case, and why it is not open to it yet, if it is not.
 #[derive(Debug, Clone)]
 pub struct Proposal<'d> {
     pub service: &'d Service,
-    /// The case's level is below the service's minimum.
-    pub below_threshold: bool,
+    /// The case's level or stage is below the service's threshold: why.
+    pub threshold_unmet: Option<String>,
 }
 
 impl Directory {
@@ -109,19 +135,13 @@ impl Directory {
         self.services.iter().find(|s| s.id == id)
     }
 
-    /// The services an assessment's needs route to at this risk level.
-    pub fn proposals(&self, needs: &[String], level: Option<RiskLevel>) -> Vec<Proposal<'_>> {
+    /// The services an assessment's needs route to, and whether a case at this risk level and
+    /// stage meets each one's threshold.
+    pub fn proposals(&self, needs: &[String], level: Option<RiskLevel>, stage: Stage) -> Vec<Proposal<'_>> {
         self.services
             .iter()
             .filter(|s| needs.contains(&s.need))
-            .map(|s| Proposal {
-                service: s,
-                below_threshold: match (s.min_level, level) {
-                    (Some(min), Some(l)) => l < min,
-                    (Some(_), None) => true,
-                    (None, _) => false,
-                },
-            })
+            .map(|s| Proposal { service: s, threshold_unmet: s.threshold_unmet(level, stage) })
             .collect()
     }
 
@@ -140,10 +160,18 @@ mod tests {
         let d = Directory::parse("config/support.toml", BUILT_IN).unwrap();
         assert!(d.services.len() >= 8);
         let needs = vec!["camhs".to_owned(), "isva".to_owned()];
-        let low = d.proposals(&needs, Some(RiskLevel::Low));
+        let low = d.proposals(&needs, Some(RiskLevel::Low), Stage::Panel);
         assert_eq!(low.len(), 2);
-        assert!(low.iter().any(|p| p.service.id == "isva" && p.below_threshold));
-        assert!(d.proposals(&needs, Some(RiskLevel::High)).iter().all(|p| !p.below_threshold));
+        let isva = low.iter().find(|p| p.service.id == "isva").unwrap();
+        assert_eq!(isva.threshold_unmet.as_deref(), Some("takes referrals from Medium risk; this case is Low"));
+        assert!(low.iter().any(|p| p.service.id == "camhs" && p.threshold_unmet.is_none()));
+        assert!(d.proposals(&needs, Some(RiskLevel::High), Stage::Plan).iter().all(|p| p.threshold_unmet.is_none()));
+        // Witness care: from medium-high, and only once the panel has met.
+        let witness = d.service("witness_care").unwrap();
+        assert!(witness.threshold_unmet(None, Stage::Allocated).unwrap().contains("no risk level is agreed yet"));
+        assert!(witness.threshold_unmet(Some(RiskLevel::High), Stage::Assessed).unwrap().contains("only at"));
+        assert_eq!(witness.threshold_unmet(Some(RiskLevel::High), Stage::Plan), None);
+        assert_eq!(witness.threshold_unmet(Some(RiskLevel::MediumHigh), Stage::Panel), None);
         assert!(d.recontacts(d.service("camhs").unwrap()) && !d.recontacts(d.service("isva").unwrap()));
     }
 
@@ -157,6 +185,12 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.starts_with("s.toml:6: "), "{e}");
+        let e = Directory::parse(
+            "s.toml",
+            "[[service]]\nid = \"x\"\nneed = \"camhs\"\nname = \"X\"\nstages = [\"panle\"]\n",
+        )
+        .unwrap_err();
+        assert!(e.starts_with("s.toml:5: "), "{e}");
         let e = Directory::parse("s.toml", "recontact_months = 0\n").unwrap_err();
         assert!(e.starts_with("s.toml:1: recontact_months"), "{e}");
     }

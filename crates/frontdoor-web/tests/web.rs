@@ -42,13 +42,14 @@ fn test_config(tls: bool) -> Config {
 }
 
 /// Agencies of several kinds and one user per role, each in the agency that role belongs to.
-const PEOPLE: [(&str, Role, &str); 10] = [
+const PEOPLE: [(&str, Role, &str); 11] = [
     ("advisor", Role::FrontDoorAdvisor, "cs"),
     ("lead", Role::SafeguardingLead, "cs"),
     ("cseworker", Role::CseWorker, "cs"),
     ("csemanager", Role::CseManager, "cs"),
     ("police", Role::AgencyPractitioner, "police"),
     ("health", Role::AgencyPractitioner, "health"),
+    ("healthlead", Role::AgencyLead, "health"),
     ("submitter", Role::IntelligenceSubmitter, "licensing"),
     ("analyst", Role::Analyst, "cs"),
     ("admin", Role::Administrator, "cs"),
@@ -2202,6 +2203,11 @@ async fn a_contact_goes_through_an_enquiry_onto_the_pathway_and_out() {
         let case = board[0]["id"].as_str().unwrap().to_owned();
         let flags = get_json(&app, &lead, &format!("/api/v1/contacts/{contact}")).await;
         assert!(flags.to_string().contains("open_cse_case"), "{flags}");
+        // The flags are children's services' record of the child: the police, who answered the
+        // enquiry and so read their own part of the chronology, see none of them.
+        let theirs = get_page(&app, &police, &format!("/children/{child}")).await;
+        assert!(theirs.contains("Known") && !theirs.contains("Open CSE case"), "{theirs}");
+        assert!(get_page(&app, &lead, &format!("/children/{child}")).await.contains("Open CSE case"));
         for outsider in [&advisor, &police] {
             let r = send(&app, "GET", &format!("/api/v1/cse/cases/{case}"), &Body::None, Some(outsider)).await;
             assert_eq!(r.status(), 404, "the pathway is the CSE team's");
@@ -2466,18 +2472,22 @@ async fn an_action_is_seen_and_completed_only_by_its_agency_and_an_overdue_one_a
         assert_eq!(all[0]["status"], "done");
         assert_eq!(all[0]["completed_by"], "police user");
 
-        // An action already past its date (recorded directly: the form refuses past dates).
-        let event = frontdoor_core::Event::ActionAssigned {
-            action_id: frontdoor_core::ActionItemId::new(),
-            child_id: child.parse().unwrap(),
-            case_id: None,
-            enquiry_id: None,
+        // An action set a week ago, due two days ago (the form refuses past dates, so the
+        // service is told it is a week ago).
+        let set = Utc::now() - chrono::Duration::days(7);
+        let draft = frontdoor_web::actions::ActionDraft {
+            child_id: child.clone(),
             what: "Share the school's attendance".into(),
-            agency_id: app.agencies["health"],
-            assignee: None,
-            due_on: Utc::now().date_naive() - chrono::Days::new(2),
+            agency: app.agencies["health"].to_string(),
+            due: (set.date_naive() + chrono::Days::new(5)).to_string(),
+            ..Default::default()
         };
-        app.append_system(event).await;
+        frontdoor_web::actions::assign(&app.store, app.actor("lead"), &draft, set).await.unwrap();
+        let home = |who: &'static str| {
+            let app = &app;
+            async move { get_page(app, &app.token(who).await, "/").await }
+        };
+        assert!(!home("healthlead").await.contains("please follow them up"), "not overdue yet");
         let screening = Screening::load(&app.cfg).unwrap();
         let first = frontdoor_web::intake::sweep(&app.store, &screening, Utc::now()).await.unwrap();
         assert!(first.actions_overdue <= 1, "the server's own sweep may get there first");
@@ -2486,6 +2496,14 @@ async fn an_action_is_seen_and_completed_only_by_its_agency_and_an_overdue_one_a
         let overdue: Vec<_> = alerts.iter().filter(|a| a.kind == "action_overdue").collect();
         assert_eq!(overdue.len(), 1, "once: {alerts:?}");
         assert!(overdue[0].reason.contains("Health Trust"));
+        // Addressed to the lead who set it, and told to the holding agency's lead only.
+        assert_eq!(overdue[0].for_user, Some(app.actor("lead").user_id));
+        assert!(home("lead").await.contains("1 alerts addressed to you"));
+        assert!(get_page(&app, &lead, "/alerts").await.contains("for you"));
+        assert!(!home("advisor").await.contains("addressed to you"));
+        assert!(home("healthlead").await.contains("1 actions your agency holds are overdue; please follow them up"));
+        assert!(!home("health").await.contains("please follow them up"), "a practitioner, not the lead");
+        assert!(!home("police").await.contains("please follow them up"), "not police's action");
         let held = get_json(&app, &health, "/api/v1/actions").await;
         assert_eq!(held[0]["overdue"], true);
     })
@@ -2550,7 +2568,18 @@ async fn an_assessment_routes_needs_to_support_and_a_declined_camhs_referral_com
         assert_eq!(support.len(), 2, "{view}");
         let isva = support.iter().find(|s| s["need"] == "isva").unwrap();
         assert_eq!(isva["below_threshold"], true, "ISVA takes referrals from Medium");
+        let why = isva["threshold"].as_str().unwrap();
+        assert!(why.starts_with("takes referrals from Medium risk"), "{why}");
+        // Below the threshold a referral is refused, saying why, and nothing is recorded.
         let path = format!("/api/v1/cse/cases/{case}/support");
+        let (status, bad) = post_json(&app, &worker, &path, json!({"service": "isva", "outcome": "made"})).await;
+        assert_eq!(status, 422);
+        assert_eq!(bad["fields"][0]["field"], "service");
+        assert!(bad["fields"][0]["message"].as_str().unwrap().contains(why), "{bad}");
+        let view = get_json(&app, &worker, &format!("/api/v1/cse/cases/{case}")).await;
+        assert!(view["support"].as_array().unwrap().iter().all(|s| s["outcome"].is_null()), "{view}");
+        let page = get_page(&app, &worker, &format!("/cse/cases/{case}")).await;
+        assert!(page.contains("(not yet: takes referrals from Medium risk"));
         let (status, bad) = post_json(&app, &worker, &path, json!({"service": "astrology", "outcome": "maybe"})).await;
         assert_eq!(status, 422);
         assert_eq!(bad["fields"].as_array().unwrap().len(), 2);
@@ -2565,6 +2594,11 @@ async fn an_assessment_routes_needs_to_support_and_a_declined_camhs_referral_com
         assert_eq!(frontdoor_web::intake::sweep(&app.store, &screening, later).await.unwrap().support_recontacts, 0);
         let alerts = app.store.alerts_for_child(child.parse().unwrap()).await.unwrap();
         assert!(alerts.iter().any(|a| a.kind == "support_recontact" && a.reason.contains("camhs")), "{alerts:?}");
+        // Addressed to the case's worker, as are the stages that went overdue meanwhile.
+        let worker_id = Some(app.actor("cseworker").user_id);
+        let theirs: Vec<_> =
+            alerts.iter().filter(|a| a.kind == "support_recontact" || a.kind == "pathway_overdue").collect();
+        assert!(theirs.len() >= 2 && theirs.iter().all(|a| a.for_user == worker_id), "{theirs:?}");
         let page = get_page(&app, &worker, &format!("/cse/cases/{case}")).await;
         assert!(page.contains("Wrenhollow CAMHS") && page.contains(&format!("offer again on {due}")));
     })

@@ -45,7 +45,7 @@ pub enum UserCommand {
         #[arg(long)]
         agency: String,
         /// A role; repeat for several: front_door_advisor, safeguarding_lead, cse_worker, cse_manager,
-        /// agency_practitioner, intelligence_submitter, analyst, administrator, auditor
+        /// agency_practitioner, agency_lead, intelligence_submitter, analyst, administrator, auditor
         #[arg(long = "role", required = true, value_parser = parse_role)]
         roles: Vec<Role>,
         /// Read the password from standard input instead of generating one.

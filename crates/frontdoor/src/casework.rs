@@ -152,6 +152,18 @@ async fn pathway(store: &Store, cfg: &Config) -> Result<usize> {
                 ..ActionDraft::default()
             };
             actions::assign(store, &manager, &draft, Utc::now()).await?;
+            if i == 2 {
+                // One action the police let slip: the sweep finds it overdue when the server
+                // starts, alerts the manager who set it and tells the police's safeguarding lead.
+                let set = Utc::now() - chrono::Duration::days(10);
+                let late = ActionDraft {
+                    what: "Share the intelligence log for the address with the CSE worker".into(),
+                    assignee: String::new(),
+                    due: (set + chrono::Duration::days(5)).date_naive().to_string(),
+                    ..draft
+                };
+                actions::assign(store, &manager, &late, set).await?;
+            }
             if let Some(gp) = store.agencies().await?.into_iter().find(|a| a.name.contains("GP")) {
                 let record = store.cse_case(c.id).await?.context("case")?;
                 let notice = frontdoor_web::cse::NotifyInput {

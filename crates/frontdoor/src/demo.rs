@@ -91,6 +91,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
                 "cse.manager",
                 "cse.worker1",
                 "police.practitioner",
+                "police.lead",
                 "health.practitioner",
                 "admin",
                 "auditor",
