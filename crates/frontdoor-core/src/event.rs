@@ -8,7 +8,7 @@ use crate::ids::{
     UserId,
 };
 use crate::org::{AgencyKind, Role};
-use crate::pathway::{AuditRating, DeadlineKind, Step, SupportOutcome, TransitionKind};
+use crate::pathway::{AuditRating, ChildSetting, DeadlineKind, Step, SupportOutcome, TransitionKind};
 use crate::triage::{ChildFlag, DecisionOutcome, Reporter, Signal};
 use crate::values::{Channel, DateOfBirth, Narrative, PersonName, Postcode, Sex, SourceCode, Username};
 use chrono::{DateTime, Utc};
@@ -149,6 +149,13 @@ pub enum Event {
         flag: ChildFlag,
         set: bool,
         note: String,
+    },
+    /// The child's GP practice, or the school or college they attend, as an agency (F15: who is
+    /// told at an allocation or a transfer).
+    ChildSettingRecorded {
+        child_id: ChildId,
+        setting: ChildSetting,
+        agency_id: AgencyId,
     },
     /// What indicator screening found in a contact's narrative, recorded with the contact so
     /// the decision can be explained later even if the lexicon changes.
@@ -467,6 +474,7 @@ impl Event {
             Event::AlertDismissed { .. } => "alert_dismissed",
             Event::AlertEscalated { .. } => "alert_escalated",
             Event::ChildFlagged { .. } => "child_flagged",
+            Event::ChildSettingRecorded { .. } => "child_setting_recorded",
             Event::EnquiryOpened { .. } => "enquiry_opened",
             Event::EnquiryContributed { .. } => "enquiry_contributed",
             Event::EnquiryContributionAmended { .. } => "enquiry_contribution_amended",
@@ -503,7 +511,9 @@ impl Event {
             | Event::AlertActioned { alert_id, .. }
             | Event::AlertDismissed { alert_id, .. }
             | Event::AlertEscalated { alert_id, .. } => format!("alert-{alert_id}"),
-            Event::ChildFlagged { child_id, .. } => format!("child-{child_id}"),
+            Event::ChildFlagged { child_id, .. } | Event::ChildSettingRecorded { child_id, .. } => {
+                format!("child-{child_id}")
+            }
             Event::PersonRecordImported { source, record_id, .. } => format!("person-{source}-{record_id}"),
             Event::PersonSourceRegistered { name, .. } => format!("source-{name}"),
             Event::PersonDedupeStarted { run, .. }
@@ -570,6 +580,7 @@ impl Event {
             | Event::AlertDismissed { child_id, .. }
             | Event::AlertEscalated { child_id, .. }
             | Event::ChildFlagged { child_id, .. }
+            | Event::ChildSettingRecorded { child_id, .. }
             | Event::CseCaseOpened { child_id, .. }
             | Event::CseCaseStepped { child_id, .. }
             | Event::CseDeadlineMissed { child_id, .. }
@@ -637,6 +648,7 @@ impl Event {
             Event::ChildFlagged { flag, set, .. } => {
                 format!("{} flag {}", flag.label(), if *set { "set" } else { "cleared" })
             }
+            Event::ChildSettingRecorded { setting, .. } => format!("{} recorded", setting.label()),
             Event::EnquiryOpened { question, agencies, person_of_concern, .. } => match person_of_concern {
                 Some(p) => format!(
                     "Multi-agency enquiry opened about a person of concern ({}), {} agencies asked: {question}",

@@ -94,6 +94,14 @@ word_enum!(
 );
 
 word_enum!(
+    /// A service a child is known to that a transition notice goes to (F15).
+    ChildSetting {
+        GpPractice => "gp_practice" / "GP practice",
+        Education => "education" / "School or college",
+    }
+);
+
+word_enum!(
     /// A transition a partner agency is told about (F15).
     TransitionKind {
         /// The young person's GP practice, when a CSE case is allocated.

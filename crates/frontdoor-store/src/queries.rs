@@ -67,6 +67,9 @@ pub struct ChildRecord {
     pub date_of_birth: Option<String>,
     pub sex: Option<String>,
     pub postcode: Option<String>,
+    /// The child's GP practice and school or college, as agencies (F15).
+    pub gp_practice: Option<AgencyId>,
+    pub education_setting: Option<AgencyId>,
 }
 
 #[derive(Debug, Clone)]
@@ -334,7 +337,8 @@ impl Store {
     pub async fn child(&self, id: ChildId) -> Result<Option<ChildRecord>, StoreError> {
         self.read()
             .fetch_optional(
-                "SELECT id, given_name, family_name, date_of_birth, sex, postcode FROM children WHERE id = $1",
+                "SELECT id, given_name, family_name, date_of_birth, sex, postcode, gp_practice, education_setting \
+                 FROM children WHERE id = $1",
                 &vals![id.to_string()],
             )
             .await?
@@ -346,6 +350,8 @@ impl Store {
                     date_of_birth: r.opt_text(3)?,
                     sex: r.opt_text(4)?,
                     postcode: r.opt_text(5)?,
+                    gp_practice: r.opt_text(6)?.map(|s| parse(&s, "agency id")).transpose()?,
+                    education_setting: r.opt_text(7)?.map(|s| parse(&s, "agency id")).transpose()?,
                 })
             })
             .transpose()

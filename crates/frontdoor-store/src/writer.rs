@@ -7,6 +7,7 @@ use crate::chain::{self, AccessRow, EventRow};
 use crate::db::{Pool, Tx, Val, vals};
 use crate::{AccessEntry, Committed, Expected, NewEvent, OutboxMessage, StoreError, micros};
 use frontdoor_core::Event;
+use frontdoor_core::pathway::ChildSetting;
 use frontdoor_core::triage::Signal;
 use tokio::sync::{mpsc, oneshot};
 
@@ -502,6 +503,16 @@ async fn project(
                     &vals![child_id.to_string(), flag.as_str()],
                 )
                 .await?;
+            }
+            child_event(tx, *child_id, seq, actor_agency, at).await?;
+        }
+        Event::ChildSettingRecorded { child_id, setting, agency_id } => {
+            let sql = match setting {
+                ChildSetting::GpPractice => "UPDATE children SET gp_practice = $2 WHERE id = $1",
+                ChildSetting::Education => "UPDATE children SET education_setting = $2 WHERE id = $1",
+            };
+            if tx.exec(sql, &vals![child_id.to_string(), agency_id.to_string()]).await? == 0 {
+                return Err(moved(format!("child-{child_id}")));
             }
             child_event(tx, *child_id, seq, actor_agency, at).await?;
         }

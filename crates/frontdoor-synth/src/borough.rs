@@ -127,6 +127,8 @@ pub(crate) fn agencies() -> Vec<AgencySpec> {
         agency("licensing", "Wrenhollow Borough Council Licensing Service", AgencyKind::Licensing),
     ]);
     a.extend(VOLUNTARY.iter().map(|(k, n)| agency(k, n, AgencyKind::Voluntary)));
+    // Further education: told when a young person known to the CSE team transfers to it (F15).
+    a.push(agency("college", "Wrenhollow College (further education)", AgencyKind::Education));
     a
 }
 

@@ -1002,6 +1002,27 @@ pub(crate) async fn flag_child(
     Ok(Json(flag_views(&state, &user, child.id).await?))
 }
 
+/// What recording a child's settings sent.
+#[derive(Serialize, ToSchema)]
+pub struct SettingsRecorded {
+    /// The transition notices sent in the same commit (a school or college told of a move).
+    pub notifications: Vec<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/children/{id}/settings", params(("id" = String, Path)), request_body = crate::cse::SettingsInput,
+    responses((status = 200, body = SettingsRecorded), (status = 404, description = "no such child, or not the caller's"),
+              (status = 422, description = "an agency of the wrong kind, or none given, each named")), security(("bearer" = [])))]
+pub(crate) async fn record_settings(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<crate::cse::SettingsInput>,
+) -> Result<Json<SettingsRecorded>, AppError> {
+    let child = child_for(&state, &user, Action::FlagChild, &id).await?;
+    let sent = crate::cse::record_settings(&state.store, &user.actor, &child, &body, Utc::now()).await?;
+    Ok(Json(SettingsRecorded { notifications: sent.iter().map(ToString::to_string).collect() }))
+}
+
 // ---- machine feeds ------------------------------------------------------------------------------
 
 #[derive(Serialize, ToSchema)]

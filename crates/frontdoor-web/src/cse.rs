@@ -10,7 +10,9 @@ use crate::service::{ServiceError, append_by, map_conflicts, meta};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use frontdoor_core::contact::FieldError;
 use frontdoor_core::pathway::{Allocation, Case, Context, Step};
-use frontdoor_core::{Actor, AlertId, CaseId, ChildFlag, ChildId, ContactId, EnquiryId, Event, Purpose, Role, UserId};
+use frontdoor_core::{
+    Actor, AgencyKind, AlertId, CaseId, ChildFlag, ChildId, ContactId, EnquiryId, Event, Purpose, Role, UserId,
+};
 use frontdoor_store::{CaseRecord, Expected, Meta, NewEvent, Store};
 
 /// The events referring a child to the pathway (to append with whatever decided it), unless the
@@ -95,11 +97,13 @@ pub async fn take_step(
     let child = store.child(record.child_id).await?.ok_or_else(|| ServiceError::NotFound("child".into()))?;
     let age_years = age_on(child.date_of_birth.as_deref(), now);
     let mut step = step;
+    let mut allocated_to = None;
     if let Step::Allocate { worker, override_reason } = &mut step {
         let user = store.user(*worker).await?.filter(|u| !u.disabled && u.roles.contains(&Role::CseWorker));
-        if user.is_none() {
+        let Some(user) = user else {
             return Err(invalid("worker", "choose an active CSE worker"));
-        }
+        };
+        allocated_to = Some(user.display_name);
         let load = caseload(store, weights, *worker, Some(record.id)).await?;
         match weights.check(load, record.case.level) {
             Allocation::Breach { after } if override_reason.is_none() => {
@@ -130,6 +134,15 @@ pub async fn take_step(
         expected: Expected::Any,
         meta: m.clone(),
     }];
+    // Allocation tells the young person's GP practice, when it is known, in the same commit.
+    if let (Some(worker), Some(gp)) = (&allocated_to, child.gp_practice) {
+        let practice = store.agencies().await?.into_iter().find(|a| a.id == gp && a.kind == AgencyKind::Health);
+        if let Some(practice) = practice {
+            let transition = frontdoor_core::pathway::TransitionKind::GpAllocation;
+            let (_, event) = notice(&child, Some(record.id), &practice, transition, worker, SAFEGUARDING_BASIS);
+            events.push(NewEvent { event, expected: Expected::NoStream, meta: m.clone() });
+        }
+    }
     if !next.is_open() {
         events.push(NewEvent {
             event: Event::ChildFlagged {
@@ -364,6 +377,50 @@ pub struct NotifyInput {
     pub lawful_basis: String,
 }
 
+/// The lawful basis automatic transition notices are recorded with.
+pub const SAFEGUARDING_BASIS: &str = "UK GDPR 6(1)(e) and 9(2)(g); DPA 2018 Sch. 1 para 18 (safeguarding children)";
+
+/// A transition notice to `agency` about `child`: it names the young person and the worker
+/// (or the CSE team when none is allocated yet), and nothing of why.
+pub fn notice(
+    child: &frontdoor_store::ChildRecord,
+    case_id: Option<CaseId>,
+    agency: &frontdoor_store::AgencyRecord,
+    transition: frontdoor_core::pathway::TransitionKind,
+    worker: &str,
+    lawful_basis: &str,
+) -> (frontdoor_core::NotificationId, Event) {
+    use frontdoor_core::pathway::TransitionKind;
+    let who = format!(
+        "{} {}{}",
+        child.given_name,
+        child.family_name,
+        child.date_of_birth.as_deref().map(|d| format!(", born {d}")).unwrap_or_default()
+    );
+    let message = match transition {
+        TransitionKind::GpAllocation => format!(
+            "{who} has been allocated a worker in the children's services CSE team ({worker}). Please flag the record; \
+             contact the CSE team before sharing this with anyone else."
+        ),
+        TransitionKind::CollegeTransfer => format!(
+            "{who} is transferring to {} and is known to the children's services CSE team. Please contact the allocated \
+             worker ({worker}) to arrange a transition meeting.",
+            agency.name
+        ),
+    };
+    let notification_id = frontdoor_core::NotificationId::new();
+    let event = Event::PartnerNotified {
+        notification_id,
+        child_id: child.id,
+        case_id,
+        to_agency: agency.id,
+        transition,
+        lawful_basis: lawful_basis.to_owned(),
+        message,
+    };
+    (notification_id, event)
+}
+
 /// Tells a partner agency about a transition (F15): the young person's GP practice once the case
 /// is allocated, a college when a flagged student transfers to it. The notice names the young
 /// person and the worker, and is recorded with its lawful basis.
@@ -422,33 +479,97 @@ pub async fn notify_partner(
         return Err(ServiceError::Conflict("allocate the case to a CSE worker first: the notice names them".into()));
     };
     let child = store.child(record.child_id).await?.ok_or_else(|| ServiceError::NotFound("child".into()))?;
-    let who = format!(
-        "{} {}{}",
-        child.given_name,
-        child.family_name,
-        child.date_of_birth.as_deref().map(|d| format!(", born {d}")).unwrap_or_default()
-    );
-    let message = match transition {
-        TransitionKind::GpAllocation => format!(
-            "{who} has been allocated a worker in the children's services CSE team ({worker}). Please flag the record; \
-             contact the CSE team before sharing this with anyone else."
-        ),
-        TransitionKind::CollegeTransfer => format!(
-            "{who} is transferring to {} and is known to the children's services CSE team. Please contact the allocated \
-             worker ({worker}) to arrange a transition meeting.",
-            agency.name
-        ),
-    };
-    let notification_id = frontdoor_core::NotificationId::new();
-    let event = Event::PartnerNotified {
-        notification_id,
-        child_id: record.child_id,
-        case_id: Some(record.id),
-        to_agency: agency.id,
-        transition,
-        lawful_basis: lawful_basis.to_owned(),
-        message,
-    };
+    let (notification_id, event) = notice(&child, Some(record.id), &agency, transition, &worker, lawful_basis);
     append_by(store, actor, event, Expected::NoStream, Purpose::CaseWork, now).await?;
     Ok(notification_id)
+}
+
+/// A child's GP practice and school or college, as typed (agency ids; empty: unchanged).
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsInput {
+    /// A health body's id.
+    #[serde(default)]
+    pub gp_practice: String,
+    /// A school's or college's id.
+    #[serde(default)]
+    pub education_setting: String,
+}
+
+/// Records a child's GP practice and school or college (F15). When a child with an open CSE case
+/// moves to a different school or college, the new one is told in the same commit (the notice
+/// names the young person and the worker, with the safeguarding basis). Returns the notices sent.
+pub async fn record_settings(
+    store: &Store,
+    actor: &Actor,
+    child: &frontdoor_store::ChildRecord,
+    input: &SettingsInput,
+    now: DateTime<Utc>,
+) -> Result<Vec<frontdoor_core::NotificationId>, ServiceError> {
+    use frontdoor_core::pathway::{ChildSetting, TransitionKind};
+    let agencies = store.agencies().await?;
+    let mut errors = Vec::new();
+    let mut pick = |field: &str, text: &str, ok: &[AgencyKind], what: &str| {
+        let text = text.trim();
+        if text.is_empty() {
+            return None;
+        }
+        let found = text.parse::<frontdoor_core::AgencyId>().ok().and_then(|id| agencies.iter().find(|a| a.id == id));
+        match found {
+            Some(a) if ok.contains(&a.kind) => Some(a.clone()),
+            _ => {
+                errors.push(FieldError { field: field.into(), message: format!("choose {what}") });
+                None
+            }
+        }
+    };
+    let gp = pick("gp_practice", &input.gp_practice, &[AgencyKind::Health], "a GP practice (a health body)");
+    let setting = pick(
+        "education_setting",
+        &input.education_setting,
+        &[AgencyKind::School, AgencyKind::Education],
+        "a school or college",
+    );
+    if input.gp_practice.trim().is_empty() && input.education_setting.trim().is_empty() {
+        errors.push(FieldError {
+            field: "gp_practice".into(),
+            message: "choose a GP practice or a school or college".into(),
+        });
+    }
+    if !errors.is_empty() {
+        return Err(ServiceError::Invalid(errors));
+    }
+    let m = meta(Some(actor), Purpose::CaseWork.as_str(), now);
+    let event = |event| NewEvent { event, expected: Expected::Any, meta: m.clone() };
+    let mut events = Vec::new();
+    let mut sent = Vec::new();
+    if let Some(gp) = gp.filter(|a| child.gp_practice != Some(a.id)) {
+        events.push(event(Event::ChildSettingRecorded {
+            child_id: child.id,
+            setting: ChildSetting::GpPractice,
+            agency_id: gp.id,
+        }));
+    }
+    if let Some(to) = setting.filter(|a| child.education_setting != Some(a.id)) {
+        events.push(event(Event::ChildSettingRecorded {
+            child_id: child.id,
+            setting: ChildSetting::Education,
+            agency_id: to.id,
+        }));
+        let open = store.cse_cases_of_child(child.id).await?.into_iter().find(|c| c.case.is_open());
+        if let Some(case) = open {
+            let worker = match (case.case.worker, case.worker_name.as_deref()) {
+                (Some(_), Some(name)) => name.to_owned(),
+                _ => "not yet allocated: please contact the CSE team".to_owned(),
+            };
+            let transition = TransitionKind::CollegeTransfer;
+            let (id, notice) = notice(child, Some(case.id), &to, transition, &worker, SAFEGUARDING_BASIS);
+            events.push(NewEvent { event: notice, expected: Expected::NoStream, meta: m.clone() });
+            sent.push(id);
+        }
+    }
+    if !events.is_empty() {
+        store.append(events, vec![], vec![]).await.map_err(map_conflicts)?;
+    }
+    Ok(sent)
 }

@@ -1071,6 +1071,12 @@ struct ChildPage {
     can_flag: bool,
     all_flags: Vec<Choice>,
     flag_errors: Vec<FieldError>,
+    /// The child's GP practice and school or college (names; empty: not recorded).
+    gp_name: String,
+    setting_name: String,
+    /// Choices for recording them: (agency id, name).
+    health_agencies: Vec<(String, String)>,
+    education_agencies: Vec<(String, String)>,
     enquiries: Vec<ChildEnquiry>,
     can_open_enquiry: bool,
     actions: Vec<crate::actions_http::ActionView>,
@@ -1108,6 +1114,14 @@ async fn child_page(
     let resource = Resource::Child { contributing_agencies: state.store.child_agencies(c.child.id).await? };
     let flags = api::flag_views(state, user, c.child.id).await?;
     let child_id = c.child.id;
+    let agencies = state.store.agencies().await?;
+    let name_of = |id: Option<AgencyId>| {
+        id.and_then(|id| agencies.iter().find(|a| a.id == id)).map(|a| a.name.clone()).unwrap_or_default()
+    };
+    let (gp_name, setting_name) = (name_of(c.child.gp_practice), name_of(c.child.education_setting));
+    let of_kind = |kinds: &[AgencyKind]| -> Vec<(String, String)> {
+        agencies.iter().filter(|a| kinds.contains(&a.kind)).map(|a| (a.id.to_string(), a.name.clone())).collect()
+    };
     let page = ChildPage {
         layout: Layout::for_user(&format!("{} {}", c.child.given_name, c.child.family_name), user),
         own_agency_only: c.scope == frontdoor_core::policy::Scope::OwnAgency,
@@ -1141,6 +1155,10 @@ async fn child_page(
         filter_agency: filter.agency.trim().to_owned(),
         all_flags: ChildFlag::ALL.iter().map(|f| Choice { value: f.as_str(), label: f.label().to_owned() }).collect(),
         flag_errors,
+        gp_name,
+        setting_name,
+        health_agencies: of_kind(&[AgencyKind::Health]),
+        education_agencies: of_kind(&[AgencyKind::School, AgencyKind::Education]),
     };
     render(page, status)
 }
@@ -1166,6 +1184,26 @@ pub(crate) async fn flag_child(
     let set = form.change != "clear";
     match crate::intake::flag_child(&state.store, &user.actor, child.id, &form.flag, set, &form.note, Utc::now()).await
     {
+        Ok(_) => Ok(Redirect::to(&format!("/children/{}", child.id)).into_response()),
+        Err(service::ServiceError::Invalid(errors)) => {
+            child_page(&state, &user, &id, api::ChronologyFilter::default(), errors, StatusCode::UNPROCESSABLE_ENTITY)
+                .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub(crate) async fn record_settings(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    Path(id): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let child = api::child_for(&state, &user, Action::FlagChild, &id).await?;
+    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
+    let input =
+        crate::cse::SettingsInput { gp_practice: field("gp_practice"), education_setting: field("education_setting") };
+    match crate::cse::record_settings(&state.store, &user.actor, &child, &input, Utc::now()).await {
         Ok(_) => Ok(Redirect::to(&format!("/children/{}", child.id)).into_response()),
         Err(service::ServiceError::Invalid(errors)) => {
             child_page(&state, &user, &id, api::ChronologyFilter::default(), errors, StatusCode::UNPROCESSABLE_ENTITY)

@@ -67,6 +67,7 @@ impl TestApp {
             ("police", "Police", AgencyKind::Police),
             ("health", "Health Trust", AgencyKind::Health),
             ("licensing", "Licensing", AgencyKind::Licensing),
+            ("college", "Wrenhollow College", AgencyKind::Education),
         ] {
             agencies.insert(key, service::register_agency(&store, name, kind, None, now).await.unwrap());
         }
@@ -517,6 +518,21 @@ async fn case_for(app: &TestApp, spec: &RouteSpec, role_user: &str, own: bool) -
                     ])
                 },
                 ok: if api { 200 } else { 303 },
+                resource: Resource::Child { contributing_agencies: vec![app.actor(maker).agency_id] },
+            }
+        }
+        ("POST", "/children/{id}/settings") | ("POST", "/api/v1/children/{id}/settings") => {
+            let maker = app.maker(owner);
+            let (_, child) = app.contact_by(maker, &format!("Settings{uniq}")).await;
+            let gp = app.agencies["health"].to_string();
+            Case {
+                path: spec.path.replace("{id}", &child),
+                body: if spec.is_api() {
+                    Body::Json(json!({"gp_practice": gp}))
+                } else {
+                    Body::Form(vec![("gp_practice", gp), ("education_setting", String::new())])
+                },
+                ok: if spec.is_api() { 200 } else { 303 },
                 resource: Resource::Child { contributing_agencies: vec![app.actor(maker).agency_id] },
             }
         }
@@ -2207,6 +2223,7 @@ async fn a_contact_goes_through_an_enquiry_onto_the_pathway_and_out() {
         // enquiry and so read their own part of the chronology, see none of them.
         let theirs = get_page(&app, &police, &format!("/children/{child}")).await;
         assert!(theirs.contains("Known") && !theirs.contains("Open CSE case"), "{theirs}");
+        assert!(!theirs.contains("GP practice, school or college"), "nor where the child is registered");
         assert!(get_page(&app, &lead, &format!("/children/{child}")).await.contains("Open CSE case"));
         for outsider in [&advisor, &police] {
             let r = send(&app, "GET", &format!("/api/v1/cse/cases/{case}"), &Body::None, Some(outsider)).await;
@@ -2718,13 +2735,16 @@ async fn the_school_report_counts_each_schools_referrals_and_flags_the_low_ones(
         let analyst = app.token("analyst").await;
         let report = get_json(&app, &analyst, "/api/v1/reports/schools").await;
         let rows = report["schools"].as_array().unwrap();
-        assert_eq!(rows.len(), 3, "{report}");
+        // The three schools and the harness's college (an education provider, never referring).
+        assert_eq!(rows.len(), 4, "{report}");
         assert_eq!(rows[0]["name"], "Cedar School");
         assert_eq!(rows[0]["low"], true);
-        assert_eq!(rows[2]["referrals"], Value::Null, "4 is a small number: suppressed");
-        assert_eq!(rows[2]["suppressed"], true);
+        assert_eq!(rows[1]["name"], "Wrenhollow College");
+        assert_eq!(rows[3]["name"], "Alder School");
+        assert_eq!(rows[3]["referrals"], Value::Null, "4 is a small number: suppressed");
+        assert_eq!(rows[3]["suppressed"], true);
         assert_eq!(rows[0]["referrals"], 0);
-        assert_eq!(report["flagged"], 1);
+        assert_eq!(report["flagged"], 2);
         let page = get_page(&app, &analyst, "/reports/schools").await;
         assert!(page.contains("Cedar School") && page.contains("low"));
         let r = send(&app, "GET", "/api/v1/reports/schools", &Body::None, Some(&app.token("police").await)).await;
@@ -2763,6 +2783,61 @@ async fn the_gp_practice_is_told_of_an_allocation_with_the_lawful_basis_and_only
         let (status, _) = post_json(&app, &manager, &format!("/api/v1/cse/cases/{fresh}/notifications"),
             json!({"to_agency": app.agencies["health"].to_string(), "transition": "gp_allocation", "lawful_basis": basis})).await;
         assert_eq!(status, 409);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_gp_is_told_on_allocation_and_a_new_college_on_transfer_without_anyone_asking() {
+    each_backend(|app| async move {
+        let lead = app.token("lead").await;
+        let (_, child) = app.contact_by("advisor", "Moving").await;
+        let path = format!("/api/v1/children/{child}/settings");
+        let (health, college, police) = (
+            app.agencies["health"].to_string(),
+            app.agencies["college"].to_string(),
+            app.agencies["police"].to_string(),
+        );
+        // Wrong kinds are refused, each named, and nothing is recorded.
+        let (status, bad) =
+            post_json(&app, &lead, &path, json!({"gp_practice": police, "education_setting": health})).await;
+        assert_eq!(status, 422);
+        let fields: Vec<&str> =
+            bad["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+        assert_eq!(fields, ["gp_practice", "education_setting"], "{bad}");
+        assert_eq!(post_json(&app, &lead, &path, json!({})).await.0, 422);
+        let before = app.store.child(child.parse().unwrap()).await.unwrap().unwrap();
+        assert_eq!((before.gp_practice, before.education_setting), (None, None));
+        // No CSE case yet: recording the GP and the college tells nobody.
+        let (status, done) = post_json(&app, &lead, &path, json!({"gp_practice": health})).await;
+        assert_eq!(status, 200);
+        assert!(done["notifications"].as_array().unwrap().is_empty());
+        // Referred and allocated: the GP practice hears in the same commit as the allocation.
+        let m = frontdoor_store::Meta::system("case_work", Utc::now());
+        let (case, events) = frontdoor_web::cse::referral_events(child.parse().unwrap(), None, None, "x", &m);
+        app.store.append(events, vec![], vec![]).await.unwrap();
+        let manager = app.token("csemanager").await;
+        let worker = app.actor("cseworker").user_id.to_string();
+        let (status, _) =
+            step_json(&app, &manager, &case.to_string(), json!({"step": "allocate", "worker": worker})).await;
+        assert_eq!(status, 201);
+        let told = get_json(&app, &app.token("health").await, "/api/v1/notifications").await;
+        assert_eq!(told.as_array().unwrap().len(), 1, "{told}");
+        assert_eq!(told[0]["transition"], "gp_allocation");
+        assert!(told[0]["message"].as_str().unwrap().contains("Moving Testchild"));
+        assert!(told[0]["message"].as_str().unwrap().contains("cseworker user"));
+        assert!(told[0]["lawful_basis"].as_str().unwrap().contains("DPA 2018"));
+        // A move to the college while the case is open tells the college, once.
+        let (status, done) = post_json(&app, &lead, &path, json!({"education_setting": college})).await;
+        assert_eq!(status, 200);
+        assert_eq!(done["notifications"].as_array().unwrap().len(), 1);
+        let (_, again) = post_json(&app, &lead, &path, json!({"education_setting": college})).await;
+        assert!(again["notifications"].as_array().unwrap().is_empty(), "not a move");
+        let sent = app.store.partner_notifications(Some(app.agencies["college"]), None).await.unwrap();
+        assert_eq!(sent.len(), 1);
+        assert!(sent[0].message.contains("transferring to Wrenhollow College"), "{}", sent[0].message);
+        let page = get_page(&app, &lead, &format!("/children/{child}")).await;
+        assert!(page.contains("Health Trust") && page.contains("Wrenhollow College"));
     })
     .await;
 }

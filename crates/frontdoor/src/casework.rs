@@ -114,6 +114,14 @@ async fn pathway(store: &Store, cfg: &Config) -> Result<usize> {
                 Step::Panel { level, attendance: present.clone(), notes: "Agreed by the multi-agency panel.".into() },
             ]
         };
+        if i % 5 == 2
+            && let Some(gp) = store.agencies().await?.into_iter().find(|a| a.name.contains("GP"))
+        {
+            // The GP practice is known, so the allocation below tells it (F15).
+            let child = store.child(c.child_id).await?.context("child")?;
+            let settings = frontdoor_web::cse::SettingsInput { gp_practice: gp.id.to_string(), ..Default::default() };
+            frontdoor_web::cse::record_settings(store, &manager, &child, &settings, now).await?;
+        }
         let mut path = vec![Step::Allocate { worker: worker.user_id, override_reason: None }];
         match i % 5 {
             1 => path.extend(steps(RiskLevel::Low).into_iter().take(1)),
@@ -164,14 +172,17 @@ async fn pathway(store: &Store, cfg: &Config) -> Result<usize> {
                 };
                 actions::assign(store, &manager, &late, set).await?;
             }
-            if let Some(gp) = store.agencies().await?.into_iter().find(|a| a.name.contains("GP")) {
-                let record = store.cse_case(c.id).await?.context("case")?;
-                let notice = frontdoor_web::cse::NotifyInput {
-                    to_agency: gp.id.to_string(),
-                    transition: "gp_allocation".into(),
-                    lawful_basis: "UK GDPR 6(1)(e) and 9(2)(g); DPA 2018 Sch. 1 para 18 (safeguarding)".into(),
+            if i == 7
+                && let Some(college) =
+                    store.agencies().await?.into_iter().find(|a| a.kind == frontdoor_core::AgencyKind::Education)
+            {
+                // She moves on to the college: it is told, naming her worker (F15).
+                let child = store.child(c.child_id).await?.context("child")?;
+                let settings = frontdoor_web::cse::SettingsInput {
+                    education_setting: college.id.to_string(),
+                    ..Default::default()
                 };
-                frontdoor_web::cse::notify_partner(store, worker, &record, &notice, Utc::now()).await?;
+                frontdoor_web::cse::record_settings(store, &manager, &child, &settings, Utc::now()).await?;
             }
         }
         moved += 1;
