@@ -80,3 +80,42 @@ pub async fn all() -> Vec<TestStore> {
     v.extend(postgres().await);
     v
 }
+
+impl TestStore {
+    /// Everything the database holds, as text, for tests that check what is (not) stored: the
+    /// SQLite files' bytes (database and write-ahead log), or every row of every PostgreSQL
+    /// table rendered as text.
+    pub async fn stored_text(&self) -> String {
+        use sqlx::Row as _;
+        if let Some(dir) = &self.dir {
+            let mut out = String::new();
+            for entry in std::fs::read_dir(dir).expect("test dir") {
+                let bytes = std::fs::read(entry.expect("entry").path()).unwrap_or_default();
+                out.push_str(&String::from_utf8_lossy(&bytes));
+            }
+            return out;
+        }
+        let pool = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(&self.url).await.expect("connect");
+        let tables: Vec<String> =
+            sqlx::query("SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'")
+                .fetch_all(&pool)
+                .await
+                .expect("tables")
+                .iter()
+                .map(|r| r.get::<String, _>(0))
+                .collect();
+        let mut out = String::new();
+        for t in tables {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT x::text FROM \"{t}\" x")))
+                .fetch_all(&pool)
+                .await
+                .expect("rows");
+            for r in rows {
+                out.push_str(&r.get::<String, _>(0));
+                out.push('\n');
+            }
+        }
+        pool.close().await;
+        out
+    }
+}

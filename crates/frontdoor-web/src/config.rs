@@ -88,6 +88,9 @@ pub struct Config {
     pub caseload: frontdoor_core::pathway::Caseload,
     /// The support directory (TOML, as `config/support.toml`); empty for the shipped one.
     pub support_file: String,
+    /// The public site (`[public]`: content_dir, phone, out_of_hours_phone, exit_url,
+    /// form_idle_minutes, posts_per_minute).
+    pub public: crate::public::PublicSettings,
 }
 
 impl Default for Config {
@@ -126,6 +129,7 @@ impl Default for Config {
             pathway: frontdoor_core::pathway::Timescales::default(),
             caseload: frontdoor_core::pathway::Caseload::default(),
             support_file: String::new(),
+            public: crate::public::PublicSettings::default(),
         }
     }
 }
@@ -169,6 +173,15 @@ impl Config {
             return Err(ConfigError::Invalid { file: file.to_owned(), line, message });
         }
         Ok(cfg)
+    }
+
+    /// The public site's pages (`[public] content_dir`), or the shipped ones.
+    pub fn content(&self) -> Result<crate::public::Content, String> {
+        if self.public.content_dir.is_empty() {
+            crate::public::Content::built_in()
+        } else {
+            crate::public::Content::from_dir(&self.public.content_dir)
+        }
     }
 
     /// The configured support directory (`support_file`), or the shipped one.

@@ -61,12 +61,58 @@ pub async fn record_contact_with(
     signal: Option<Signal>,
     now: DateTime<Utc>,
 ) -> Result<RecordedContact, ServiceError> {
+    let m = meta(Some(actor), purpose.as_str(), now);
+    let by = Recorder { meta: m, owner_agency: actor.agency_id, join_by_name: true };
+    record_as(store, screening, by, draft, signal, now).await
+}
+
+/// Record a contact raised on the public site: nobody signed in made it, so the event names no
+/// user, and `owner_agency` (the front door's children's services) owns it. Without a family
+/// name (`NOT_KNOWN`) the child is recorded anew rather than joined by name to another child
+/// who happens to share the first name; the advisor links them on the record check.
+pub async fn record_online(
+    store: &Store,
+    screening: &Screening,
+    owner_agency: frontdoor_core::AgencyId,
+    draft: &ContactDraft,
+    now: DateTime<Utc>,
+) -> Result<RecordedContact, ServiceError> {
+    let m = frontdoor_store::Meta {
+        actor_user: None,
+        actor_agency: Some(owner_agency),
+        purpose: Purpose::Referral.as_str().to_owned(),
+        at: now,
+    };
+    let join_by_name = draft.child.family_name.trim() != NOT_KNOWN;
+    record_as(store, screening, Recorder { meta: m, owner_agency, join_by_name }, draft, None, now).await
+}
+
+/// The family name an online concern records when the sender does not know it.
+pub const NOT_KNOWN: &str = "(not known)";
+
+/// Who records a contact: the events' meta, the agency that owns the record, and whether the
+/// child may be joined by name to one already recorded.
+struct Recorder {
+    meta: frontdoor_store::Meta,
+    owner_agency: frontdoor_core::AgencyId,
+    join_by_name: bool,
+}
+
+async fn record_as(
+    store: &Store,
+    screening: &Screening,
+    by: Recorder,
+    draft: &ContactDraft,
+    signal: Option<Signal>,
+    now: DateTime<Utc>,
+) -> Result<RecordedContact, ServiceError> {
+    let Recorder { meta: m, owner_agency, join_by_name } = by;
     let (contact, protocol, answers) = check(screening, draft, now).map_err(ServiceError::Invalid)?;
     let key = contact.child.match_key();
-    let m = meta(Some(actor), purpose.as_str(), now);
     let mut events = Vec::with_capacity(4);
     // Exact identity until the probabilistic record check (F5) links children properly.
-    let (child_id, new_child) = match store.child_by_match_key(&key).await? {
+    let existing = if join_by_name { store.child_by_match_key(&key).await? } else { None };
+    let (child_id, new_child) = match existing {
         Some(id) => (id, false),
         None => {
             let child_id = ChildId::new();
@@ -133,7 +179,7 @@ pub async fn record_contact_with(
             source_code: contact.source_code,
             narrative: contact.narrative,
             received_at: contact.received_at,
-            owner_agency: actor.agency_id,
+            owner_agency,
             anonymous: contact.anonymous,
             reporter: contact.reporter,
         },

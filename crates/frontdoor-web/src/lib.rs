@@ -27,6 +27,8 @@ pub mod notify;
 mod openapi;
 mod pages;
 pub mod passwords;
+pub mod public;
+pub mod public_concern;
 pub mod records;
 pub mod reports;
 pub mod routes;
@@ -60,6 +62,10 @@ pub struct AppState {
     pub nicknames: Arc<frontdoor_link::Nicknames>,
     /// The support directory (`support_file`), read once at start-up.
     pub support: Arc<support::Directory>,
+    /// The public site's pages (`[public] content_dir`), read once at start-up.
+    pub content: Arc<public::Content>,
+    /// Raise-a-concern forms in progress and the public rate limit (memory only).
+    pub concerns: Arc<public_concern::Concerns>,
 }
 
 /// A bound, not yet serving, server. `build` binds the port so tests can use port 0.
@@ -80,6 +86,8 @@ impl Application {
         let nicknames = cfg.nicknames().map_err(anyhow::Error::msg)?;
         cfg.link_settings().map_err(anyhow::Error::msg)?;
         let support = cfg.support().map_err(anyhow::Error::msg)?;
+        let content = cfg.content().map_err(anyhow::Error::msg)?;
+        let concerns = public_concern::Concerns::new(&cfg.public);
         let listener =
             TcpListener::bind(cfg.listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", cfg.listen))?;
         let addr = listener.local_addr()?;
@@ -92,6 +100,8 @@ impl Application {
             links: Default::default(),
             nicknames: Arc::new(nicknames),
             support: Arc::new(support),
+            content: Arc::new(content),
+            concerns: Arc::new(concerns),
         };
         Ok(Application { listener, router: routes::router(state.clone()), addr, state })
     }

@@ -5,8 +5,8 @@ use crate::auth::{self, CurrentUser};
 use crate::error::AppError;
 use crate::pages::PageError;
 use crate::{
-    AppState, actions_http, api, audit_http, cse_http, cse_pages, enquiries, enquiry_pages, metrics, pages, reports,
-    security,
+    AppState, actions_http, api, audit_http, cse_http, cse_pages, enquiries, enquiry_pages, metrics, pages, public,
+    public_concern, reports, security,
 };
 use axum::Router;
 use axum::body::{Body, to_bytes};
@@ -54,6 +54,14 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         (spec("GET", "/metrics", Public), get(metrics::render)),
         (spec("GET", "/api/openapi.json", Public), get(api::openapi)),
         (spec("GET", "/static/app.css", Public), get(security::stylesheet)),
+        // The public site (no sign-in; `/` itself is its start page for anyone not signed in)
+        (spec("GET", "/static/exit.js", Public), get(public::exit_script)),
+        (spec("GET", "/info/{slug}", Public), get(public::info)),
+        (spec("GET", "/support", Public), get(public::support)),
+        (spec("GET", "/leave", Public), get(public::leave)),
+        (spec("GET", "/concern", Public), get(public_concern::start)),
+        (spec("GET", "/concern/{step}", Public), get(public_concern::show)),
+        (spec("POST", "/concern/{step}", Public), post(public_concern::answer)),
         // Sign-in
         (spec("GET", "/login", Public), get(pages::login_form)),
         (spec("POST", "/login", Public), post(pages::login)),
@@ -244,6 +252,8 @@ async fn guard(State((state, spec)): State<(AppState, RouteSpec)>, req: Request,
         Ok(None) if spec.is_api() => {
             return AppError::Unauthorized("sign in first: send Authorization: Bearer TOKEN".into()).into_response();
         }
+        // The site's root is the public start page for anyone not signed in.
+        Ok(None) if spec.path == "/" => return public::start_page(&state),
         Ok(None) => return Redirect::to("/login").into_response(),
         Err(e) => return fail(e),
     };

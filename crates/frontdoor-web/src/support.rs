@@ -33,6 +33,9 @@ pub struct Service {
     pub name: String,
     #[serde(default)]
     pub contact: String,
+    /// What it does, in plain words for the public site's support page (empty: not listed there).
+    #[serde(default)]
+    pub about: String,
     /// Referrals from this risk level up (none: any).
     #[serde(default)]
     pub min_level: Option<RiskLevel>,

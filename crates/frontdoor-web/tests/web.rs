@@ -853,6 +853,11 @@ async fn authorization_matrix_every_route_every_role_own_and_other_agency() {
             let r = send(&app, spec.method, &case.path, &case.body, None).await;
             if spec.is_api() {
                 assert_eq!(r.status(), 401, "{} {} anonymous", spec.method, spec.path);
+            } else if spec.path == "/" {
+                // The site's root is the public start page for anyone not signed in.
+                assert_eq!(r.status(), 200);
+                let page = r.text().await.unwrap();
+                assert!(page.contains("Worried about a child?") && !page.contains("Waiting for you"));
             } else {
                 assert_eq!(r.status(), 303, "{} {} anonymous", spec.method, spec.path);
                 assert_eq!(r.headers()["location"], "/login");
@@ -1150,7 +1155,7 @@ async fn browser_sign_in_csrf_logout_and_rotation() {
             .unwrap();
         assert_ne!(first, second.split(';').next().unwrap());
         let bare = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
-        let r = bare.get(format!("{}/", app.base)).header("cookie", first.as_str()).send().await.unwrap();
+        let r = bare.get(format!("{}/alerts", app.base)).header("cookie", first.as_str()).send().await.unwrap();
         assert_eq!(r.status(), 303, "the session held before signing in again must be ended");
 
         // Logging out kills the session server-side.
@@ -1166,7 +1171,7 @@ async fn browser_sign_in_csrf_logout_and_rotation() {
             .await
             .unwrap();
         assert_eq!(r.status(), 303);
-        let r = bare.get(format!("{}/", app.base)).header("cookie", session.as_str()).send().await.unwrap();
+        let r = bare.get(format!("{}/alerts", app.base)).header("cookie", session.as_str()).send().await.unwrap();
         assert_eq!(r.status(), 303, "a logged-out session must not work");
     })
     .await;
