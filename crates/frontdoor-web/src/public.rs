@@ -258,12 +258,13 @@ pub(crate) async fn leave(State(state): State<AppState>) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, state.cfg.public.exit_url.clone())]).into_response()
 }
 
-/// The quick-exit script: with JavaScript on, the button also replaces this page in the
-/// history, and pressing Escape three times leaves.
-pub(crate) async fn exit_script() -> Response {
+/// The public site's script (every page works without it): the quick exit also replaces this
+/// page in the history and leaves on Escape pressed three times; a form's error summary takes
+/// the focus.
+pub(crate) async fn script() -> Response {
     (
         [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
-        include_str!("../static/exit.js"),
+        include_str!("../static/public.js"),
     )
         .into_response()
 }

@@ -55,7 +55,7 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         (spec("GET", "/api/openapi.json", Public), get(api::openapi)),
         (spec("GET", "/static/app.css", Public), get(security::stylesheet)),
         // The public site (no sign-in; `/` itself is its start page for anyone not signed in)
-        (spec("GET", "/static/exit.js", Public), get(public::exit_script)),
+        (spec("GET", "/static/public.js", Public), get(public::script)),
         (spec("GET", "/info/{slug}", Public), get(public::info)),
         (spec("GET", "/support", Public), get(public::support)),
         (spec("GET", "/leave", Public), get(public::leave)),

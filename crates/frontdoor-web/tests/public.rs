@@ -300,3 +300,226 @@ async fn the_honeypot_and_the_rate_limit_store_nothing_and_say_so() {
     })
     .await;
 }
+
+// ---- in a real browser (headless Chromium through chromedriver, driven by fantoccini) --------
+
+use fantoccini::{Client, ClientBuilder, Locator};
+
+/// Headless Chromium with its driver; the driver process ends with it.
+struct Browser {
+    client: Client,
+    driver: std::process::Child,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false")
+}
+
+/// A browser, or `None` with a loud message when this machine has none (never in CI).
+async fn browser() -> Option<Browser> {
+    // Two crypto back-ends are linked (reqwest's and fantoccini's): name one for rustls.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let driver_path = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists());
+    let (Some(driver_path), true) = (driver_path, std::path::Path::new("/usr/bin/chromium").exists()) else {
+        assert!(!in_ci(), "chromium and chromedriver are missing: the browser tests are mandatory in CI");
+        eprintln!("\n*** SKIPPING the browser tests: install Debian's chromium and chromium-driver ***\n");
+        return None;
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let driver = std::process::Command::new(driver_path)
+        .arg(format!("--port={port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({"binary": "/usr/bin/chromium",
+               "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                        "--window-size=1280,1000"]}),
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    let mut last = None;
+    for _ in 0..100 {
+        match ClientBuilder::rustls().unwrap().capabilities(caps.clone()).connect(&url).await {
+            Ok(client) => return Some(Browser { client, driver }),
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not answer: {last:?}");
+}
+
+/// Saves what the browser shows to `target/screenshots/NAME.png`, for people to look at.
+async fn screenshot(b: &Client, name: &str) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let png = b.screenshot().await.unwrap();
+    std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+}
+
+async fn click(b: &Client, css: &str) {
+    b.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).click().await.unwrap();
+}
+
+async fn type_in(b: &Client, css: &str, text: &str) {
+    b.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).send_keys(text).await.unwrap();
+}
+
+async fn path_of(b: &Client) -> String {
+    b.current_url().await.unwrap().path().to_owned()
+}
+
+/// A site for the browser: SQLite (the HTTP tests above cover both backends), with the quick
+/// exit pointed at a page of its own so nothing leaves the machine.
+async fn browser_site() -> Site {
+    let mut cfg = config();
+    cfg.public.exit_url = "/healthz".into();
+    Site::start(testing::sqlite().await, cfg).await
+}
+
+#[tokio::test]
+async fn browser_a_young_person_raises_an_anonymous_concern_and_the_advisor_sees_it_on_the_worklist() {
+    let Some(browser) = browser().await else { return };
+    let b = &browser.client;
+    let site = browser_site().await;
+    b.goto(&site.base).await.unwrap();
+    screenshot(b, "public-start").await;
+    click(b, "a.button.start").await;
+    assert_eq!(path_of(b).await, "/concern");
+    click(b, "a.button.start").await;
+    assert_eq!(path_of(b).await, "/concern/who");
+    click(b, "label[for=who]").await;
+    click(b, "button[type=submit]").await;
+    type_in(b, "#given_name", "Tia").await;
+    type_in(b, "#age", "13").await;
+    click(b, "button[type=submit]").await;
+    type_in(b, "#what", "A man I met online wants me to meet him and keep it secret. He sent me money.").await;
+    click(b, "button[type=submit]").await;
+    click(b, "label[for=urgent-no]").await;
+    click(b, "button[type=submit]").await;
+    click(b, "label[for=contact]").await;
+    click(b, "button[type=submit]").await;
+    assert_eq!(path_of(b).await, "/concern/check");
+    screenshot(b, "public-concern-check").await;
+    click(b, "button[type=submit]").await;
+    assert_eq!(path_of(b).await, "/concern/done");
+    screenshot(b, "public-concern-sent").await;
+    let reference = b.find(Locator::Css(".reference")).await.unwrap().text().await.unwrap();
+    assert!(reference.starts_with("FD-"), "{reference}");
+    // Only the form's own cookie was ever set, and it is gone now.
+    let cookies = b.get_all_cookies().await.unwrap();
+    assert!(cookies.iter().all(|c| c.name() == "fd_concern"), "{cookies:?}");
+    // The advisor signs in and finds it on the worklist.
+    b.goto(&format!("{}/login", site.base)).await.unwrap();
+    type_in(b, "#username", "advisor").await;
+    type_in(b, "#password", PASSWORD).await;
+    click(b, "button[type=submit]").await;
+    b.goto(&format!("{}/worklist", site.base)).await.unwrap();
+    let page = b.source().await.unwrap();
+    assert!(page.contains(&reference) && page.contains("Tia"), "the worklist shows the new concern");
+    screenshot(b, "practitioner-worklist-with-online-concern").await;
+}
+
+#[tokio::test]
+async fn browser_leave_this_site_quickly_replaces_the_page_and_escape_three_times_leaves() {
+    let Some(browser) = browser().await else { return };
+    let b = &browser.client;
+    let site = browser_site().await;
+    b.goto(&format!("{}/info/young-people", site.base)).await.unwrap();
+    click(b, "a.exit-button").await;
+    assert_eq!(path_of(b).await, "/healthz");
+    b.back().await.unwrap();
+    assert_ne!(path_of(b).await, "/info/young-people", "the page left is not in the history");
+    b.goto(&format!("{}/info/parents", site.base)).await.unwrap();
+    for _ in 0..3 {
+        b.find(Locator::Css("body")).await.unwrap().send_keys("\u{E00C}").await.unwrap();
+    }
+    assert_eq!(path_of(b).await, "/healthz", "Escape three times leaves");
+}
+
+#[tokio::test]
+async fn browser_a_form_with_errors_shows_the_summary_focused_linked_and_keeps_the_answers() {
+    let Some(browser) = browser().await else { return };
+    let b = &browser.client;
+    let site = browser_site().await;
+    b.goto(&format!("{}/concern/who", site.base)).await.unwrap();
+    click(b, "button[type=submit]").await;
+    let focused = b.execute("return document.activeElement.id", vec![]).await.unwrap();
+    assert_eq!(focused, "error-summary", "the summary takes the focus");
+    screenshot(b, "public-concern-error").await;
+    click(b, ".error-summary a[href='#who']").await;
+    let focused = b.execute("return document.activeElement.id", vec![]).await.unwrap();
+    assert_eq!(focused, "who", "the summary's link goes to the field");
+    click(b, "label[for=who-parent]").await;
+    click(b, "button[type=submit]").await;
+    type_in(b, "#area", "Birch Lane").await;
+    click(b, "button[type=submit]").await;
+    assert!(b.source().await.unwrap().contains("Enter the child"));
+    let kept = b.find(Locator::Css("#area")).await.unwrap().prop("value").await.unwrap();
+    assert_eq!(kept.as_deref(), Some("Birch Lane"));
+}
+
+/// axe-core (the npm package; its `axe.min.js` path in `AXE_CORE_PATH`) run in the browser on
+/// every public page, at normal size and at the equivalent of 400% zoom; any WCAG 2.2 A/AA
+/// violation fails. Without the package it skips loudly, except in CI.
+#[tokio::test]
+async fn browser_every_public_page_passes_axe_core_and_reflows_at_400_percent() {
+    let axe = match std::env::var("AXE_CORE_PATH") {
+        Ok(p) if !p.is_empty() => std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("AXE_CORE_PATH {p}: {e}")),
+        _ => {
+            assert!(!in_ci(), "AXE_CORE_PATH is not set: the accessibility test is mandatory in CI");
+            eprintln!(
+                "\n*** SKIPPING axe-core: npm install axe-core outside the repository and set AXE_CORE_PATH to its axe.min.js ***\n"
+            );
+            return;
+        }
+    };
+    let Some(browser) = browser().await else { return };
+    let b = &browser.client;
+    let site = browser_site().await;
+    let mut pages: Vec<(String, String)> =
+        SLUGS.iter().map(|s| (format!("/info/{s}"), format!("public-info-{s}"))).collect();
+    pages.extend(
+        [
+            ("/", "public-root"),
+            ("/support", "public-support"),
+            ("/concern", "public-concern-start"),
+            ("/concern/who", "public-concern-who"),
+            ("/info/missing", "public-not-found"),
+        ]
+        .map(|(p, n)| (p.to_owned(), n.to_owned())),
+    );
+    let run = "var done = arguments[arguments.length - 1];\
+               axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}})\
+                 .then(function (r) { done(r.violations.map(function (v) { return v.id + ' (' + v.nodes.length + '): ' + v.nodes.map(function (n) { return n.target.join(' '); }).join(', '); })); })\
+                 .catch(function (e) { done(['axe failed: ' + e]); });";
+    let mut failures = Vec::new();
+    for (size, (w, h)) in [("", (1280, 1000)), ("-400", (320, 250))] {
+        b.set_window_size(w, h).await.unwrap();
+        for (path, name) in &pages {
+            b.goto(&format!("{}{path}", site.base)).await.unwrap();
+            b.execute(&axe, vec![]).await.unwrap();
+            let found = b.execute_async(run, vec![]).await.unwrap();
+            for v in found.as_array().unwrap() {
+                failures.push(format!("{path} at {w}px: {}", v.as_str().unwrap()));
+            }
+            let fits = b.execute("return document.documentElement.scrollWidth <= window.innerWidth + 1", vec![]).await;
+            if fits.unwrap() != json!(true) {
+                failures.push(format!("{path} at {w}px: scrolls sideways"));
+            }
+            screenshot(b, &format!("{name}{size}")).await;
+        }
+    }
+    assert!(failures.is_empty(), "accessibility failures:\n{}", failures.join("\n"));
+}

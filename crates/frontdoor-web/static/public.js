@@ -1,3 +1,4 @@
+// The public site's only script; every page works without it.
 // Leave this site quickly (the GOV.UK "exit this page" pattern). Without JavaScript the button is
 // a plain link to /leave, which redirects. With it, the page is also replaced in the history so
 // the back button does not return here, and pressing Escape three times leaves too.
@@ -20,4 +21,11 @@
     timer = setTimeout(function () { presses = 0; }, 2000);
     if (presses >= 3) { leave(); }
   });
+})();
+
+// A form with errors: move focus to the error summary so screen readers announce it (GOV.UK
+// error summary pattern); its links then move focus to each field.
+(function () {
+  var summary = document.getElementById('error-summary');
+  if (summary) { summary.focus(); }
 })();
