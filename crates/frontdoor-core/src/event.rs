@@ -150,6 +150,24 @@ pub enum Event {
         set: bool,
         note: String,
     },
+    /// An anonymous online sender's follow-up code, given with the reference (F14); only its
+    /// SHA-256 hash is kept.
+    ContactFollowUpIssued {
+        contact_id: ContactId,
+        code_hash: String,
+    },
+    /// The front door's short message for an anonymous online sender, read with their code.
+    ContactStatusLeft {
+        contact_id: ContactId,
+        message: String,
+    },
+    /// An anonymous online sender added to their concern, with their code (no actor: nobody is
+    /// signed in, and nothing identifies them).
+    ContactInformationAdded {
+        contact_id: ContactId,
+        child_id: ChildId,
+        text: String,
+    },
     /// The child's GP practice, or the school or college they attend, as an agency (F15: who is
     /// told at an allocation or a transfer).
     ChildSettingRecorded {
@@ -475,6 +493,9 @@ impl Event {
             Event::AlertEscalated { .. } => "alert_escalated",
             Event::ChildFlagged { .. } => "child_flagged",
             Event::ChildSettingRecorded { .. } => "child_setting_recorded",
+            Event::ContactFollowUpIssued { .. } => "contact_follow_up_issued",
+            Event::ContactStatusLeft { .. } => "contact_status_left",
+            Event::ContactInformationAdded { .. } => "contact_information_added",
             Event::EnquiryOpened { .. } => "enquiry_opened",
             Event::EnquiryContributed { .. } => "enquiry_contributed",
             Event::EnquiryContributionAmended { .. } => "enquiry_contribution_amended",
@@ -505,7 +526,10 @@ impl Event {
             Event::ContactReceived { contact_id, .. }
             | Event::ContactScreened { contact_id, .. }
             | Event::ContactAssessed { contact_id, .. }
-            | Event::ContactDecided { contact_id, .. } => format!("contact-{contact_id}"),
+            | Event::ContactDecided { contact_id, .. }
+            | Event::ContactFollowUpIssued { contact_id, .. }
+            | Event::ContactStatusLeft { contact_id, .. }
+            | Event::ContactInformationAdded { contact_id, .. } => format!("contact-{contact_id}"),
             Event::AlertRaised { alert_id, .. }
             | Event::AlertAcknowledged { alert_id, .. }
             | Event::AlertActioned { alert_id, .. }
@@ -575,6 +599,7 @@ impl Event {
             Event::ChildRecorded { child_id, .. }
             | Event::ContactReceived { child_id, .. }
             | Event::ContactDecided { child_id, .. }
+            | Event::ContactInformationAdded { child_id, .. }
             | Event::AlertRaised { child_id, .. }
             | Event::AlertActioned { child_id, .. }
             | Event::AlertDismissed { child_id, .. }
@@ -649,6 +674,9 @@ impl Event {
                 format!("{} flag {}", flag.label(), if *set { "set" } else { "cleared" })
             }
             Event::ChildSettingRecorded { setting, .. } => format!("{} recorded", setting.label()),
+            Event::ContactFollowUpIssued { .. } => "Follow-up code given to the anonymous sender".to_owned(),
+            Event::ContactStatusLeft { message, .. } => format!("Message left for the anonymous sender: {message}"),
+            Event::ContactInformationAdded { text, .. } => format!("The anonymous sender added: {text}"),
             Event::EnquiryOpened { question, agencies, person_of_concern, .. } => match person_of_concern {
                 Some(p) => format!(
                     "Multi-agency enquiry opened about a person of concern ({}), {} agencies asked: {question}",

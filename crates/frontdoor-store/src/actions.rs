@@ -4,7 +4,7 @@ use crate::db::{Row, vals};
 use crate::queries::parse;
 use crate::{Store, StoreError, from_micros};
 use chrono::{DateTime, NaiveDate, Utc};
-use frontdoor_core::{ActionItemId, AgencyId, CaseId, ChildId, EnquiryId, UserId};
+use frontdoor_core::{ActionItemId, AgencyId, CaseId, ChildId, ContactId, EnquiryId, UserId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActionRecord {
@@ -170,6 +170,54 @@ impl Store {
                     sent_at: from_micros(r.int(9)?),
                 })
             })
+            .collect()
+    }
+}
+
+/// An anonymous online sender's follow-up, found by their code's hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FollowUp {
+    pub contact_id: ContactId,
+    pub child_id: ChildId,
+    pub reference: String,
+    pub status_message: Option<String>,
+    pub status_at: Option<DateTime<Utc>>,
+}
+
+impl Store {
+    /// The follow-up whose code hashes to `code_hash`, if any.
+    pub async fn follow_up_by_code(&self, code_hash: &str) -> Result<Option<FollowUp>, StoreError> {
+        const SQL: &str = "SELECT f.contact_id, c.child_id, c.reference, f.status_message, f.status_at \
+                           FROM contact_followups f JOIN contacts c ON c.id = f.contact_id WHERE f.code_hash = $1";
+        self.follow_up(SQL, code_hash.to_owned()).await
+    }
+
+    /// A contact's follow-up, if its sender was given a code.
+    pub async fn follow_up_of(&self, contact: ContactId) -> Result<Option<FollowUp>, StoreError> {
+        const SQL: &str = "SELECT f.contact_id, c.child_id, c.reference, f.status_message, f.status_at \
+                           FROM contact_followups f JOIN contacts c ON c.id = f.contact_id WHERE f.contact_id = $1";
+        self.follow_up(SQL, contact.to_string()).await
+    }
+
+    async fn follow_up(&self, sql: &'static str, key: String) -> Result<Option<FollowUp>, StoreError> {
+        let Some(r) = self.read().fetch_optional(sql, &vals![key]).await? else { return Ok(None) };
+        Ok(Some(FollowUp {
+            contact_id: parse(&r.text(0)?, "contact id")?,
+            child_id: parse(&r.text(1)?, "child id")?,
+            reference: r.text(2)?,
+            status_message: r.opt_text(3)?,
+            status_at: r.opt_int(4)?.map(from_micros),
+        }))
+    }
+
+    /// What an anonymous sender added to a contact later: (text, when), oldest first.
+    pub async fn contact_additions(&self, contact: ContactId) -> Result<Vec<(String, DateTime<Utc>)>, StoreError> {
+        const SQL: &str = "SELECT text, added_at FROM contact_additions WHERE contact_id = $1 ORDER BY seq";
+        self.read()
+            .fetch_all(SQL, &vals![contact.to_string()])
+            .await?
+            .iter()
+            .map(|r| Ok((r.text(0)?, from_micros(r.int(1)?))))
             .collect()
     }
 }

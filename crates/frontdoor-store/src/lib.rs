@@ -15,7 +15,7 @@ pub mod testing;
 mod verify;
 mod writer;
 
-pub use actions::{ActionRecord, NotificationRecord};
+pub use actions::{ActionRecord, FollowUp, NotificationRecord};
 pub use chain::row_hash;
 pub use cse::{AuditRecord, CaseEvent, CaseRecord, OverrideRecord, SupportReferral};
 pub use enquiries::{ContributionRecord, EnquiryRecord, ReleaseRecord};

@@ -506,6 +506,32 @@ async fn project(
             }
             child_event(tx, *child_id, seq, actor_agency, at).await?;
         }
+        Event::ContactFollowUpIssued { contact_id, code_hash } => {
+            tx.exec(
+                "INSERT INTO contact_followups (contact_id, code_hash) VALUES ($1, $2)",
+                &vals![contact_id.to_string(), code_hash.as_str()],
+            )
+            .await?;
+        }
+        Event::ContactStatusLeft { contact_id, message } => {
+            let n = tx
+                .exec(
+                    "UPDATE contact_followups SET status_message = $2, status_at = $3 WHERE contact_id = $1",
+                    &vals![contact_id.to_string(), message.as_str(), at],
+                )
+                .await?;
+            if n == 0 {
+                return Err(moved(format!("contact-{contact_id}")));
+            }
+        }
+        Event::ContactInformationAdded { contact_id, child_id, text } => {
+            tx.exec(
+                "INSERT INTO contact_additions (contact_id, seq, text, added_at) VALUES ($1, $2, $3, $4)",
+                &vals![contact_id.to_string(), seq, text.as_str(), at],
+            )
+            .await?;
+            child_event(tx, *child_id, seq, actor_agency, at).await?;
+        }
         Event::ChildSettingRecorded { child_id, setting, agency_id } => {
             let sql = match setting {
                 ChildSetting::GpPractice => "UPDATE children SET gp_practice = $2 WHERE id = $1",

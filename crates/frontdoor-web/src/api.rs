@@ -369,6 +369,25 @@ pub struct ContactView {
     pub reporter: Option<ReporterRequest>,
     /// Flags on the child's record (child-protection plan, looked after, ...).
     pub child_flags: Vec<FlagView>,
+    /// Raised anonymously online with a follow-up code: the sender can read `status_message`
+    /// and add information (`additions`).
+    pub follow_up: bool,
+    pub status_message: Option<String>,
+    /// What the anonymous sender added later, oldest first.
+    pub additions: Vec<AdditionView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AdditionView {
+    pub text: String,
+    pub added_at: DateTime<Utc>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusMessageRequest {
+    /// What the anonymous sender reads with their code (at most 500 characters).
+    pub message: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -444,6 +463,17 @@ impl ContactView {
         view.alerts = state.store.alerts_for_contact(c.id).await?.iter().map(AlertView::from).collect();
         view.decision = state.store.decision(c.id).await?.map(DecisionView::from);
         view.child_flags = flag_views(state, viewer, c.child_id).await?;
+        if let Some(f) = state.store.follow_up_of(c.id).await? {
+            view.follow_up = true;
+            view.status_message = f.status_message;
+        }
+        view.additions = state
+            .store
+            .contact_additions(c.id)
+            .await?
+            .into_iter()
+            .map(|(text, added_at)| AdditionView { text, added_at })
+            .collect();
         Ok(view)
     }
 
@@ -472,6 +502,9 @@ impl ContactView {
             anonymous: false,
             reporter: None,
             child_flags: Vec::new(),
+            follow_up: false,
+            status_message: None,
+            additions: Vec::new(),
         }
     }
 }
@@ -1000,6 +1033,20 @@ pub(crate) async fn flag_child(
     crate::intake::flag_child(&state.store, &user.actor, child.id, &body.flag, body.set, &body.note, Utc::now())
         .await?;
     Ok(Json(flag_views(&state, &user, child.id).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/contacts/{id}/status-message", params(("id" = String, Path)), request_body = StatusMessageRequest,
+    responses((status = 204, description = "left for the sender"), (status = 404, description = "no such contact, or not the caller's"),
+              (status = 409, description = "not raised anonymously online"), (status = 422, description = "empty or too long")), security(("bearer" = [])))]
+pub(crate) async fn status_message(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<StatusMessageRequest>,
+) -> Result<StatusCode, AppError> {
+    let c = contact_for(&state, &user, Action::DecideContact, &id).await?;
+    crate::intake::leave_status_message(&state.store, &user.actor, c.id, &body.message, Utc::now()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// What recording a child's settings sent.

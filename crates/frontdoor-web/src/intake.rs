@@ -62,7 +62,7 @@ pub async fn record_contact_with(
     now: DateTime<Utc>,
 ) -> Result<RecordedContact, ServiceError> {
     let m = meta(Some(actor), purpose.as_str(), now);
-    let by = Recorder { meta: m, owner_agency: actor.agency_id, join_by_name: true };
+    let by = Recorder { meta: m, owner_agency: actor.agency_id, join_by_name: true, follow_up: None };
     record_as(store, screening, by, draft, signal, now).await
 }
 
@@ -70,11 +70,14 @@ pub async fn record_contact_with(
 /// user, and `owner_agency` (the front door's children's services) owns it. Without a family
 /// name (`NOT_KNOWN`) the child is recorded anew rather than joined by name to another child
 /// who happens to share the first name; the advisor links them on the record check.
+/// `follow_up_hash`: the hash of an anonymous sender's follow-up code, kept with the contact in
+/// the same commit.
 pub async fn record_online(
     store: &Store,
     screening: &Screening,
     owner_agency: frontdoor_core::AgencyId,
     draft: &ContactDraft,
+    follow_up_hash: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<RecordedContact, ServiceError> {
     let m = frontdoor_store::Meta {
@@ -84,7 +87,8 @@ pub async fn record_online(
         at: now,
     };
     let join_by_name = draft.child.family_name.trim() != NOT_KNOWN;
-    record_as(store, screening, Recorder { meta: m, owner_agency, join_by_name }, draft, None, now).await
+    let by = Recorder { meta: m, owner_agency, join_by_name, follow_up: follow_up_hash };
+    record_as(store, screening, by, draft, None, now).await
 }
 
 /// The family name an online concern records when the sender does not know it.
@@ -96,6 +100,8 @@ struct Recorder {
     meta: frontdoor_store::Meta,
     owner_agency: frontdoor_core::AgencyId,
     join_by_name: bool,
+    /// An anonymous online sender's follow-up code hash.
+    follow_up: Option<String>,
 }
 
 async fn record_as(
@@ -106,7 +112,7 @@ async fn record_as(
     signal: Option<Signal>,
     now: DateTime<Utc>,
 ) -> Result<RecordedContact, ServiceError> {
-    let Recorder { meta: m, owner_agency, join_by_name } = by;
+    let Recorder { meta: m, owner_agency, join_by_name, follow_up } = by;
     let (contact, protocol, answers) = check(screening, draft, now).map_err(ServiceError::Invalid)?;
     let key = contact.child.match_key();
     let mut events = Vec::with_capacity(4);
@@ -186,6 +192,13 @@ async fn record_as(
         expected: Expected::NoStream,
         meta: m.clone(),
     });
+    if let Some(code_hash) = follow_up {
+        events.push(NewEvent {
+            event: Event::ContactFollowUpIssued { contact_id, code_hash },
+            expected: Expected::Any,
+            meta: m.clone(),
+        });
+    }
     events.push(NewEvent {
         event: Event::ContactScreened { contact_id, lexicon_version: screening.version().to_owned(), indicators },
         expected: Expected::Any,
@@ -820,6 +833,31 @@ fn manager_mail(
         return vec![];
     }
     vec![notify::email(cfg, &cfg.notify_managers_email, reference, what, path, now)]
+}
+
+/// Leaves (or replaces) the short message an anonymous online sender reads with their follow-up
+/// code (F14): plain words, no detail of what the front door found.
+pub async fn leave_status_message(
+    store: &Store,
+    actor: &Actor,
+    contact_id: ContactId,
+    message: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    let message = message.trim();
+    if message.is_empty() || message.chars().count() > 500 {
+        return Err(ServiceError::Invalid(vec![FieldError {
+            field: "message".into(),
+            message: "write a short message for the sender, at most 500 characters".into(),
+        }]));
+    }
+    if store.follow_up_of(contact_id).await?.is_none() {
+        return Err(ServiceError::Conflict(
+            "this contact's sender has no follow-up code: it was not raised anonymously online".into(),
+        ));
+    }
+    let event = Event::ContactStatusLeft { contact_id, message: message.to_owned() };
+    crate::service::append_by(store, actor, event, Expected::Any, Purpose::Triage, now).await
 }
 
 #[cfg(test)]

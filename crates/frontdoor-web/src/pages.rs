@@ -781,6 +781,8 @@ struct ContactPage {
     decision_due: String,
     overdue: bool,
     can_decide: bool,
+    /// May leave the anonymous online sender a message (the front-door team).
+    can_message: bool,
     can_manage_alerts: bool,
     outcomes: Vec<Choice>,
     alerts: Vec<AlertRow>,
@@ -883,9 +885,9 @@ async fn contact_page(
         None => "system".into(),
     };
     let a = &user.actor;
-    let can_decide = contact.decision.is_none()
-        && decide(a, Action::DecideContact, &Resource::Contact { owner_agency: c.owner_agency }, Purpose::Triage)
-            .allowed;
+    let can_message =
+        decide(a, Action::DecideContact, &Resource::Contact { owner_agency: c.owner_agency }, Purpose::Triage).allowed;
+    let can_decide = contact.decision.is_none() && can_message;
     let child_resource = Resource::Child { contributing_agencies: state.store.child_agencies(c.child_id).await? };
     let can_manage_alerts = decide(a, Action::ManageAlerts, &child_resource, Purpose::Triage).allowed;
     let mut alerts = Vec::new();
@@ -912,6 +914,7 @@ async fn contact_page(
         recorded_by,
         just_recorded,
         can_decide,
+        can_message,
         can_manage_alerts,
         outcomes: DecisionOutcome::ALL
             .iter()
@@ -942,6 +945,28 @@ pub(crate) async fn decide_contact(
         Err(service::ServiceError::Conflict(m)) => {
             let errors = vec![FieldError { field: "outcome".into(), message: m }];
             contact_page(&state, &user, c, false, form, errors, StatusCode::CONFLICT).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub(crate) async fn status_message(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    Path(id): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let c = api::contact_for(&state, &user, Action::DecideContact, &id).await?;
+    let message = form.iter().find(|(k, _)| k == "message").map(|(_, v)| v.as_str()).unwrap_or_default();
+    match crate::intake::leave_status_message(&state.store, &user.actor, c.id, message, Utc::now()).await {
+        Ok(()) => Ok(Redirect::to(&format!("/contacts/{}", c.id)).into_response()),
+        Err(service::ServiceError::Invalid(errors)) => {
+            contact_page(&state, &user, c, false, DecisionForm::default(), errors, StatusCode::UNPROCESSABLE_ENTITY)
+                .await
+        }
+        Err(service::ServiceError::Conflict(m)) => {
+            let errors = vec![FieldError { field: "message".into(), message: m }];
+            contact_page(&state, &user, c, false, DecisionForm::default(), errors, StatusCode::CONFLICT).await
         }
         Err(e) => Err(e.into()),
     }

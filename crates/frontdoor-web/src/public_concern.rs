@@ -20,6 +20,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use frontdoor_core::contact::{ChildDraft, ContactDraft, FieldError, ReporterDraft};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use rand::Rng;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
@@ -187,6 +188,8 @@ struct Draft {
     touched: Instant,
     /// Set once sent: the confirmation shows it, then the draft is forgotten.
     reference: Option<String>,
+    /// An anonymous sender's follow-up code, shown once with the reference.
+    code: Option<String>,
 }
 
 /// The forms in progress (in memory only) and the per-address rate limit.
@@ -216,7 +219,8 @@ impl Concerns {
 
 /// The draft behind the request's cookie.
 enum Found {
-    Draft(Box<Answers>, Option<String>),
+    /// The answers, and once sent the reference and any follow-up code.
+    Draft(Box<Answers>, Option<(String, Option<String>)>),
     /// A cookie whose answers were forgotten (idle, or the server restarted).
     Expired,
     None,
@@ -234,7 +238,7 @@ fn find(state: &AppState, headers: &HeaderMap) -> Found {
     match drafts.get_mut(&crate::auth::hash_token(&token)) {
         Some(d) => {
             d.touched = Instant::now();
-            Found::Draft(Box::new(d.answers.clone()), d.reference.clone())
+            Found::Draft(Box::new(d.answers.clone()), d.reference.clone().map(|r| (r, d.code.clone())))
         }
         None => Found::Expired,
     }
@@ -247,7 +251,10 @@ fn store(state: &AppState, headers: &HeaderMap, answers: Answers) -> Option<Stri
         Some(t) if drafts.contains_key(&crate::auth::hash_token(&t)) => (t, false),
         _ => (crate::auth::random_token(), true),
     };
-    drafts.insert(crate::auth::hash_token(&token), Draft { answers, touched: Instant::now(), reference: None });
+    drafts.insert(
+        crate::auth::hash_token(&token),
+        Draft { answers, touched: Instant::now(), reference: None, code: None },
+    );
     new.then_some(token)
 }
 
@@ -575,7 +582,12 @@ async fn send(state: &AppState, headers: &HeaderMap, a: Answers) -> Response {
         }
     };
     let Some(owner) = owner else { return sorry(state) };
-    match crate::intake::record_online(&state.store, &state.screening, owner.id, &a.draft(), chrono::Utc::now()).await {
+    // An anonymous sender gets a code to come back with; only its hash is stored.
+    let code = a.anonymous().then(follow_up_code);
+    let hash = code.as_deref().map(|c| crate::auth::hash_token(&normalise_code(c)));
+    match crate::intake::record_online(&state.store, &state.screening, owner.id, &a.draft(), hash, chrono::Utc::now())
+        .await
+    {
         Ok(recorded) => {
             if let Some(token) = token_of(headers) {
                 let mut drafts = state.concerns.drafts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -583,6 +595,7 @@ async fn send(state: &AppState, headers: &HeaderMap, a: Answers) -> Response {
                     // Forget the answers at once; keep only the reference to show.
                     d.answers = Answers { contact: a.contact.clone(), ..Answers::default() };
                     d.reference = Some(recorded.reference);
+                    d.code = code;
                 }
             }
             Redirect::to("/concern/done").into_response()
@@ -627,15 +640,21 @@ struct DonePage {
     layout: PublicLayout,
     reference: String,
     anonymous: bool,
+    code: String,
 }
 
 fn done(state: &AppState, headers: &HeaderMap) -> Response {
     match find(state, headers) {
-        Found::Draft(a, Some(reference)) => {
+        Found::Draft(a, Some((reference, code))) => {
             // Shown once: the form's memory of it goes now.
             forget(state, headers);
             let mut resp = render_page(
-                DonePage { layout: PublicLayout::new(state, "Concern sent"), reference, anonymous: a.anonymous() },
+                DonePage {
+                    layout: PublicLayout::new(state, "Concern sent"),
+                    reference,
+                    anonymous: a.anonymous(),
+                    code: code.unwrap_or_default(),
+                },
                 StatusCode::OK,
             );
             resp.headers_mut().insert(
@@ -648,6 +667,181 @@ fn done(state: &AppState, headers: &HeaderMap) -> Response {
     }
 }
 
+/// Letters and digits that cannot be mistaken for each other (no 0/O, 1/I).
+const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+
+/// A follow-up code: 12 characters of a 32-letter alphabet (60 bits), as `XXXX-XXXX-XXXX`.
+fn follow_up_code() -> String {
+    let mut rng = rand::rng();
+    let chars: Vec<char> =
+        (0..12).map(|_| char::from(CODE_ALPHABET[rng.random_range(0..CODE_ALPHABET.len())])).collect();
+    chars.chunks(4).map(|c| c.iter().collect::<String>()).collect::<Vec<_>>().join("-")
+}
+
+/// A code as typed, in the one form that is hashed: upper case, no spaces or hyphens.
+fn normalise_code(typed: &str) -> String {
+    typed.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_uppercase()).collect()
+}
+
+#[derive(Template)]
+#[template(path = "concern_follow_up.html")]
+struct FollowUpPage {
+    layout: PublicLayout,
+    /// Shown after a good reference and code: the status and the add-information form.
+    found: Option<FollowUpView>,
+    reference: String,
+    code: String,
+    errors: Vec<FieldError>,
+    added: bool,
+}
+
+struct FollowUpView {
+    message: String,
+    since: String,
+}
+
+impl FollowUpPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors.iter().find(|e| e.field == field).map(|e| e.message.as_str())
+    }
+}
+
+/// Where an anonymous sender comes back: their reference and code.
+pub(crate) async fn follow_up_form(State(state): State<AppState>) -> Response {
+    let page = FollowUpPage {
+        layout: PublicLayout::new(&state, "Check on a concern you raised"),
+        found: None,
+        reference: String::new(),
+        code: String::new(),
+        errors: Vec::new(),
+        added: false,
+    };
+    render_page(page, StatusCode::OK)
+}
+
+/// The follow-up a reference and code open, or one error that says only that they do not
+/// match (never which one is wrong).
+async fn open_follow_up(
+    state: &AppState,
+    form: &[(String, String)],
+) -> Result<(frontdoor_store::FollowUp, String, String), FollowUpPage> {
+    let reference = field(form, "reference").to_uppercase();
+    let code = field(form, "code");
+    let mut errors = Vec::new();
+    if reference.is_empty() {
+        errors.push(FieldError {
+            field: "reference".into(),
+            message: "Enter the reference, like FD-ABCD-EFGH-JKLM".into(),
+        });
+    }
+    if code.is_empty() {
+        errors.push(FieldError { field: "code".into(), message: "Enter the follow-up code you were given".into() });
+    }
+    let mut found = None;
+    if errors.is_empty() {
+        let hash = crate::auth::hash_token(&normalise_code(&code));
+        match state.store.follow_up_by_code(&hash).await {
+            Ok(Some(f)) if f.reference == reference => found = Some(f),
+            Ok(_) => errors.push(FieldError {
+                field: "reference".into(),
+                message: "We could not find a concern with that reference and code. Check both and try again".into(),
+            }),
+            Err(e) => {
+                tracing::error!(error = %e, "follow-up lookup failed");
+                errors.push(FieldError {
+                    field: "reference".into(),
+                    message: "Sorry, please try again in a few minutes".into(),
+                });
+            }
+        }
+    }
+    match found {
+        Some(f) => Ok((f, reference, code)),
+        None => Err(FollowUpPage {
+            layout: PublicLayout::new(state, "Error: Check on a concern you raised"),
+            found: None,
+            reference,
+            code: String::new(),
+            errors,
+            added: false,
+        }),
+    }
+}
+
+fn found_page(state: &AppState, f: &frontdoor_store::FollowUp, reference: String, code: String) -> FollowUpPage {
+    FollowUpPage {
+        layout: PublicLayout::new(state, "Your concern"),
+        found: Some(FollowUpView {
+            message: f.status_message.clone().unwrap_or_default(),
+            since: f.status_at.map(|t| t.format("%d %B %Y").to_string()).unwrap_or_default(),
+        }),
+        reference,
+        code,
+        errors: Vec::new(),
+        added: false,
+    }
+}
+
+pub(crate) async fn follow_up(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    if let Some(resp) = limited(&state, peer) {
+        return resp;
+    }
+    match open_follow_up(&state, &form).await {
+        Ok((f, reference, code)) => render_page(found_page(&state, &f, reference, code), StatusCode::OK),
+        Err(page) => render_page(page, StatusCode::UNPROCESSABLE_ENTITY),
+    }
+}
+
+/// An anonymous sender adds to their concern: it joins the contact (and the child's
+/// chronology) with no actor, and the advisor sees it on the contact.
+pub(crate) async fn follow_up_add(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    if let Some(resp) = limited(&state, peer) {
+        return resp;
+    }
+    if !field(&form, "website").is_empty() {
+        return thanks_without_reference(&state);
+    }
+    let (f, reference, code) = match open_follow_up(&state, &form).await {
+        Ok(x) => x,
+        Err(page) => return render_page(page, StatusCode::UNPROCESSABLE_ENTITY),
+    };
+    let text = field(&form, "more");
+    let mut errors = Vec::new();
+    if text.is_empty() {
+        errors.push(FieldError { field: "more".into(), message: "Tell us what you want to add".into() });
+    }
+    check_len(&mut errors, "more", &text, WHAT_MAX, "What you want to add");
+    if !errors.is_empty() {
+        let mut page = found_page(&state, &f, reference, code);
+        page.errors = errors;
+        return render_page(page, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let owner = state.store.contact(f.contact_id).await.ok().flatten().map(|c| c.owner_agency);
+    let meta = frontdoor_store::Meta {
+        actor_user: None,
+        actor_agency: owner,
+        purpose: frontdoor_core::Purpose::Referral.as_str().to_owned(),
+        at: chrono::Utc::now(),
+    };
+    let event = frontdoor_core::Event::ContactInformationAdded { contact_id: f.contact_id, child_id: f.child_id, text };
+    let new = frontdoor_store::NewEvent { event, expected: frontdoor_store::Expected::Any, meta };
+    if let Err(e) = state.store.append(vec![new], vec![], vec![]).await {
+        tracing::error!(error = %e, "an anonymous addition could not be recorded");
+        return sorry(&state);
+    }
+    let mut page = found_page(&state, &f, reference, code);
+    page.added = true;
+    render_page(page, StatusCode::OK)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -658,7 +852,7 @@ mod tests {
         let mut c = Concerns::new(&settings);
         c.idle = Duration::from_millis(50);
         let mut drafts = HashMap::new();
-        let draft = |touched| Draft { answers: Answers::default(), touched, reference: None };
+        let draft = |touched| Draft { answers: Answers::default(), touched, reference: None, code: None };
         drafts.insert("old".to_owned(), draft(Instant::now()));
         std::thread::sleep(Duration::from_millis(80));
         drafts.insert("new".to_owned(), draft(Instant::now()));
@@ -684,5 +878,14 @@ mod tests {
         let named = Answers { contact: "contact".into(), phone: "07700 900 123".into(), ..a };
         assert_eq!(named.draft().source_code, "1A");
         assert_eq!(named.draft().reporter.unwrap().phone, "07700 900 123");
+    }
+
+    #[test]
+    fn follow_up_codes_are_long_unambiguous_and_typed_loosely() {
+        let code = follow_up_code();
+        assert_eq!(code.len(), 14);
+        assert!(code.chars().all(|c| c == '-' || CODE_ALPHABET.contains(&(c as u8))), "{code}");
+        assert_ne!(code, follow_up_code());
+        assert_eq!(normalise_code(" abcd-efgh jkLM "), "ABCDEFGHJKLM");
     }
 }

@@ -60,6 +60,9 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         (spec("GET", "/support", Public), get(public::support)),
         (spec("GET", "/leave", Public), get(public::leave)),
         (spec("GET", "/concern", Public), get(public_concern::start)),
+        (spec("GET", "/concern/follow-up", Public), get(public_concern::follow_up_form)),
+        (spec("POST", "/concern/follow-up", Public), post(public_concern::follow_up)),
+        (spec("POST", "/concern/follow-up/add", Public), post(public_concern::follow_up_add)),
         (spec("GET", "/concern/{step}", Public), get(public_concern::show)),
         (spec("POST", "/concern/{step}", Public), post(public_concern::answer)),
         // Sign-in
@@ -74,6 +77,7 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         (spec("POST", "/contacts", Signed(Action::CreateContact)), post(pages::create_contact)),
         (spec("GET", "/contacts/{id}", Signed(Action::ViewContact)), get(pages::contact)),
         (spec("POST", "/contacts/{id}/decision", Signed(Action::DecideContact)), post(pages::decide_contact)),
+        (spec("POST", "/contacts/{id}/status-message", Signed(Action::DecideContact)), post(pages::status_message)),
         (spec("GET", "/refer", Signed(Action::CreateContact)), get(pages::referral_form)),
         (spec("POST", "/refer", Signed(Action::CreateContact)), post(pages::create_referral)),
         (spec("GET", "/worklist", Signed(Action::ViewWorklist)), get(pages::worklist)),
@@ -143,6 +147,10 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         (spec("POST", "/api/v1/alerts/{id}", Signed(Action::ManageAlerts)), post(api::update_alert)),
         (spec("POST", "/api/v1/children/{id}/flags", Signed(Action::FlagChild)), post(api::flag_child)),
         (spec("POST", "/api/v1/children/{id}/settings", Signed(Action::FlagChild)), post(api::record_settings)),
+        (
+            spec("POST", "/api/v1/contacts/{id}/status-message", Signed(Action::DecideContact)),
+            post(api::status_message),
+        ),
         (spec("POST", "/api/v1/feeds/{kind}", Signed(Action::ImportFeed)), post(api::import_feed)),
         (spec("GET", "/api/v1/contacts/{id}/records", Signed(Action::ViewContact)), get(api::contact_records)),
         (spec("GET", "/api/v1/links/queue", Signed(Action::ReviewLinks)), get(api::link_queue)),

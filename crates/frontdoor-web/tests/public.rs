@@ -127,7 +127,7 @@ fn reference_in(page: &str) -> String {
 }
 
 /// Answers every step for `who`; `contact` is the contact step's form.
-async fn raise(site: &Site, c: &reqwest::Client, who: &str, what: &str, contact: &[(&str, &str)]) -> String {
+async fn raise(site: &Site, c: &reqwest::Client, who: &str, what: &str, contact: &[(&str, &str)]) -> (String, String) {
     assert_eq!(site.post(c, "/concern/who", &[("who", who), ("website", "")]).await, (303, "/concern/about".into()));
     let about =
         [("given_name", "Kayleigh"), ("family_name", ""), ("age", "14"), ("area", "Ashenmoor"), ("website", "")];
@@ -141,7 +141,7 @@ async fn raise(site: &Site, c: &reqwest::Client, who: &str, what: &str, contact:
     assert_eq!(site.post(c, "/concern/check", &[]).await, (303, "/concern/done".into()));
     let (status, done) = site.get(c, "/concern/done").await;
     assert_eq!(status, 200);
-    reference_in(&done)
+    (reference_in(&done), done)
 }
 
 const SLUGS: [&str; 9] = [
@@ -213,7 +213,7 @@ async fn a_young_person_raises_an_anonymous_concern_that_identifies_nobody_and_t
         // A name typed and then anonymity chosen: the name is dropped, not kept.
         let contact =
             [("contact", "anonymous"), ("name", "Shouldnotkeep"), ("phone", "07700 900 982"), ("safe_time", "")];
-        let reference = raise(&site, &c, "young_person_friend", what, &contact).await;
+        let (reference, _) = raise(&site, &c, "young_person_friend", what, &contact).await;
         assert!(reference.starts_with("FD-"), "{reference}");
         let got = site.contact(&reference).await.expect("the advisor's worklist has it");
         assert_eq!(got["channel"], "online_form");
@@ -239,13 +239,84 @@ async fn a_call_back_keeps_the_safe_number_and_time_and_the_right_source_code() 
     each_backend(config(), |site| async move {
         let c = site.visitor();
         let contact = [("contact", "contact"), ("name", "Jo"), ("phone", "07700 900 123"), ("safe_time", "after 4pm")];
-        let reference =
+        let (reference, done) =
             raise(&site, &c, "young_person_self", "Someone online keeps asking me for pictures.", &contact).await;
+        assert!(!done.contains("follow-up code"), "a sender who can be called back needs no code");
         let got = site.contact(&reference).await.unwrap();
         assert_eq!(got["source_code"], "1C", "a young person about themselves");
         assert_eq!(got["anonymous"], false);
         assert_eq!(got["reporter"]["phone"], "07700 900 123");
         assert!(got["narrative"].as_str().unwrap().contains("Safe time to call back: after 4pm"), "{got}");
+        assert_eq!(got["follow_up"], false);
+        // There is nobody anonymous to leave a message for.
+        let id = got["id"].as_str().unwrap();
+        let r = reqwest::Client::new()
+            .post(format!("{}/api/v1/contacts/{id}/status-message", site.base))
+            .bearer_auth(site.advisor_token().await)
+            .json(&json!({"message": "Read"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 409);
+    })
+    .await;
+}
+
+/// The follow-up code on the confirmation page.
+fn code_in(page: &str) -> String {
+    let at = page.find("Your follow-up code is <strong class=\"reference\">").expect("a code")
+        + "Your follow-up code is <strong class=\"reference\">".len();
+    page[at..].split('<').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn an_anonymous_sender_comes_back_with_the_code_reads_our_message_and_adds_to_the_concern() {
+    each_backend(config(), |site| async move {
+        let c = site.visitor();
+        let contact = [("contact", "anonymous")];
+        let (reference, done) =
+            raise(&site, &c, "parent", "My daughter's phone has messages from a man.", &contact).await;
+        let code = code_in(&done);
+        assert_eq!(code.len(), 14, "{code}");
+        // A wrong code, or the right code with another reference, says only that they do not match.
+        let later = site.visitor();
+        for (r, k) in [(reference.as_str(), "AAAA-BBBB-CCCC"), ("FD-XXXX-XXXX-XXXX", code.as_str())] {
+            let (status, page) = site.post(&later, "/concern/follow-up", &[("reference", r), ("code", k)]).await;
+            assert_eq!(status, 422);
+            assert!(page.contains("We could not find a concern with that reference and code"), "{page}");
+        }
+        let typed_loosely = code.to_lowercase().replace('-', " ");
+        let open = [("reference", reference.as_str()), ("code", typed_loosely.as_str())];
+        let (status, page) = site.post(&later, "/concern/follow-up", &open).await;
+        assert_eq!(status, 200);
+        assert!(page.contains("There is no message for you yet"), "{page}");
+        // The advisor leaves a message; the sender reads it.
+        let token = site.advisor_token().await;
+        let api = reqwest::Client::new();
+        let id = site.contact(&reference).await.unwrap()["id"].as_str().unwrap().to_owned();
+        let r = api
+            .post(format!("{}/api/v1/contacts/{id}/status-message", site.base))
+            .bearer_auth(&token)
+            .json(&json!({"message": "We have read this and are acting on it."}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 204);
+        let (_, page) = site.post(&later, "/concern/follow-up", &open).await;
+        assert!(page.contains("We have read this and are acting on it."), "{page}");
+        // The sender adds what they remembered; the advisor sees it on the contact.
+        let add =
+            [("reference", reference.as_str()), ("code", code.as_str()), ("more", "His name on the phone is Tez.")];
+        let (status, page) = site.post(&later, "/concern/follow-up/add", &add).await;
+        assert_eq!(status, 200);
+        assert!(page.contains("We have added this to your concern"));
+        let seen = site.contact(&reference).await.unwrap();
+        assert_eq!(seen["additions"][0]["text"], "His name on the phone is Tez.", "{seen}");
+        assert_eq!(seen["status_message"], "We have read this and are acting on it.");
+        // Only the code's hash is stored, and nothing of who added it.
+        let stored = site.ts.stored_text().await;
+        assert!(!stored.contains(&code) && !stored.contains(&code.replace('-', "")));
+        assert!(!stored.contains(AGENT));
     })
     .await;
 }
@@ -496,6 +567,7 @@ async fn browser_every_public_page_passes_axe_core_and_reflows_at_400_percent() 
             ("/support", "public-support"),
             ("/concern", "public-concern-start"),
             ("/concern/who", "public-concern-who"),
+            ("/concern/follow-up", "public-follow-up"),
             ("/info/missing", "public-not-found"),
         ]
         .map(|(p, n)| (p.to_owned(), n.to_owned())),

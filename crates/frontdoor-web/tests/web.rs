@@ -487,6 +487,29 @@ async fn case_for(app: &TestApp, spec: &RouteSpec, role_user: &str, own: bool) -
                 resource: Resource::Contact { owner_agency: app.actor(maker).agency_id },
             }
         }
+        ("POST", "/contacts/{id}/status-message") | ("POST", "/api/v1/contacts/{id}/status-message") => {
+            // A concern raised anonymously online (with a follow-up code), owned by `owner`'s agency.
+            let agency = app.actor(app.maker(owner)).agency_id;
+            let mut d = draft(&format!("Online{uniq}"));
+            d.anonymous = true;
+            d.reporter = None;
+            let hash = hex_sha256(&format!("code{uniq}"));
+            let r =
+                frontdoor_web::intake::record_online(&app.store, &app.screening, agency, &d, Some(hash), Utc::now())
+                    .await
+                    .unwrap();
+            let api = spec.is_api();
+            Case {
+                path: spec.path.replace("{id}", &r.contact_id.to_string()),
+                body: if api {
+                    Body::Json(json!({"message": "We have read this and are acting on it."}))
+                } else {
+                    Body::Form(vec![("message", "We have read this and are acting on it.".into())])
+                },
+                ok: if api { 204 } else { 303 },
+                resource: Resource::Contact { owner_agency: agency },
+            }
+        }
         ("POST", "/alerts/{id}") | ("POST", "/api/v1/alerts/{id}") => {
             let maker = app.maker(owner);
             let (alert, _) = app.alert_by(maker, &format!("Alert{uniq}")).await;

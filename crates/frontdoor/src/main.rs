@@ -169,6 +169,7 @@ fn init_logging() {
 pub async fn serve(cfg: Config, store: Store) -> Result<()> {
     let app = frontdoor_web::Application::build(cfg, store.clone()).await?;
     println!("Frontdoor is running at http://{}/", app.local_addr());
+    println!("  the public site (no sign-in) is at that address; staff sign in at /login");
     app.run_with_shutdown(shutdown_signal()).await.context("server failed")?;
     store.close().await;
     Ok(())
