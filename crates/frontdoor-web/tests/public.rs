@@ -348,6 +348,29 @@ async fn errors_are_summarised_and_linked_the_answers_kept_and_nothing_invalid_s
 }
 
 #[tokio::test]
+async fn a_form_whose_answers_were_forgotten_says_so_and_sends_nothing() {
+    let site = Site::start(testing::sqlite().await, config()).await;
+    // A cookie the server no longer knows: left idle past the limit, or a restart in between.
+    let stale = format!("fd_concern={}", "ab".repeat(32));
+    let c = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
+    for r in [
+        c.get(format!("{}/concern/what", site.base)).header("cookie", &stale).send().await.unwrap(),
+        c.post(format!("{}/concern/check", site.base))
+            .header("cookie", &stale)
+            .form(&[("x", "")])
+            .send()
+            .await
+            .unwrap(),
+    ] {
+        assert_eq!(r.status(), 200);
+        let page = r.text().await.unwrap();
+        assert!(page.contains("Your answers were deleted") && page.contains("30 minutes"), "{page}");
+        assert!(page.contains("href=\"/concern/who\""));
+    }
+    assert!(site.contact("FD-").await.is_none());
+}
+
+#[tokio::test]
 async fn the_honeypot_and_the_rate_limit_store_nothing_and_say_so() {
     let mut cfg = config();
     cfg.public.posts_per_minute = 3;
@@ -500,6 +523,36 @@ async fn browser_a_young_person_raises_an_anonymous_concern_and_the_advisor_sees
     let page = b.source().await.unwrap();
     assert!(page.contains(&reference) && page.contains("Tia"), "the worklist shows the new concern");
     screenshot(b, "practitioner-worklist-with-online-concern").await;
+}
+
+#[tokio::test]
+async fn browser_the_form_works_by_keyboard_alone() {
+    let Some(browser) = browser().await else { return };
+    let b = &browser.client;
+    let site = browser_site().await;
+    b.goto(&format!("{}/concern/who", site.base)).await.unwrap();
+    let body = b.find(Locator::Css("body")).await.unwrap();
+    // Tab from the top: skip link, quick exit, menus, then the first answer.
+    let mut order = Vec::new();
+    for _ in 0..30 {
+        body.send_keys("\u{E004}").await.unwrap();
+        let id =
+            b.execute("return document.activeElement.id || document.activeElement.textContent.trim()", vec![]).await;
+        let id = id.unwrap().as_str().unwrap_or_default().to_owned();
+        order.push(id.clone());
+        if id == "who" {
+            break;
+        }
+    }
+    assert_eq!(order.last().map(String::as_str), Some("who"), "focus order: {order:?}");
+    assert!(order.iter().position(|x| x.starts_with("Leave this site")) < order.iter().position(|x| x == "who"));
+    assert!(!order.iter().any(|x| x == "website"), "the honeypot is never focused: {order:?}");
+    // Space chooses; Tab leaves the group for the button; Enter sends.
+    let active = b.active_element().await.unwrap();
+    active.send_keys(" ").await.unwrap();
+    active.send_keys("\u{E004}").await.unwrap();
+    b.active_element().await.unwrap().send_keys("\u{E007}").await.unwrap();
+    assert_eq!(path_of(b).await, "/concern/about");
 }
 
 #[tokio::test]

@@ -73,15 +73,24 @@ struct Server {
 
 impl Server {
     fn start(target: &Target, config: &str) -> Server {
+        Server::start_logging(target, config, None)
+    }
+
+    /// With `log`, the server logs at its default level (as in production) into that file.
+    fn start_logging(target: &Target, config: &str, log: Option<&Path>) -> Server {
         let port = free_port();
-        let mut child = Command::new(BIN)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--config", config])
-            .args(&target.0)
-            .env("FRONTDOOR_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut cmd = Command::new(BIN);
+        cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--config", config]).args(&target.0);
+        match log {
+            Some(path) => {
+                let file = std::fs::File::create(path).unwrap();
+                cmd.env_remove("FRONTDOOR_LOG").stdout(file.try_clone().unwrap()).stderr(file);
+            }
+            None => {
+                cmd.env("FRONTDOOR_LOG", "warn").stdout(Stdio::null()).stderr(Stdio::null());
+            }
+        }
+        let mut child = cmd.spawn().unwrap();
         let base = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
@@ -667,4 +676,47 @@ fn link_dedupe_on_sqlite_resumes_evaluates_and_people_win() {
 fn link_dedupe_on_postgres_resumes_evaluates_and_people_win() {
     let Some(target) = fresh_postgres() else { return };
     link_dedupe_resumes_and_people_win(target);
+}
+
+/// The anonymous public path leaves nothing identifying in the server's own log either (the
+/// HTTP tests search the database): no user agent, no address, nothing typed.
+#[test]
+fn an_anonymous_online_concern_leaves_no_address_or_user_agent_in_the_log() {
+    const AGENT: &str = "FrontdoorLogProbe/1.0";
+    let dir = Dir::new();
+    let target = Target(vec!["--data-dir".into(), dir.path().join("data").display().to_string()]);
+    let config = dir.config();
+    setup_users(&target, &config);
+    let log = dir.path().join("server.log");
+    let server = Server::start_logging(&target, &config, Some(&log));
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let c = ::reqwest::Client::builder()
+            .cookie_store(true)
+            .user_agent(AGENT)
+            .redirect(::reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let steps: [(&str, &[(&str, &str)]); 6] = [
+            ("who", &[("who", "young_person_self")]),
+            ("about", &[("given_name", "Logprobe")]),
+            ("what", &[("what", "A man online asked me for photos.")]),
+            ("urgent", &[("urgent", "no")]),
+            ("contact", &[("contact", "anonymous")]),
+            ("check", &[]),
+        ];
+        for (step, form) in steps {
+            let r = c.post(format!("{}/concern/{step}", server.base)).form(form).send().await.unwrap();
+            assert_eq!(r.status(), 303, "{step}");
+        }
+        let done = c.get(format!("{}/concern/done", server.base)).send().await.unwrap().text().await.unwrap();
+        assert!(done.contains("Concern sent"));
+    });
+    server.kill();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("/concern/{step}"), "the request log is on: {text}");
+    for line in text.lines().filter(|l| l.contains("concern")) {
+        assert!(!line.contains(AGENT) && !line.contains("127.0.0.1") && !line.contains("Logprobe"), "{line}");
+    }
+    assert!(!text.contains(AGENT) && !text.contains("Logprobe"), "{text}");
 }
