@@ -497,7 +497,7 @@ pub struct SettingsInput {
 }
 
 /// Records a child's GP practice and school or college (F15). When a child with an open CSE case
-/// moves to a different school or college, the new one is told in the same commit (the notice
+/// moves from a recorded school or college to a different one, the new one is told in the same commit (the notice
 /// names the young person and the worker, with the safeguarding basis). Returns the notices sent.
 pub async fn record_settings(
     store: &Store,
@@ -551,13 +551,16 @@ pub async fn record_settings(
         }));
     }
     if let Some(to) = setting.filter(|a| child.education_setting != Some(a.id)) {
+        // A move is from one recorded school or college to another; the first one recorded is
+        // where the child already is, and is told nothing.
+        let moved = child.education_setting.is_some();
         events.push(event(Event::ChildSettingRecorded {
             child_id: child.id,
             setting: ChildSetting::Education,
             agency_id: to.id,
         }));
         let open = store.cse_cases_of_child(child.id).await?.into_iter().find(|c| c.case.is_open());
-        if let Some(case) = open {
+        if let Some(case) = open.filter(|_| moved) {
             let worker = match (case.case.worker, case.worker_name.as_deref()) {
                 (Some(_), Some(name)) => name.to_owned(),
                 _ => "not yet allocated: please contact the CSE team".to_owned(),

@@ -29,6 +29,10 @@ use std::time::{Duration, Instant};
 
 /// The form's cookie: a random token naming the answers held in memory.
 const COOKIE: &str = "fd_concern";
+const CLEAR_COOKIE: &str = "fd_concern=; Path=/concern; HttpOnly; SameSite=Strict; Max-Age=0";
+
+/// At most this many forms in progress at once (memory is the only place they live).
+const MAX_DRAFTS: usize = 100_000;
 
 /// Answer lengths.
 const NAME_MAX: usize = 100;
@@ -174,7 +178,8 @@ impl Answers {
             narrative,
             anonymous: self.anonymous(),
             reporter: (!self.anonymous()).then(|| ReporterDraft {
-                name: self.name.clone(),
+                // A call back does not need a name: the number and a safe time are enough.
+                name: if self.name.is_empty() { "Not given".into() } else { self.name.clone() },
                 relationship: self.who_label().to_owned(),
                 phone: self.phone.clone(),
             }),
@@ -190,6 +195,8 @@ struct Draft {
     reference: Option<String>,
     /// An anonymous sender's follow-up code, shown once with the reference.
     code: Option<String>,
+    /// Send was pressed and the contact is being recorded: a second press waits for it.
+    sending: bool,
 }
 
 /// The forms in progress (in memory only) and the per-address rate limit.
@@ -244,18 +251,23 @@ fn find(state: &AppState, headers: &HeaderMap) -> Found {
     }
 }
 
+/// Keeps the answers under the request's token (a new one if it has none), and returns the
+/// token so the cookie is sent again: its lifetime then runs from the last step, like the
+/// server's own idle limit. `None` when the server holds too many forms at once.
 fn store(state: &AppState, headers: &HeaderMap, answers: Answers) -> Option<String> {
     let c = &state.concerns;
     let mut drafts = c.drafts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let (token, new) = match token_of(headers) {
-        Some(t) if drafts.contains_key(&crate::auth::hash_token(&t)) => (t, false),
-        _ => (crate::auth::random_token(), true),
+    c.sweep(&mut drafts);
+    let token = match token_of(headers) {
+        Some(t) if drafts.contains_key(&crate::auth::hash_token(&t)) => t,
+        _ if drafts.len() >= MAX_DRAFTS => return None,
+        _ => crate::auth::random_token(),
     };
     drafts.insert(
         crate::auth::hash_token(&token),
-        Draft { answers, touched: Instant::now(), reference: None, code: None },
+        Draft { answers, touched: Instant::now(), reference: None, code: None, sending: false },
     );
-    new.then_some(token)
+    Some(token)
 }
 
 fn forget(state: &AppState, headers: &HeaderMap) {
@@ -338,7 +350,7 @@ fn step_page(state: &AppState, step: Step, a: Answers, errors: Vec<FieldError>) 
 
 fn expired(state: &AppState) -> Response {
     let minutes = state.cfg.public.form_idle_minutes;
-    render_page(
+    let mut resp = render_page(
         MessagePage {
             layout: PublicLayout::new(state, "Your answers were deleted"),
             heading: "Your answers were deleted".into(),
@@ -351,7 +363,9 @@ fn expired(state: &AppState) -> Response {
             link: Some(("/concern/who".into(), "Start again".into())),
         },
         StatusCode::OK,
-    )
+    );
+    resp.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_static(CLEAR_COOKIE));
+    resp
 }
 
 pub(crate) async fn show(State(state): State<AppState>, headers: HeaderMap, Path(step): Path<String>) -> Response {
@@ -506,27 +520,29 @@ pub(crate) async fn answer(
     if let Some(resp) = limited(&state, peer) {
         return resp;
     }
-    // The honeypot: a field people never see. Whatever filled it in is thanked and forgotten.
-    if !field(&form, "website").is_empty() {
-        forget(&state, &headers);
-        return thanks_without_reference(&state);
-    }
     let mut a = match find(&state, &headers) {
         Found::Draft(_, Some(_)) => return Redirect::to("/concern/done").into_response(),
         Found::Draft(a, None) => *a,
+        // Starting again after the answers were forgotten: a fresh form.
+        Found::Expired | Found::None if step == Step::Who => Answers::default(),
         Found::Expired => return expired(&state),
-        Found::None if step == Step::Who => Answers::default(),
         Found::None => return Redirect::to("/concern/who").into_response(),
     };
     if step == Step::Check {
+        // The honeypot: a field people never see, checked when sending (autofill on an earlier
+        // step must not throw a real concern away). What filled it in is sent nowhere.
+        if !field(&form, "website").is_empty() {
+            forget(&state, &headers);
+            return not_sent(&state);
+        }
         return send(&state, &headers, a).await;
     }
     let before = a.clone();
     let errors = apply(step, &form, &mut a);
     if !errors.is_empty() {
         // What was typed is shown again; what is kept is only what was valid before.
-        let token = store(&state, &headers, before);
-        return with_cookie(&state, step_page(&state, step, a, errors), token);
+        let Some(token) = store(&state, &headers, before) else { return busy(&state) };
+        return with_cookie(&state, step_page(&state, step, a, errors), Some(token));
     }
     let next = if step == Step::Urgent && a.urgent == "yes" {
         "/concern/emergency".to_owned()
@@ -535,8 +551,26 @@ pub(crate) async fn answer(
     } else {
         format!("/concern/{}", step.next().slug())
     };
-    let token = store(&state, &headers, a);
-    with_cookie(&state, Redirect::to(&next).into_response(), token)
+    let Some(token) = store(&state, &headers, a) else { return busy(&state) };
+    with_cookie(&state, Redirect::to(&next).into_response(), Some(token))
+}
+
+/// The server holds as many forms as it will: say so, and how else to tell us.
+fn busy(state: &AppState) -> Response {
+    let p = &state.cfg.public;
+    render_page(
+        MessagePage {
+            layout: PublicLayout::new(state, "Sorry, we are very busy"),
+            heading: "Sorry, we cannot take your form just now".into(),
+            lines: vec![
+                "Please try again in a few minutes.".into(),
+                format!("Or call us: {}. Out of hours: {}.", p.phone, p.out_of_hours_phone),
+                "If a child is in danger right now, call 999.".into(),
+            ],
+            link: None,
+        },
+        StatusCode::SERVICE_UNAVAILABLE,
+    )
 }
 
 fn emergency(state: &AppState) -> Response {
@@ -557,13 +591,19 @@ fn emergency(state: &AppState) -> Response {
     )
 }
 
-fn thanks_without_reference(state: &AppState) -> Response {
+/// What a filled-in honeypot gets: nothing is sent, and nothing claims it was.
+fn not_sent(state: &AppState) -> Response {
+    let p = &state.cfg.public;
     render_page(
         MessagePage {
-            layout: PublicLayout::new(state, "Thank you"),
-            heading: "Thank you".into(),
-            lines: vec!["We have your message.".into()],
-            link: Some(("/".into(), "Go to the start page".into())),
+            layout: PublicLayout::new(state, "Not sent"),
+            heading: "Your form was not sent".into(),
+            lines: vec![
+                "Something filled in a field that people do not see, so we could not send this form.".into(),
+                format!("Please call us instead: {}. Out of hours: {}.", p.phone, p.out_of_hours_phone),
+                "If a child is in danger right now, call 999.".into(),
+            ],
+            link: Some(("/concern/who".into(), "Start again".into())),
         },
         StatusCode::OK,
     )
@@ -574,6 +614,39 @@ async fn send(state: &AppState, headers: &HeaderMap, a: Answers) -> Response {
     if a.first_missing() != Step::Check {
         return Redirect::to(&format!("/concern/{}", a.first_missing().slug())).into_response();
     }
+    // Send pressed twice: the second press waits for the first and shows its reference.
+    let key = token_of(headers).map(|t| crate::auth::hash_token(&t));
+    let already = {
+        let mut drafts = state.concerns.drafts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match key.as_ref().and_then(|k| drafts.get_mut(k)) {
+            Some(d) if d.sending => true,
+            Some(d) => {
+                d.sending = true;
+                false
+            }
+            None => return expired(state),
+        }
+    };
+    if already {
+        for _ in 0..100 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if matches!(find(state, headers), Found::Draft(_, Some(_)) | Found::Expired | Found::None) {
+                break;
+            }
+        }
+        return Redirect::to("/concern/done").into_response();
+    }
+    let response = send_once(state, headers, a).await;
+    if let Some(k) = key {
+        let mut drafts = state.concerns.drafts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(d) = drafts.get_mut(&k) {
+            d.sending = false;
+        }
+    }
+    response
+}
+
+async fn send_once(state: &AppState, headers: &HeaderMap, a: Answers) -> Response {
     let owner = match state.store.agencies().await {
         Ok(list) => list.into_iter().find(|x| x.kind == frontdoor_core::AgencyKind::ChildrensServices),
         Err(e) => {
@@ -657,10 +730,7 @@ fn done(state: &AppState, headers: &HeaderMap) -> Response {
                 },
                 StatusCode::OK,
             );
-            resp.headers_mut().insert(
-                header::SET_COOKIE,
-                HeaderValue::from_static("fd_concern=; Path=/concern; HttpOnly; SameSite=Strict; Max-Age=0"),
-            );
+            resp.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_static(CLEAR_COOKIE));
             resp
         }
         _ => Redirect::to("/concern").into_response(),
@@ -693,6 +763,8 @@ struct FollowUpPage {
     code: String,
     errors: Vec<FieldError>,
     added: bool,
+    /// What the sender typed to add, shown again when it could not be added.
+    more: String,
 }
 
 struct FollowUpView {
@@ -715,6 +787,7 @@ pub(crate) async fn follow_up_form(State(state): State<AppState>) -> Response {
         code: String::new(),
         errors: Vec::new(),
         added: false,
+        more: String::new(),
     };
     render_page(page, StatusCode::OK)
 }
@@ -741,7 +814,7 @@ async fn open_follow_up(
     if errors.is_empty() {
         let hash = crate::auth::hash_token(&normalise_code(&code));
         match state.store.follow_up_by_code(&hash).await {
-            Ok(Some(f)) if f.reference == reference => found = Some(f),
+            Ok(Some(f)) if normalise_code(&f.reference) == normalise_code(&reference) => found = Some(f),
             Ok(_) => errors.push(FieldError {
                 field: "reference".into(),
                 message: "We could not find a concern with that reference and code. Check both and try again".into(),
@@ -764,6 +837,7 @@ async fn open_follow_up(
             code: String::new(),
             errors,
             added: false,
+            more: String::new(),
         }),
     }
 }
@@ -779,6 +853,7 @@ fn found_page(state: &AppState, f: &frontdoor_store::FollowUp, reference: String
         code,
         errors: Vec::new(),
         added: false,
+        more: String::new(),
     }
 }
 
@@ -807,7 +882,7 @@ pub(crate) async fn follow_up_add(
         return resp;
     }
     if !field(&form, "website").is_empty() {
-        return thanks_without_reference(&state);
+        return not_sent(&state);
     }
     let (f, reference, code) = match open_follow_up(&state, &form).await {
         Ok(x) => x,
@@ -822,6 +897,7 @@ pub(crate) async fn follow_up_add(
     if !errors.is_empty() {
         let mut page = found_page(&state, &f, reference, code);
         page.errors = errors;
+        page.more = text;
         return render_page(page, StatusCode::UNPROCESSABLE_ENTITY);
     }
     let owner = state.store.contact(f.contact_id).await.ok().flatten().map(|c| c.owner_agency);
@@ -831,11 +907,36 @@ pub(crate) async fn follow_up_add(
         purpose: frontdoor_core::Purpose::Referral.as_str().to_owned(),
         at: chrono::Utc::now(),
     };
-    let event = frontdoor_core::Event::ContactInformationAdded { contact_id: f.contact_id, child_id: f.child_id, text };
-    let new = frontdoor_store::NewEvent { event, expected: frontdoor_store::Expected::Any, meta };
-    if let Err(e) = state.store.append(vec![new], vec![], vec![]).await {
+    // What the sender adds reaches the front door as an alert on the contact, in one commit.
+    let added = frontdoor_core::Event::ContactInformationAdded {
+        contact_id: f.contact_id,
+        child_id: f.child_id,
+        text: text.clone(),
+    };
+    let alert = frontdoor_core::Event::AlertRaised {
+        alert_id: frontdoor_core::AlertId::new(),
+        alert_kind: "sender_added_information".into(),
+        child_id: f.child_id,
+        contact_id: Some(f.contact_id),
+        urgent: false,
+        owner_role: frontdoor_core::Role::FrontDoorAdvisor,
+        due_at: meta.at,
+        reason: format!("The anonymous sender of {} added information online", f.reference),
+        for_user: None,
+    };
+    let events = vec![
+        frontdoor_store::NewEvent { event: added, expected: frontdoor_store::Expected::Any, meta: meta.clone() },
+        frontdoor_store::NewEvent { event: alert, expected: frontdoor_store::Expected::NoStream, meta },
+    ];
+    if let Err(e) = state.store.append(events, vec![], vec![]).await {
         tracing::error!(error = %e, "an anonymous addition could not be recorded");
-        return sorry(&state);
+        let mut page = found_page(&state, &f, reference, code);
+        page.errors = vec![FieldError {
+            field: "more".into(),
+            message: "Sorry, we could not add this just now. Please try again in a few minutes".into(),
+        }];
+        page.more = text;
+        return render_page(page, StatusCode::SERVICE_UNAVAILABLE);
     }
     let mut page = found_page(&state, &f, reference, code);
     page.added = true;
@@ -852,7 +953,8 @@ mod tests {
         let mut c = Concerns::new(&settings);
         c.idle = Duration::from_millis(50);
         let mut drafts = HashMap::new();
-        let draft = |touched| Draft { answers: Answers::default(), touched, reference: None, code: None };
+        let draft =
+            |touched| Draft { answers: Answers::default(), touched, reference: None, code: None, sending: false };
         drafts.insert("old".to_owned(), draft(Instant::now()));
         std::thread::sleep(Duration::from_millis(80));
         drafts.insert("new".to_owned(), draft(Instant::now()));

@@ -2855,6 +2855,14 @@ async fn the_gp_is_told_on_allocation_and_a_new_college_on_transfer_without_anyo
         assert!(told[0]["message"].as_str().unwrap().contains("Moving Testchild"));
         assert!(told[0]["message"].as_str().unwrap().contains("cseworker user"));
         assert!(told[0]["lawful_basis"].as_str().unwrap().contains("DPA 2018"));
+        // The school she is at now, recorded for the first time, is told nothing: it is not a move.
+        let school = service::register_agency(&app.store, "Alder School", AgencyKind::School, None, Utc::now())
+            .await
+            .unwrap()
+            .to_string();
+        let (status, done) = post_json(&app, &lead, &path, json!({"education_setting": school})).await;
+        assert_eq!(status, 200);
+        assert!(done["notifications"].as_array().unwrap().is_empty(), "{done}");
         // A move to the college while the case is open tells the college, once.
         let (status, done) = post_json(&app, &lead, &path, json!({"education_setting": college})).await;
         assert_eq!(status, 200);

@@ -176,7 +176,17 @@ async fn pathway(store: &Store, cfg: &Config) -> Result<usize> {
                 && let Some(college) =
                     store.agencies().await?.into_iter().find(|a| a.kind == frontdoor_core::AgencyKind::Education)
             {
-                // She moves on to the college: it is told, naming her worker (F15).
+                // She leaves her school for the college: the college is told, naming her worker (F15).
+                if let Some(school) =
+                    store.agencies().await?.into_iter().find(|a| a.kind == frontdoor_core::AgencyKind::School)
+                {
+                    let child = store.child(c.child_id).await?.context("child")?;
+                    let at_school = frontdoor_web::cse::SettingsInput {
+                        education_setting: school.id.to_string(),
+                        ..Default::default()
+                    };
+                    frontdoor_web::cse::record_settings(store, &manager, &child, &at_school, Utc::now()).await?;
+                }
                 let child = store.child(c.child_id).await?.context("child")?;
                 let settings = frontdoor_web::cse::SettingsInput {
                     education_setting: college.id.to_string(),

@@ -168,8 +168,9 @@ fn init_logging() {
 /// Serve until Ctrl-C or SIGTERM, then finish in-flight requests.
 pub async fn serve(cfg: Config, store: Store) -> Result<()> {
     let app = frontdoor_web::Application::build(cfg, store.clone()).await?;
+    // The last line a launcher reads before it may stop reading stdout: print nothing after it.
+    println!("The public site needs no sign-in; staff sign in at /login.");
     println!("Frontdoor is running at http://{}/", app.local_addr());
-    println!("  the public site (no sign-in) is at that address; staff sign in at /login");
     app.run_with_shutdown(shutdown_signal()).await.context("server failed")?;
     store.close().await;
     Ok(())
