@@ -7,6 +7,10 @@
 use frontdoor_link::{Index, Nicknames, Person, Settings};
 use std::time::Instant;
 
+/// The allocator the product runs with (see `frontdoor`'s main.rs).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let dir = std::env::args().nth(1).expect("usage: profile DIR");
     let t = Instant::now();

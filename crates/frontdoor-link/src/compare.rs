@@ -360,19 +360,21 @@ impl Vocab {
     /// As [`Vocab::compare`], remembering name comparisons in `memo` (for many pairs of indexed
     /// records; never for a probe, whose transient ids are reused).
     pub(crate) fn compare_with(&self, a: &Prepared, b: &Prepared, memo: Option<&mut Memo>) -> (Pattern, bool) {
-        let whole = self.compare_bounded(a, b, memo, |_| true);
+        let whole = self.compare_bounded(a, b, memo, |_, _| true);
         whole.unwrap_or(([NULL; COMPARISONS], false))
     }
 
     /// As [`Vocab::compare_with`], but the cheap comparisons come first: `worth` sees the date of
     /// birth, sex and household levels with each name [`NULL`] (a side lacks it), `0` (the same)
-    /// or [`UNCOMPARED`], and when it says no the names are never compared (`None`).
+    /// or [`UNCOMPARED`], and when it says no the names are never compared (`None`). Its second
+    /// argument says the household level is still open: only the best the addresses could give,
+    /// before reading them; a pair still worth it then has them read and is asked again.
     pub(crate) fn compare_bounded(
         &self,
         a: &Prepared,
         b: &Prepared,
         mut memo: Option<&mut Memo>,
-        worth: impl FnOnce(&Pattern) -> bool,
+        worth: impl Fn(&Pattern, bool) -> bool,
     ) -> Option<(Pattern, bool)> {
         let mut p = [NULL; COMPARISONS];
         p[DOB] = dob_level(a.dob, b.dob);
@@ -381,7 +383,8 @@ impl Vocab {
             (x, y) if x == y => 0,
             _ => 1,
         };
-        p[HOUSEHOLD] = self.household_level(a, b);
+        let (household, open) = self.household(a, b, false);
+        p[HOUSEHOLD] = household;
         let cheap = |x: u32, y: u32| match (x, y) {
             (NONE, _) | (_, NONE) => NULL,
             (x, y) if x == y => 0,
@@ -389,8 +392,14 @@ impl Vocab {
         };
         p[GIVEN] = cheap(a.given, b.given);
         p[FAMILY] = cheap(a.family, b.family);
-        if !worth(&p) {
+        if !worth(&p, open) {
             return None;
+        }
+        if open {
+            p[HOUSEHOLD] = self.household(a, b, true).0;
+            if !worth(&p, false) {
+                return None;
+            }
         }
         if p[GIVEN] == UNCOMPARED {
             p[GIVEN] = match memo.as_deref_mut() {
@@ -489,23 +498,30 @@ impl Vocab {
         x != 0 && y != 0 && x != y
     }
 
-    fn household_level(&self, a: &Prepared, b: &Prepared) -> u8 {
+    /// The household level of a pair. Unless `read_addresses`, two different addresses whose
+    /// house numbers do not already tell them apart are not read: the level is then the best
+    /// they could give, and the second answer is true (the level is still open).
+    fn household(&self, a: &Prepared, b: &Prepared, read_addresses: bool) -> (u8, bool) {
         let both = |x: u32, y: u32| x != NONE && y != NONE;
         let comparable = both(a.phone, b.phone) || both(a.postcode, b.postcode) || both(a.address, b.address);
         if !comparable {
-            return NULL;
+            return (NULL, false);
         }
         let same_phone = both(a.phone, b.phone) && a.phone == b.phone;
         if same_phone {
-            return 0;
+            return (0, false);
         }
         let same_postcode = both(a.postcode, b.postcode) && a.postcode == b.postcode;
+        let mut open = false;
         let address = if both(a.address, b.address) {
             if a.address == b.address {
                 2
-            } else if !self.different_houses(a.address, b.address)
-                && similar_address(self.places.text(a.address), self.places.text(b.address))
-            {
+            } else if self.different_houses(a.address, b.address) {
+                0
+            } else if !read_addresses {
+                open = true;
+                1
+            } else if similar_address(self.places.text(a.address), self.places.text(b.address)) {
                 1
             } else {
                 0
@@ -515,15 +531,15 @@ impl Vocab {
         };
         let postcode_missing = a.postcode == NONE || b.postcode == NONE;
         if (address == 2 && (same_postcode || postcode_missing)) || (address == 1 && same_postcode) {
-            return 0;
+            return (0, open);
         }
         if same_postcode || address >= 1 {
-            return 1;
+            return (1, open);
         }
         if both(a.outward, b.outward) && a.outward == b.outward {
-            return 2;
+            return (2, false);
         }
-        3
+        (3, false)
     }
 
     pub(crate) fn groups_of(&self, given: u32) -> &[u32] {

@@ -296,12 +296,12 @@ impl Index {
 
     /// The levels of two indexed records (name and address comparisons remembered per thread).
     fn pattern(&self, a: u32, b: u32) -> Option<(Pattern, bool)> {
-        self.pattern_if(a, b, |_| true)
+        self.pattern_if(a, b, |_, _| true)
     }
 
     /// As [`Index::pattern`], but only if `worth` says the cheap levels leave the pair worth
     /// comparing names for (see [`Vocab::compare_bounded`]).
-    fn pattern_if(&self, a: u32, b: u32, worth: impl FnOnce(&Pattern) -> bool) -> Option<(Pattern, bool)> {
+    fn pattern_if(&self, a: u32, b: u32, worth: impl Fn(&Pattern, bool) -> bool) -> Option<(Pattern, bool)> {
         let (x, y) = (self.records.get(a as usize)?, self.records.get(b as usize)?);
         MEMO.with_borrow_mut(|(owner, memo)| {
             if *owner != self.id {
@@ -444,12 +444,15 @@ impl Index {
             .into_par_iter()
             .map_init(Vec::new, |buf, i| {
                 self.candidates_after(i, buf);
+                self.touch(buf);
+                let exact = self.records.get(i as usize).map(|x| scorer.exact(&self.vocab, x));
                 buf.iter()
                     .filter_map(|&j| {
-                        let x = self.records.get(i as usize)?;
-                        let worth = |p: &Pattern| p[DOB] == 0 || scorer.best_case(&self.vocab, p, x) >= keep_weight;
+                        let exact = exact.as_ref()?;
+                        let worth =
+                            |p: &Pattern, open: bool| p[DOB] == 0 || scorer.best_case(p, exact, open) >= keep_weight;
                         let (p, _) = self.pattern_if(i, j, worth)?;
-                        let weight = scorer.weight(&self.vocab, &p, x);
+                        let weight = scorer.weight(&p, exact);
                         let s = ScoredPair { a: i, b: j, weight, probability: probability(weight), guard: guard(&p) };
                         (s.probability >= keep || s.wall()).then_some(s)
                     })
@@ -459,6 +462,20 @@ impl Index {
             .collect();
         out.sort_unstable_by_key(|s| (s.a, s.b));
         out
+    }
+
+    /// Reads the fields of `records` that scoring reads first, in one tight loop: the reads are
+    /// independent, so the processor fetches many records' memory at once instead of waiting
+    /// for each in turn inside the scoring loop (where the work between reads hides the next).
+    fn touch(&self, records: &[u32]) {
+        let mut acc = 0u32;
+        for &j in records {
+            if let Some(r) = self.records.get(j as usize) {
+                let house = self.vocab.house.get(r.address as usize).copied().unwrap_or(0);
+                acc = acc.wrapping_add(r.dob as u32 ^ house as u32);
+            }
+        }
+        std::hint::black_box(acc);
     }
 
     /// Every indexed record that could be this person, best first, with at least `keep`
@@ -483,7 +500,7 @@ impl Index {
             .filter_map(|j| {
                 let y = self.records.get(j as usize)?;
                 let (p, _) = self.vocab.compare(&probe, y);
-                let weight = scorer.weight(&self.vocab, &p, y);
+                let weight = scorer.weight(&p, &scorer.exact(&self.vocab, y));
                 let s = ScoredPair { a: j, b: j, weight, probability: probability(weight), guard: guard(&p) };
                 (s.probability >= keep && s.guard != Guard::Twins).then_some((j, s))
             })
@@ -513,9 +530,10 @@ impl Index {
         let (p, swapped) = self.vocab.compare(x, y);
         let mut evidence = Vec::with_capacity(COMPARISONS);
         let mut weight = model.prior_weight();
+        let exact = scorer.exact(&self.vocab, y);
         for (c, l) in p.iter().enumerate() {
             let (field, levels) = LEVELS[c];
-            let (contribution, adjusted) = scorer.contribution(&self.vocab, &p, c, y);
+            let (contribution, adjusted) = scorer.contribution(&p, c, &exact);
             weight += contribution;
             evidence.push(Evidence {
                 field: field.to_owned(),
@@ -580,11 +598,20 @@ fn house_and_street(address: &str) -> Option<u64> {
 /// A model's level weights, worked out once for a scoring pass.
 struct Scorer<'m> {
     model: &'m Model,
+    prior: f64,
     levels: [[f64; MAX_LEVELS]; COMPARISONS],
     /// The household row when the family names agree.
     kin: [f64; MAX_LEVELS],
     /// The most a given name, then a family name, that is not the same can add.
     differing_name: [f64; 2],
+}
+
+/// What an exact agreement with one record's values weighs, per comparison (term frequencies
+/// looked up once per record rather than once per pair), and whether term frequency adjusted it.
+#[derive(Debug, Clone, Copy)]
+struct Exact {
+    weight: [f64; COMPARISONS],
+    adjusted: [bool; COMPARISONS],
 }
 
 impl<'m> Scorer<'m> {
@@ -598,36 +625,56 @@ impl<'m> Scorer<'m> {
         let kin = std::array::from_fn(|l| model.weight_of(HOUSEHOLD, l as u8, true));
         let differing_name = [GIVEN, FAMILY]
             .map(|c| (1..LEVELS[c].1.len()).map(|l| model.level_weight(c, l as u8)).fold(f64::NEG_INFINITY, f64::max));
-        Scorer { model, levels, kin, differing_name }
+        Scorer { model, prior: model.prior_weight(), levels, kin, differing_name }
+    }
+
+    /// The exact-agreement weights for pairs whose values are `r`'s.
+    fn exact(&self, vocab: &Vocab, r: &Prepared) -> Exact {
+        let mut e = Exact { weight: std::array::from_fn(|c| self.levels[c][0]), adjusted: [false; COMPARISONS] };
+        for c in [GIVEN, FAMILY, DOB] {
+            if let Some(freq) = vocab.exact_frequency(c, r) {
+                e.weight[c] = self.model.exact_weight_for(c, freq);
+                e.adjusted[c] = true;
+            }
+        }
+        e
     }
 
     /// The most a pair can weigh, from a pattern whose names may be [`UNCOMPARED`] (each then
-    /// taken at its best level short of the same name).
-    fn best_case(&self, vocab: &Vocab, p: &Pattern, r: &Prepared) -> f64 {
-        let mut w = self.model.prior_weight();
+    /// taken at its best level short of the same name) and whose household level, when
+    /// `household_open`, is only the best the addresses could still give (any weaker level is
+    /// then possible too).
+    fn best_case(&self, p: &Pattern, exact: &Exact, household_open: bool) -> f64 {
+        let mut w = self.prior;
         for c in [DOB, SEX] {
-            w += self.contribution(vocab, p, c, r).0;
+            w += self.contribution(p, c, exact).0;
         }
         for (slot, c) in [GIVEN, FAMILY].into_iter().enumerate() {
             w += match p[c] {
                 UNCOMPARED => self.differing_name[slot],
-                _ => self.contribution(vocab, p, c, r).0,
+                _ => self.contribution(p, c, exact).0,
             };
         }
-        let h = usize::from(p[HOUSEHOLD]);
-        let row = self.levels[HOUSEHOLD].get(h).copied().unwrap_or(0.0);
-        let kin = self.kin.get(h).copied().unwrap_or(0.0);
-        w + match p[FAMILY] {
-            _ if p[HOUSEHOLD] == NULL => 0.0,
-            0 => kin,
-            UNCOMPARED => row.max(kin),
-            _ => row,
+        if p[HOUSEHOLD] == NULL {
+            return w;
         }
+        let from = usize::from(p[HOUSEHOLD]);
+        let to = if household_open { LEVELS[HOUSEHOLD].1.len() } else { from + 1 };
+        let rows: &[&[f64; MAX_LEVELS]] = match p[FAMILY] {
+            0 => &[&self.kin],
+            UNCOMPARED => &[&self.levels[HOUSEHOLD], &self.kin],
+            _ => &[&self.levels[HOUSEHOLD]],
+        };
+        let best = rows
+            .iter()
+            .flat_map(|row| row.get(from..to).unwrap_or(&[]).iter().copied())
+            .fold(f64::NEG_INFINITY, f64::max);
+        w + if best.is_finite() { best } else { 0.0 }
     }
 
-    /// What one level contributes to a pair's weight (an exact agreement adjusted for how
-    /// common the value in `r` is), and whether term frequency adjusted it.
-    fn contribution(&self, vocab: &Vocab, p: &Pattern, c: usize, r: &Prepared) -> (f64, bool) {
+    /// What one level contributes to a pair's weight (an exact agreement weighed as `exact`
+    /// says), and whether term frequency adjusted it.
+    fn contribution(&self, p: &Pattern, c: usize, exact: &Exact) -> (f64, bool) {
         let l = p[c];
         if l == NULL {
             return (0.0, false);
@@ -635,18 +682,15 @@ impl<'m> Scorer<'m> {
         if c == HOUSEHOLD && Model::kin(p) {
             return (self.kin.get(usize::from(l)).copied().unwrap_or(0.0), false);
         }
-        if l == 0
-            && Model::adjusts(c)
-            && let Some(freq) = vocab.exact_frequency(c, r)
-        {
-            return (self.model.exact_weight_for(c, freq), true);
+        if l == 0 {
+            return (exact.weight[c], exact.adjusted[c]);
         }
         (self.levels.get(c).and_then(|row| row.get(usize::from(l))).copied().unwrap_or(0.0), false)
     }
 
     /// A pair's match weight.
-    fn weight(&self, vocab: &Vocab, p: &Pattern, r: &Prepared) -> f64 {
-        self.model.prior_weight() + (0..COMPARISONS).map(|c| self.contribution(vocab, p, c, r).0).sum::<f64>()
+    fn weight(&self, p: &Pattern, exact: &Exact) -> f64 {
+        self.prior + (0..COMPARISONS).map(|c| self.contribution(p, c, exact).0).sum::<f64>()
     }
 }
 
