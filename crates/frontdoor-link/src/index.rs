@@ -11,6 +11,7 @@ use crate::normalise::Nicknames;
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
 use rphonetic::DoubleMetaphone;
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -128,8 +129,10 @@ pub struct Index {
     /// Each record's blocking keys (worked out once; [`NO_KEY`] where it lacks a key's parts).
     blocked: Vec<[u64; RULES]>,
     keys: Vec<RecordKey>,
-    positions: HashMap<RecordKey, u32>,
-    blocks: HashMap<u64, Vec<u32>>,
+    positions: FxHashMap<RecordKey, u32>,
+    /// Block key → its records, in index order. The keys are hashes already, so the map's own
+    /// hashing need only be fast.
+    blocks: FxHashMap<u64, Vec<u32>>,
     max_block: usize,
 }
 
@@ -143,15 +146,43 @@ impl Index {
             id: NEXT_INDEX.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             vocab: Vocab::new(nicknames),
             records: Vec::with_capacity(people.len()),
-            blocked: Vec::with_capacity(people.len()),
+            blocked: Vec::new(),
             keys: Vec::with_capacity(people.len()),
-            positions: HashMap::with_capacity(people.len()),
-            blocks: HashMap::new(),
+            positions: FxHashMap::with_capacity_and_hasher(people.len(), Default::default()),
+            blocks: FxHashMap::default(),
             max_block: settings.max_block,
         };
+        // Interning is sequential; blocking keys and blocks are worked out in parallel after.
         for (p, n) in people.iter().zip(normalised) {
             let prepared = index.vocab.prepare(n);
-            index.insert(RecordKey { source: p.source.clone(), record_id: p.record_id.clone() }, prepared);
+            let key = RecordKey { source: p.source.clone(), record_id: p.record_id.clone() };
+            match index.positions.get(&key) {
+                Some(&i) => {
+                    if let Some(slot) = index.records.get_mut(i as usize) {
+                        *slot = prepared;
+                    }
+                }
+                None => {
+                    index.positions.insert(key.clone(), index.records.len() as u32);
+                    index.records.push(prepared);
+                    index.keys.push(key);
+                }
+            }
+        }
+        index.blocked = index.records.par_iter().map(|r| index.block_keys(r)).collect();
+        let mut keyed: Vec<(u64, u32)> = index
+            .blocked
+            .par_iter()
+            .enumerate()
+            .flat_map_iter(|(i, keys)| keys.iter().filter(|k| **k != NO_KEY).map(move |k| (*k, i as u32)))
+            .collect();
+        keyed.par_sort_unstable();
+        let groups: Vec<&[(u64, u32)]> = keyed.chunk_by(|x, y| x.0 == y.0).collect();
+        index.blocks.reserve(groups.len());
+        for g in groups {
+            if let Some((key, _)) = g.first() {
+                index.blocks.insert(*key, g.iter().map(|(_, i)| *i).collect());
+            }
         }
         index
     }
