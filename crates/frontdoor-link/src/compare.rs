@@ -237,7 +237,8 @@ pub(crate) struct Prepared {
     pub(crate) family_parts: Box<[u32]>,
     pub(crate) given_codes: [u32; 2],
     pub(crate) family_codes: [u32; 2],
-    /// Days since 1970-01-01, or `i32::MIN`.
+    /// The date of birth as the number `YYYYMMDD` (its digits are what a typing slip changes,
+    /// and levels are read from them without a calendar), or [`NO_DOB`].
     pub(crate) dob: i32,
     pub(crate) sex: u8,
     pub(crate) postcode: u32,
@@ -265,12 +266,20 @@ pub(crate) struct Vocab {
     pub(crate) house: Vec<u64>,
 }
 
-pub(crate) fn epoch_days(d: NaiveDate) -> i32 {
-    d.num_days_from_ce() - 719_163
+/// A date as the number `YYYYMMDD`.
+pub(crate) fn ymd(d: NaiveDate) -> i32 {
+    d.year() * 10_000 + (d.month() * 100 + d.day()) as i32
 }
 
-fn from_days(days: i32) -> Option<NaiveDate> {
-    NaiveDate::from_num_days_from_ce_opt(days + 719_163)
+/// The date a `YYYYMMDD` number stands for.
+pub(crate) fn date_of(ymd: i32) -> Option<NaiveDate> {
+    let (month, day) = (u32::try_from(ymd / 100 % 100).ok()?, u32::try_from(ymd % 100).ok()?);
+    NaiveDate::from_ymd_opt(ymd / 10_000, month, day)
+}
+
+/// Days since 1970-01-01.
+pub(crate) fn epoch_days(d: NaiveDate) -> i32 {
+    d.num_days_from_ce() - 719_163
 }
 
 impl Vocab {
@@ -308,7 +317,7 @@ impl Vocab {
             .iter()
             .map(|w| if count { self.family.intern_part(w) } else { self.family.lookup(w) })
             .collect();
-        let dob = n.dob.map(epoch_days).unwrap_or(NO_DOB);
+        let dob = n.dob.map(ymd).unwrap_or(NO_DOB);
         if dob != NO_DOB && count {
             *self.dobs.entry(dob).or_default() += 1;
             self.dob_total += 1;
@@ -575,7 +584,7 @@ impl Vocab {
         match comparison {
             GIVEN => text(&self.given, r.given),
             FAMILY => text(&self.family, r.family),
-            DOB => (r.dob != NO_DOB).then(|| from_days(r.dob).map(|d| d.to_string())).flatten(),
+            DOB => (r.dob != NO_DOB).then(|| date_of(r.dob).map(|d| d.to_string())).flatten(),
             SEX => match r.sex {
                 1 => Some("M".into()),
                 2 => Some("F".into()),
@@ -640,25 +649,26 @@ fn dob_level(a: i32, b: i32) -> u8 {
     if a == b {
         return 0;
     }
-    let (Some(x), Some(y)) = (from_days(a), from_days(b)) else { return 4 };
-    if x.year() == y.year() && x.month() == y.day() && x.day() == y.month() {
+    // Both are `YYYYMMDD` numbers.
+    let (year, month, day) = (|d: i32| d / 10_000, |d: i32| d / 100 % 100, |d: i32| d % 100);
+    if year(a) == year(b) && month(a) == day(b) && day(a) == month(b) {
         return 1;
     }
-    if one_digit_apart(x, y) {
+    if one_digit_apart(a, b) {
         return 2;
     }
-    if x.year() == y.year() && x.month() == y.month() {
+    if year(a) == year(b) && month(a) == month(b) {
         return 3;
     }
     4
 }
 
-/// Dates whose `YYYYMMDD` digits differ by one slip (one digit wrong, or two neighbours
-/// swapped); on the scoring path, so without allocating.
-fn one_digit_apart(x: NaiveDate, y: NaiveDate) -> bool {
-    let digits = |d: NaiveDate| {
+/// Dates (`YYYYMMDD` numbers) whose digits differ by one slip (one digit wrong, or two
+/// neighbours swapped); on the scoring path, so without allocating.
+fn one_digit_apart(x: i32, y: i32) -> bool {
+    let digits = |d: i32| {
         let mut out = [0u8; 8];
-        let mut n = u32::try_from(d.year()).unwrap_or(0) * 10_000 + d.month() * 100 + d.day();
+        let mut n = d.unsigned_abs();
         for slot in out.iter_mut().rev() {
             *slot = (n % 10) as u8;
             n /= 10;

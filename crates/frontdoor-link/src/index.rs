@@ -4,7 +4,7 @@
 
 use crate::compare::{
     COMPARISONS, DOB, FAMILY, GIVEN, HOUSEHOLD, LEVELS, MAX_LEVELS, Memo, NO_DOB, NONE, NULL, Pattern, Person,
-    Prepared, SEX, UNCOMPARED, Vocab, normalise, pack,
+    Prepared, SEX, UNCOMPARED, Vocab, date_of, epoch_days, normalise, pack,
 };
 use crate::model::{Evidence, Explanation, Model, probability};
 use crate::normalise::Nicknames;
@@ -254,7 +254,10 @@ impl Index {
         let given_initial = initial(r.given, &v.given);
         let family_initial = initial(r.family, &v.family);
         // Year and month of birth (about 30-day bins): a day typo or a day/month swap stays.
-        let month = (r.dob != NO_DOB).then(|| u64::from((r.dob.div_euclid(30) + 100_000) as u32));
+        let month = (r.dob != NO_DOB)
+            .then(|| date_of(r.dob))
+            .flatten()
+            .map(|d| u64::from((epoch_days(d).div_euclid(30) + 100_000) as u32));
         let dob = (r.dob != NO_DOB).then(|| u64::from(r.dob as u32));
         let id = |x: u32| (x != NONE).then_some(u64::from(x));
         // A key exists only when the record holds every part of it; the rule's number is hashed
