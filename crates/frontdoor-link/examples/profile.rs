@@ -50,6 +50,13 @@ fn main() {
     let t = Instant::now();
     let pairs = index.candidate_pairs();
     eprintln!("{pairs} candidate pairs, counted in {:.2} s", t.elapsed().as_secs_f64());
+    // PROFILE_RULES=1: pairs per blocking rule, and true pairs only one rule finds.
+    let rules = std::env::var("PROFILE_RULES").is_ok();
+    if rules {
+        for (r, (total, new)) in index.pairs_per_rule().iter().enumerate() {
+            eprintln!("rule {}: {total} pairs, {new} not made by an earlier rule", r + 1);
+        }
+    }
     if std::env::var("PROFILE_COUNT_ONLY").is_ok() {
         return;
     }
@@ -82,6 +89,28 @@ fn main() {
         let truth: Vec<Option<u64>> = (0..index.len() as u32)
             .map(|i| index.key(i).and_then(|k| truth_of.get(&(k.source.clone(), k.record_id.clone())).copied()))
             .collect();
+        if rules {
+            let mut by_entity: std::collections::HashMap<u64, Vec<u32>> = Default::default();
+            for (i, t) in truth.iter().enumerate() {
+                if let Some(t) = t {
+                    by_entity.entry(*t).or_default().push(i as u32);
+                }
+            }
+            let (mut total, mut blocked, mut only) = (0u64, 0u64, [0u64; frontdoor_link::index::RULES]);
+            for members in by_entity.values() {
+                for (n, a) in members.iter().enumerate() {
+                    for b in &members[n + 1..] {
+                        total += 1;
+                        let mask = index.rules_shared(*a, *b);
+                        blocked += u64::from(mask != 0);
+                        if mask.count_ones() == 1 {
+                            only[mask.trailing_zeros() as usize] += 1;
+                        }
+                    }
+                }
+            }
+            eprintln!("true pairs {total}, {blocked} share a block; found by one rule only, per rule: {only:?}");
+        }
         let s = frontdoor_link::pairwise(&clusters, &truth);
         println!("precision={:.4} recall={:.4} f1={:.4}", s.precision(), s.recall(), s.f1());
     }

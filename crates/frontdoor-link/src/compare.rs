@@ -612,10 +612,14 @@ pub(crate) struct Memo {
 }
 
 impl Memo {
-    /// Forgets everything once it holds more than `limit` comparisons (bounded memory).
+    /// Forgets everything once it holds more than `limit` comparisons (bounded memory). The
+    /// tables keep their room: growing them again from nothing (fresh pages the kernel must
+    /// zero, rehashing at every doubling) cost more than the comparisons they save.
     pub(crate) fn bound(&mut self, limit: usize) {
         if self.given.len() + self.family.len() + self.cross.len() > limit {
-            *self = Memo::default();
+            self.given.clear();
+            self.family.clear();
+            self.cross.clear();
         }
     }
 }

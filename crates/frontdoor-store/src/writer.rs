@@ -1010,8 +1010,8 @@ async fn enquiry_open(tx: &mut Tx, enquiry_id: frontdoor_core::EnquiryId) -> Res
 /// Rows per `INSERT INTO person_links` (9 parameters a row). Not more: SQLite finds a `$N`
 /// parameter's name by walking the statement's list of names, so binding a statement costs the
 /// square of its parameter count (at 200 rows, 1,800 parameters, this was most of the time a
-/// deduplication run spent storing its queued pairs).
-const LINK_ROWS: usize = 32;
+/// deduplication run spent storing its queued pairs; 16 rows, 144 parameters, cost little).
+const LINK_ROWS: usize = 16;
 
 /// The upsert of `rows` scored pairs, built once per size and kept (sizes are 1..=LINK_ROWS).
 fn insert_links_sql(rows: usize) -> &'static str {
