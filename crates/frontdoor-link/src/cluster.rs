@@ -3,6 +3,7 @@
 //! "same person" is joined before anything else. Then pairwise precision and recall against
 //! ground truth, counted from cluster × entity overlaps without enumerating pairs.
 
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::HashMap;
 
 /// What is known of a pair of records, for clustering.
@@ -55,13 +56,13 @@ pub fn cluster(
         uf.union(a, b, false);
     }
     // Each record's weak partners' clusters, as the strong links left them.
-    let mut partners: HashMap<u32, Vec<u32>> = HashMap::new();
+    let mut partners: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
     for &(a, b, _) in weak {
         let (ra, rb) = (uf.find(a), uf.find(b));
         partners.entry(a).or_default().push(rb);
         partners.entry(b).or_default().push(ra);
     }
-    let mut ambiguous: std::collections::HashSet<u32> = std::collections::HashSet::new();
+    let mut ambiguous: FxHashSet<u32> = FxHashSet::default();
     for (record, clusters) in &partners {
         let own = uf.find(*record);
         let mut others: Vec<u32> = clusters.iter().copied().filter(|c| *c != own).collect();
@@ -76,24 +77,29 @@ pub fn cluster(
             uf.union(a, b, false);
         }
     }
-    let mut smallest: HashMap<u32, u32> = HashMap::new();
+    // Each root's smallest member: the first record seen with that root.
+    let mut smallest = vec![u32::MAX; n];
     let roots: Vec<u32> = (0..n as u32).map(|i| uf.find(i)).collect();
     for (i, r) in roots.iter().enumerate() {
-        smallest.entry(*r).or_insert(i as u32);
+        if let Some(slot) = smallest.get_mut(*r as usize)
+            && *slot == u32::MAX
+        {
+            *slot = i as u32;
+        }
     }
-    roots.iter().map(|r| smallest.get(r).copied().unwrap_or(*r)).collect()
+    roots.iter().map(|r| smallest.get(*r as usize).copied().filter(|s| *s != u32::MAX).unwrap_or(*r)).collect()
 }
 
 struct UnionFind {
     parent: Vec<u32>,
     size: Vec<u32>,
     /// Per root: records its component may never join.
-    walls: HashMap<u32, Vec<u32>>,
+    walls: FxHashMap<u32, Vec<u32>>,
 }
 
 impl UnionFind {
     fn new(n: usize) -> Self {
-        UnionFind { parent: (0..n as u32).collect(), size: vec![1; n], walls: HashMap::new() }
+        UnionFind { parent: (0..n as u32).collect(), size: vec![1; n], walls: FxHashMap::default() }
     }
 
     fn find(&mut self, mut x: u32) -> u32 {
@@ -126,7 +132,7 @@ impl UnionFind {
         }
         if !force {
             let blocked = |uf: &mut Self, from: u32, to: u32| {
-                let walls = uf.walls.get(&from).cloned().unwrap_or_default();
+                let Some(walls) = uf.walls.get(&from).cloned() else { return false };
                 walls.into_iter().any(|w| uf.find(w) == to)
             };
             if blocked(self, ra, rb) || blocked(self, rb, ra) {

@@ -140,8 +140,6 @@ impl Index {
     /// Builds the index (normalising in parallel). A record id seen twice in one source keeps its
     /// last version.
     pub fn build(people: &[Person], nicknames: Nicknames, settings: &Settings) -> Index {
-        let normalised: Vec<_> =
-            people.par_iter().map_init(DoubleMetaphone::default, |dm, p| normalise(p, dm)).collect();
         let mut index = Index {
             id: NEXT_INDEX.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             vocab: Vocab::new(nicknames),
@@ -152,20 +150,25 @@ impl Index {
             blocks: FxHashMap::default(),
             max_block: settings.max_block,
         };
-        // Interning is sequential; blocking keys and blocks are worked out in parallel after.
-        for (p, n) in people.iter().zip(normalised) {
-            let prepared = index.vocab.prepare(n);
-            let key = RecordKey { source: p.source.clone(), record_id: p.record_id.clone() };
-            match index.positions.get(&key) {
-                Some(&i) => {
-                    if let Some(slot) = index.records.get_mut(i as usize) {
-                        *slot = prepared;
+        // Normalised in parallel a slice at a time (so the normalised text of the whole index is
+        // never held at once), then interned in order, which is sequential.
+        for slice in people.chunks(1 << 16) {
+            let normalised: Vec<_> =
+                slice.par_iter().map_init(DoubleMetaphone::default, |dm, p| normalise(p, dm)).collect();
+            for (p, n) in slice.iter().zip(normalised) {
+                let prepared = index.vocab.prepare(n);
+                let key = RecordKey { source: p.source.clone(), record_id: p.record_id.clone() };
+                match index.positions.get(&key) {
+                    Some(&i) => {
+                        if let Some(slot) = index.records.get_mut(i as usize) {
+                            *slot = prepared;
+                        }
                     }
-                }
-                None => {
-                    index.positions.insert(key.clone(), index.records.len() as u32);
-                    index.records.push(prepared);
-                    index.keys.push(key);
+                    None => {
+                        index.positions.insert(key.clone(), index.records.len() as u32);
+                        index.records.push(prepared);
+                        index.keys.push(key);
+                    }
                 }
             }
         }

@@ -522,7 +522,7 @@ impl Store {
             "))::text FROM person_records WHERE num IS NULL"
         );
         /// Record numbers per part (numbers are event sequences, so a part holds at most this many).
-        const PART: i64 = 32_768;
+        const PART: i64 = 4_096;
         let (ranged, unnumbered) = match self.backend() {
             Backend::Sqlite => (SQLITE, SQLITE_UNNUMBERED),
             Backend::Postgres => (POSTGRES, POSTGRES_UNNUMBERED),
