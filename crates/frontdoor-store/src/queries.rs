@@ -28,6 +28,17 @@ macro_rules! person_columns {
     };
 }
 
+/// One JSON array of `[source, record_id, seven fields, number]` per matching person record,
+/// built by the database (the two backends spell it differently).
+macro_rules! person_json {
+    (sqlite, $where:literal) => {
+        concat!("SELECT json_group_array(json_array(source, ", person_columns!(), ")) FROM person_records ", $where)
+    };
+    (postgres, $where:literal) => {
+        concat!("SELECT json_agg(json_build_array(source, ", person_columns!(), "))::text FROM person_records ", $where)
+    };
+}
+
 /// A person record from `record_id`, the seven fields and the number, starting at column `at`.
 fn stored_person(r: &Row, at: usize) -> Result<StoredPerson, StoreError> {
     let field = |i: usize| r.opt_text(at + 1 + i);
@@ -501,31 +512,15 @@ impl Store {
         // A row costs the driver several microseconds, far more than the database spends on it:
         // so each part of the index comes back as ONE row, a JSON array of its records built by
         // the database, read in parallel parts and parsed off the async threads.
-        const SQLITE: &str = concat!(
-            "SELECT json_group_array(json_array(source, ",
-            person_columns!(),
-            ")) FROM person_records WHERE num >= $1 AND num < $2"
-        );
-        const POSTGRES: &str = concat!(
-            "SELECT json_agg(json_build_array(source, ",
-            person_columns!(),
-            "))::text FROM person_records WHERE num >= $1 AND num < $2"
-        );
-        const SQLITE_UNNUMBERED: &str = concat!(
-            "SELECT json_group_array(json_array(source, ",
-            person_columns!(),
-            ")) FROM person_records WHERE num IS NULL"
-        );
-        const POSTGRES_UNNUMBERED: &str = concat!(
-            "SELECT json_agg(json_build_array(source, ",
-            person_columns!(),
-            "))::text FROM person_records WHERE num IS NULL"
-        );
         /// Record numbers per part (numbers are event sequences, so a part holds at most this many).
         const PART: i64 = 4_096;
         let (ranged, unnumbered) = match self.backend() {
-            Backend::Sqlite => (SQLITE, SQLITE_UNNUMBERED),
-            Backend::Postgres => (POSTGRES, POSTGRES_UNNUMBERED),
+            Backend::Sqlite => {
+                (person_json!(sqlite, "WHERE num >= $1 AND num < $2"), person_json!(sqlite, "WHERE num IS NULL"))
+            }
+            Backend::Postgres => {
+                (person_json!(postgres, "WHERE num >= $1 AND num < $2"), person_json!(postgres, "WHERE num IS NULL"))
+            }
         };
         let r = self.read().fetch_one("SELECT MIN(num), MAX(num) FROM person_records", &[]).await?;
         let mut parts: Vec<(&'static str, Vec<Val>)> = vec![(unnumbered, vec![])];
