@@ -612,14 +612,10 @@ pub(crate) struct Memo {
 }
 
 impl Memo {
-    /// Forgets everything once it holds more than `limit` comparisons (bounded memory). The
-    /// tables keep their room: growing them again from nothing (fresh pages the kernel must
-    /// zero, rehashing at every doubling) cost more than the comparisons they save.
+    /// Forgets everything once it holds more than `limit` comparisons (bounded memory).
     pub(crate) fn bound(&mut self, limit: usize) {
         if self.given.len() + self.family.len() + self.cross.len() > limit {
-            self.given.clear();
-            self.family.clear();
-            self.cross.clear();
+            *self = Memo::default();
         }
     }
 }
