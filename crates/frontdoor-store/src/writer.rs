@@ -597,30 +597,31 @@ async fn project(
         }
         Event::PersonLinksScored { run, to, links, .. } => {
             // Rows only for the pairs people see (queued); automatic links and walls stay in the
-            // event's `pairs` and are read from there (`Store::run_pairs`). Many rows a statement.
-            for chunk in links.chunks(LINK_ROWS) {
-                let mut args = Vec::with_capacity(chunk.len() * 9);
-                for l in chunk {
-                    let machine = if l.auto {
-                        "auto"
-                    } else if l.queued {
-                        "queued"
-                    } else {
-                        "held"
-                    };
-                    args.extend(vals![
-                        l.a.source.as_str(),
-                        l.a.record_id.as_str(),
-                        l.b.source.as_str(),
-                        l.b.record_id.as_str(),
-                        machine,
-                        i64::from(l.probability_ppm),
-                        i64::from(l.guard) + 2 * i64::from(l.weak),
-                        run.as_str(),
-                        seq
-                    ]);
-                }
-                tx.exec(insert_links_sql(chunk.len()), &args).await?;
+            // event's `pairs` and are read from there (`Store::run_pairs`). All of a chunk's rows
+            // travel as ONE parameter, a JSON array the database unpacks: binding thousands of
+            // `$N` parameters costs SQLite the square of their number, and a statement a row
+            // costs a round trip each.
+            if !links.is_empty() {
+                let rows: Vec<_> = links
+                    .iter()
+                    .map(|l| {
+                        let machine = if l.auto {
+                            "auto"
+                        } else if l.queued {
+                            "queued"
+                        } else {
+                            "held"
+                        };
+                        let guard = i64::from(l.guard) + 2 * i64::from(l.weak);
+                        (&l.a.source, &l.a.record_id, &l.b.source, &l.b.record_id, machine, l.probability_ppm, guard)
+                    })
+                    .collect();
+                let json = serde_json::to_string(&rows).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let sql = match tx {
+                    Tx::Sqlite(_) => INSERT_LINKS_SQLITE,
+                    Tx::Postgres(_) => INSERT_LINKS_POSTGRES,
+                };
+                tx.exec(sql, &vals![json, run.as_str(), seq]).await?;
             }
             tx.exec("UPDATE link_runs SET next_record = $1 WHERE run = $2", &vals![*to as i64, run.as_str()]).await?;
         }
@@ -1007,35 +1008,28 @@ async fn enquiry_open(tx: &mut Tx, enquiry_id: frontdoor_core::EnquiryId) -> Res
     }
 }
 
-/// Rows per `INSERT INTO person_links` (9 parameters a row). Not more: SQLite finds a `$N`
-/// parameter's name by walking the statement's list of names, so binding a statement costs the
-/// square of its parameter count (at 200 rows, 1,800 parameters, this was most of the time a
-/// deduplication run spent storing its queued pairs; 16 rows, 144 parameters, cost little).
-const LINK_ROWS: usize = 16;
-
-/// The upsert of `rows` scored pairs, built once per size and kept (sizes are 1..=LINK_ROWS).
-fn insert_links_sql(rows: usize) -> &'static str {
-    static SQL: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
-    let all = SQL.get_or_init(|| {
-        (0..=LINK_ROWS)
-            .map(|n| {
-                let values: Vec<String> = (0..n)
-                    .map(|r| {
-                        let p: Vec<String> = (1..=9).map(|c| format!("${}", r * 9 + c)).collect();
-                        format!("({})", p.join(", "))
-                    })
-                    .collect();
-                format!(
-                    "INSERT INTO person_links (a_source, a_record, b_source, b_record, machine, probability_ppm, guard, run, seq) \
-                     VALUES {} ON CONFLICT (a_source, a_record, b_source, b_record) DO UPDATE SET machine = excluded.machine, \
-                     probability_ppm = excluded.probability_ppm, guard = excluded.guard, run = excluded.run, seq = excluded.seq",
-                    values.join(", ")
-                )
-            })
-            .collect()
-    });
-    all.get(rows.min(LINK_ROWS)).map(String::as_str).unwrap_or("")
+/// The upsert of a chunk's queued pairs from `$1`, a JSON array of
+/// `[a_source, a_record, b_source, b_record, machine, probability_ppm, guard]`, for run `$2` at
+/// sequence `$3` (the two backends unpack JSON differently; `WHERE true` lets SQLite parse the
+/// `ON CONFLICT` after a `SELECT`).
+macro_rules! insert_links {
+    ($rows:literal) => {
+        concat!(
+            "INSERT INTO person_links (a_source, a_record, b_source, b_record, machine, probability_ppm, guard, run, seq) ",
+            $rows,
+            " ON CONFLICT (a_source, a_record, b_source, b_record) DO UPDATE SET machine = excluded.machine, \
+             probability_ppm = excluded.probability_ppm, guard = excluded.guard, run = excluded.run, seq = excluded.seq"
+        )
+    };
 }
+const INSERT_LINKS_SQLITE: &str = insert_links!(
+    "SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, $2, $3 \
+     FROM json_each($1) WHERE true"
+);
+const INSERT_LINKS_POSTGRES: &str = insert_links!(
+    "SELECT r ->> 0, r ->> 1, r ->> 2, r ->> 3, r ->> 4, (r ->> 5)::bigint, (r ->> 6)::bigint, $2, $3 \
+     FROM json_array_elements($1::json) AS r"
+);
 
 /// An alert transition found the alert in another state (someone else got there first).
 fn alert_moved(alert_id: frontdoor_core::AlertId) -> StoreError {

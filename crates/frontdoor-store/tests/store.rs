@@ -415,6 +415,47 @@ fn sqlite_and_postgres_schemas_are_equivalent() {
 }
 
 #[tokio::test]
+async fn queued_pairs_are_stored_exactly_and_a_rescore_replaces_them() {
+    each_backend(|ts| async move {
+        let s = &ts.store;
+        let key = |source: &str, id: &str| frontdoor_core::RecordRef { source: source.into(), record_id: id.into() };
+        let link = |a: &str, b: &str, ppm: u32, guard: bool, weak: bool| frontdoor_core::ScoredLink {
+            a: key("police", a),
+            b: key("health", b),
+            probability_ppm: ppm,
+            auto: false,
+            queued: true,
+            guard,
+            weak,
+        };
+        let run = "run-1".to_owned();
+        let started =
+            Event::PersonDedupeStarted { run: run.clone(), records: 4, last_record_seq: 0, model: "{}".into() };
+        // Record ids with quotes, a backslash, a control character and accents travel as JSON.
+        let awkward = "O'Brien \"Zoë\" \\ \u{1f}";
+        let scored = |links| Event::PersonLinksScored { run: run.clone(), from: 0, to: 4, links, pairs: vec![] };
+        let first = vec![link("P-1", "H-1", 700_000, false, false), link(awkward, "H-2", 650_001, true, true)];
+        s.append(vec![ev(started, Expected::Any, t(1)), ev(scored(first), Expected::Any, t(2))], vec![], vec![])
+            .await
+            .unwrap();
+        let queued = s.queued_links(10).await.unwrap();
+        let shown: Vec<_> = queued
+            .iter()
+            .map(|l| (l.a.record_id.as_str(), l.b.record_id.as_str(), l.probability_ppm, l.guard, l.weak))
+            .collect();
+        assert_eq!(shown, [("P-1", "H-1", Some(700_000), false, false), (awkward, "H-2", Some(650_001), true, true)]);
+        assert_eq!(s.queued_link_count().await.unwrap(), 2);
+        assert!(queued.iter().all(|l| l.machine == "queued" && l.a.source == "police" && l.b.source == "health"));
+        // The same pair scored again is updated in place, not doubled.
+        let again = vec![link("P-1", "H-1", 800_000, false, false)];
+        s.append(vec![ev(scored(again), Expected::Any, t(3))], vec![], vec![]).await.unwrap();
+        assert_eq!(s.queued_link_count().await.unwrap(), 2);
+        assert_eq!(s.queued_links(1).await.unwrap()[0].probability_ppm, Some(800_000));
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn the_person_index_reads_back_every_record_exactly() {
     each_backend(|ts| async move {
         let s = &ts.store;
