@@ -14,7 +14,7 @@ use rphonetic::DoubleMetaphone;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{BuildHasher, DefaultHasher, Hash, Hasher};
 
 /// Thresholds and sampling sizes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -113,12 +113,8 @@ impl ScoredPair {
     }
 }
 
-/// Where a record came from.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct RecordKey {
-    pub source: String,
-    pub record_id: String,
-}
+/// Where a record came from: its source and the source's own id.
+pub use frontdoor_core::RecordRef as RecordKey;
 
 /// The index.
 pub struct Index {
@@ -129,7 +125,9 @@ pub struct Index {
     /// Each record's blocking keys (worked out once; [`NO_KEY`] where it lacks a key's parts).
     blocked: Vec<[u64; RULES]>,
     keys: Vec<RecordKey>,
-    positions: FxHashMap<RecordKey, u32>,
+    /// Each key's position: positions only, hashed by the key they point to in `keys`, so the
+    /// index holds each key once.
+    positions: hashbrown::HashTable<u32>,
     /// Block key → its records, in index order. The keys are hashes already, so the map's own
     /// hashing need only be fast.
     blocks: FxHashMap<u64, Vec<u32>>,
@@ -140,34 +138,47 @@ impl Index {
     /// Builds the index (normalising in parallel). A record id seen twice in one source keeps its
     /// last version.
     pub fn build(people: &[Person], nicknames: Nicknames, settings: &Settings) -> Index {
+        Index::build_from(people.iter().cloned(), nicknames, settings)
+    }
+
+    /// [`Index::build`] from records it may consume: each is dropped as soon as it is in the
+    /// index, so the raw text of the whole index is never held alongside the index.
+    pub fn build_from(people: impl IntoIterator<Item = Person>, nicknames: Nicknames, settings: &Settings) -> Index {
+        const SLICE: usize = 1 << 16;
+        let mut people = people.into_iter();
+        let expected = people.size_hint().0;
         let mut index = Index {
             id: NEXT_INDEX.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             vocab: Vocab::new(nicknames),
-            records: Vec::with_capacity(people.len()),
+            records: Vec::with_capacity(expected),
             blocked: Vec::new(),
-            keys: Vec::with_capacity(people.len()),
-            positions: FxHashMap::with_capacity_and_hasher(people.len(), Default::default()),
+            keys: Vec::with_capacity(expected),
+            positions: hashbrown::HashTable::with_capacity(expected),
             blocks: FxHashMap::default(),
             max_block: settings.max_block,
         };
         // Normalised in parallel a slice at a time (so the normalised text of the whole index is
         // never held at once), then interned in order, which is sequential.
-        for slice in people.chunks(1 << 16) {
+        let mut slice: Vec<Person> = Vec::with_capacity(SLICE.min(expected.max(1)));
+        loop {
+            slice.extend(people.by_ref().take(SLICE));
+            if slice.is_empty() {
+                break;
+            }
             let normalised: Vec<_> =
                 slice.par_iter().map_init(DoubleMetaphone::default, |dm, p| normalise(p, dm)).collect();
-            for (p, n) in slice.iter().zip(normalised) {
+            for (p, n) in slice.drain(..).zip(normalised) {
                 let prepared = index.vocab.prepare(n);
-                let key = RecordKey { source: p.source.clone(), record_id: p.record_id.clone() };
-                match index.positions.get(&key) {
-                    Some(&i) => {
+                let key = RecordKey { source: p.source, record_id: p.record_id };
+                match index.position(&key) {
+                    Some(i) => {
                         if let Some(slot) = index.records.get_mut(i as usize) {
                             *slot = prepared;
                         }
                     }
                     None => {
-                        index.positions.insert(key.clone(), index.records.len() as u32);
+                        index.place(key);
                         index.records.push(prepared);
-                        index.keys.push(key);
                     }
                 }
             }
@@ -190,9 +201,19 @@ impl Index {
         index
     }
 
+    /// Gives a new key the next position.
+    fn place(&mut self, key: RecordKey) -> u32 {
+        let i = self.keys.len() as u32;
+        let keys = &self.keys;
+        let hash = |k: &RecordKey| rustc_hash::FxBuildHasher.hash_one(k);
+        self.positions.insert_unique(hash(&key), i, |j| keys.get(*j as usize).map_or(0, hash));
+        self.keys.push(key);
+        i
+    }
+
     fn insert(&mut self, key: RecordKey, prepared: Prepared) -> u32 {
         let blocked = self.block_keys(&prepared);
-        if let Some(&i) = self.positions.get(&key) {
+        if let Some(i) = self.position(&key) {
             // A changed record: drop it from its old blocks.
             if let Some(old) = self.blocked.get(i as usize) {
                 for k in old.iter().filter(|k| **k != NO_KEY) {
@@ -218,8 +239,7 @@ impl Index {
         }
         self.records.push(prepared);
         self.blocked.push(blocked);
-        self.positions.insert(key.clone(), i);
-        self.keys.push(key);
+        self.place(key);
         i
     }
 
@@ -243,7 +263,13 @@ impl Index {
     }
 
     pub fn position(&self, key: &RecordKey) -> Option<u32> {
-        self.positions.get(key).copied()
+        let hash = rustc_hash::FxBuildHasher.hash_one(key);
+        self.positions.find(hash, |i| self.keys.get(*i as usize) == Some(key)).copied()
+    }
+
+    /// Every record's key, in index order.
+    pub fn keys(&self) -> &[RecordKey] {
+        &self.keys
     }
 
     /// The blocking keys of a record: each is a way a true match can still be found when
@@ -813,6 +839,30 @@ mod tests {
             postcode: (!postcode.is_empty()).then(|| postcode.into()),
             ..Person::default()
         }
+    }
+
+    #[test]
+    fn every_key_has_one_position_and_a_repeated_id_keeps_its_last_version() {
+        let key = |source: &str, id: &str| RecordKey { source: source.into(), record_id: id.into() };
+        let mut people: Vec<Person> =
+            (0..3000).map(|i| person(["a", "b"][i % 2], &format!("r{i}"), "Amy", "Khan", "2012-05-01", "")).collect();
+        // The same id in another source is another record; the same id in the same source, the same one.
+        people.push(person("b", "r0", "Zara", "Ngata", "2011-01-02", ""));
+        people.push(person("a", "r0", "Zoe", "Khan", "2012-05-01", ""));
+        let mut index = Index::build(&people, Nicknames::builtin(), &Settings::default());
+        assert_eq!(index.len(), 3001);
+        for (i, k) in index.keys().iter().enumerate() {
+            assert_eq!(index.position(k), Some(i as u32), "{k:?}");
+        }
+        assert_eq!(index.position(&key("b", "r0")), Some(3000));
+        let last = index.position(&key("a", "r0")).unwrap();
+        assert_eq!(index.vocab.given.text(index.records[last as usize].given), "zoe");
+        assert_eq!(index.position(&key("c", "r0")), None);
+        // An upsert replaces in place or appends, and finds its key again.
+        assert_eq!(index.upsert(&person("b", "r1", "Amy", "Khan", "2012-05-01", "")), 1);
+        assert_eq!(index.upsert(&person("c", "new", "Amy", "Khan", "2012-05-01", "")), 3001);
+        assert_eq!(index.position(&key("c", "new")), Some(3001));
+        assert_eq!(index.keys().len(), 3002);
     }
 
     #[test]

@@ -522,7 +522,7 @@ impl Store {
                 (person_json!(postgres, "WHERE num >= $1 AND num < $2"), person_json!(postgres, "WHERE num IS NULL"))
             }
         };
-        let r = self.read().fetch_one("SELECT MIN(num), MAX(num) FROM person_records", &[]).await?;
+        let r = self.read().fetch_one("SELECT MIN(num), MAX(num), COUNT(*) FROM person_records", &[]).await?;
         let mut parts: Vec<(&'static str, Vec<Val>)> = vec![(unnumbered, vec![])];
         if let (Some(lo), Some(hi)) = (r.opt_int(0)?, r.opt_int(1)?) {
             let mut from = lo;
@@ -549,7 +549,7 @@ impl Store {
                 })
             })
             .collect();
-        let mut rows: Vec<(String, StoredPerson)> = Vec::new();
+        let mut rows: Vec<(String, StoredPerson)> = Vec::with_capacity(usize::try_from(r.int(2)?).unwrap_or(0));
         for t in tasks {
             let part = t.await.map_err(|e| StoreError::Corrupt(format!("reading person records: {e}")))??;
             rows.extend(part.into_iter().map(|(source, record_id, f0, f1, f2, f3, f4, f5, f6, num)| {

@@ -26,7 +26,6 @@ pub struct LinkIndex {
     fingerprint: (i64, i64),
     index: Index,
     model: Model,
-    keys: Vec<RecordRef>,
     nums: Vec<i64>,
     /// The records of each cluster of more than one, by position, and the state of the links
     /// they were worked out from (recomputed when a run finishes or a person decides).
@@ -183,9 +182,9 @@ async fn current(state: &AppState) -> Result<tokio::sync::MutexGuard<'_, Option<
         let settings = link_settings(state)?;
         let nicknames = state.nicknames.as_ref().clone();
         let built = tokio::task::spawn_blocking(move || {
-            let (index, keys, nums) = index_of(rows, nicknames, &settings);
+            let (index, nums) = index_of(rows, nicknames, &settings);
             let model = stored_model.unwrap_or_else(|| index.train(&settings));
-            LinkIndex { fingerprint, index, model, keys, nums, people: People::default() }
+            LinkIndex { fingerprint, index, model, nums, people: People::default() }
         })
         .await
         .map_err(|e| AppError::Internal(format!("building the person index failed: {e}")))?;
@@ -194,7 +193,7 @@ async fn current(state: &AppState) -> Result<tokio::sync::MutexGuard<'_, Option<
     // Who is whom: recomputed when a run finished or a person decided since.
     let links = state.store.links_fingerprint().await?;
     if let Some(li) = guard.as_mut()
-        && (li.people.fingerprint != links || li.people.cluster.is_empty() && !li.keys.is_empty())
+        && (li.people.fingerprint != links || li.people.cluster.is_empty() && !li.index.is_empty())
     {
         let run = state.store.latest_finished_run().await?;
         let pairs = match &run {
@@ -202,7 +201,7 @@ async fn current(state: &AppState) -> Result<tokio::sync::MutexGuard<'_, Option<
             Some(r) => state.store.run_pairs(r).await?,
             None => Vec::new(),
         };
-        let cluster = clusters_of(&state.store, &pairs, &li.keys, &li.nums).await?.cluster;
+        let cluster = clusters_of(&state.store, &pairs, li.index.keys(), &li.nums).await?.cluster;
         let mut members: HashMap<u32, Vec<u32>> = HashMap::new();
         for (i, c) in cluster.iter().enumerate() {
             members.entry(*c).or_default().push(i as u32);
@@ -213,17 +212,17 @@ async fn current(state: &AppState) -> Result<tokio::sync::MutexGuard<'_, Option<
     Ok(guard)
 }
 
-/// The index over the stored person rows (`Store::person_index`, in its order), with each
-/// position's key and record number (also used by `frontdoor link`).
+/// The index over the stored person rows (`Store::person_index`, in its order; the index holds
+/// each position's key), with each position's record number (also used by `frontdoor link`).
 pub fn index_of(
     rows: Vec<(String, StoredPerson)>,
     nicknames: frontdoor_link::Nicknames,
     settings: &Settings,
-) -> (Index, Vec<RecordRef>, Vec<i64>) {
+) -> (Index, Vec<i64>) {
     let nums = rows.iter().map(|(_, p)| p.num).collect();
-    let people: Vec<Person> = rows.into_iter().map(|(s, p)| person_of(s, p)).collect();
-    let keys = people.iter().map(|p| RecordRef { source: p.source.clone(), record_id: p.record_id.clone() }).collect();
-    (Index::build(&people, nicknames, settings), keys, nums)
+    // Each row is dropped as soon as it is in the index.
+    let people = rows.into_iter().map(|(s, p)| person_of(s, p));
+    (Index::build_from(people, nicknames, settings), nums)
 }
 
 /// The configured matcher settings (checked at start-up).
@@ -282,7 +281,7 @@ pub async fn check_child(state: &AppState, user: &CurrentUser, child: &ChildReco
         // The last run's thresholds, so that a sure match here is one the clustering made.
         let settings = link_settings(state)?.with_model(&li.model);
         let hits = li.index.check(&person, &li.model, settings.review, 20);
-        let key = |pos: u32| li.keys.get(pos as usize).cloned();
+        let key = |pos: u32| li.index.key(pos).cloned();
         let sure = |s: &frontdoor_link::ScoredPair| s.probability >= settings.auto_link && s.guard == Guard::None;
         // Each sure match with everyone it is one person with, at most 100 records in all.
         let mut matched: Vec<(RecordRef, Option<f64>)> = Vec::new();
@@ -439,7 +438,7 @@ pub async fn queue(state: &AppState, user: &CurrentUser, limit: i64) -> Result<V
         let guard = current(state).await?;
         for l in &links {
             let e = guard.as_ref().and_then(|li| {
-                let (a, b) = (li.index.position(&key(&l.a))?, li.index.position(&key(&l.b))?);
+                let (a, b) = (li.index.position(&l.a)?, li.index.position(&l.b)?);
                 li.index.explain(&li.model, a, b)
             });
             explanations.push(e);
@@ -461,10 +460,6 @@ pub async fn queue(state: &AppState, user: &CurrentUser, limit: i64) -> Result<V
         });
     }
     Ok(out)
-}
-
-fn key(r: &RecordRef) -> frontdoor_link::RecordKey {
-    frontdoor_link::RecordKey { source: r.source.clone(), record_id: r.record_id.clone() }
 }
 
 /// The most recent people's decisions.
@@ -693,8 +688,7 @@ pub async fn upsert(
             && only_ours
         {
             let pos = li.index.upsert(&person);
-            if pos as usize == li.keys.len() {
-                li.keys.push(key.clone());
+            if pos as usize == li.nums.len() {
                 li.nums.push(after_fp.1);
             }
             li.fingerprint = after_fp;

@@ -215,24 +215,20 @@ fn spinner(message: &str) -> ProgressBar {
     pb
 }
 
-/// The index in its stable order, and each record's key and number.
-async fn load_index(
-    store: &Store,
-    nicknames: Nicknames,
-    settings: &Settings,
-) -> Result<(Index, Vec<RecordRef>, Vec<i64>)> {
+/// The index in its stable order (it holds each record's key), and each record's number.
+async fn load_index(store: &Store, nicknames: Nicknames, settings: &Settings) -> Result<(Index, Vec<i64>)> {
     let t = Instant::now();
     let rows = store.person_index().await?;
     let read = t.elapsed();
     let t = Instant::now();
-    let (index, keys, nums) = frontdoor_web::records::index_of(rows, nicknames, settings);
+    let (index, nums) = frontdoor_web::records::index_of(rows, nicknames, settings);
     eprintln!(
         "read {} records in {:.1} s, built the index in {:.1} s",
-        keys.len(),
+        index.len(),
         read.as_secs_f64(),
         t.elapsed().as_secs_f64()
     );
-    Ok((index, keys, nums))
+    Ok((index, nums))
 }
 
 pub async fn dedupe(
@@ -246,7 +242,7 @@ pub async fn dedupe(
     let started = Instant::now();
     let (records, last_seq) = store.person_index_fingerprint().await?;
     let pb = spinner(&format!("indexing {records} person records"));
-    let (index, keys, nums) = load_index(store, nicknames, settings).await?;
+    let (index, nums) = load_index(store, nicknames, settings).await?;
     let n = index.len() as u32;
     pb.finish_and_clear();
     eprintln!("indexed {n} records in {:.1} s", started.elapsed().as_secs_f64());
@@ -321,8 +317,8 @@ pub async fn dedupe(
             .filter(|p| p.queued(settings))
             .filter_map(|p| {
                 Some(ScoredLink {
-                    a: keys.get(p.a as usize)?.clone(),
-                    b: keys.get(p.b as usize)?.clone(),
+                    a: index.key(p.a)?.clone(),
+                    b: index.key(p.b)?.clone(),
                     probability_ppm: ppm(p),
                     auto: false,
                     queued: true,
@@ -358,9 +354,9 @@ pub async fn dedupe(
 
     let t = Instant::now();
     let clustering = if from == 0 {
-        frontdoor_web::records::clusters_of(store, &run_pairs, &keys, &nums).await?
+        frontdoor_web::records::clusters_of(store, &run_pairs, index.keys(), &nums).await?
     } else {
-        frontdoor_web::records::clusters(store, Some(&run), &keys, &nums).await?
+        frontdoor_web::records::clusters(store, Some(&run), index.keys(), &nums).await?
     };
     let people = clustering.people();
     let (auto_linked, decided) = (clustering.auto_linked, clustering.decided);
@@ -384,7 +380,7 @@ async fn check(
     nicknames: Nicknames,
 ) -> Result<()> {
     let started = Instant::now();
-    let (mut index, keys, _) = load_index(store, nicknames, settings).await?;
+    let (mut index, _) = load_index(store, nicknames, settings).await?;
     let build = started.elapsed();
     let model = match store.latest_link_model().await? {
         Some(m) => serde_json::from_str::<Model>(&m).context("the stored model is unreadable")?,
@@ -419,7 +415,7 @@ async fn check(
         let took = t.elapsed();
         total += took;
         hist.record(took.as_micros().max(1) as u64)?;
-        match hits.first().and_then(|(pos, s)| Some((keys.get(*pos as usize)?, s))) {
+        match hits.first().and_then(|(pos, s)| Some((index.key(*pos)?, s))) {
             Some((k, s)) => println!(
                 "{}\t{k}\t{:.4}\t{} candidates\t{:.3} ms",
                 r.record_id,
