@@ -45,7 +45,7 @@ fn main() {
         settings.max_block = m;
     }
     let t = Instant::now();
-    let index = Index::build(&people, Nicknames::builtin(), &settings);
+    let index = Index::build_from(people, Nicknames::builtin(), &settings);
     eprintln!("built the index in {:.2} s", t.elapsed().as_secs_f64());
     let t = Instant::now();
     let pairs = index.candidate_pairs();

@@ -327,9 +327,13 @@ impl Index {
         push(&[g, month, family_initial]);
         // 8. address (the same home, written the same way)
         push(&[id(r.address)]);
-        // 9. house number + the street's first word + given initial (the same home, written
-        // differently, without pairing every child of the house)
-        push(&[(r.address != NONE).then(|| house_and_street(v.places.text(r.address))).flatten(), given_initial]);
+        // 9. house number + the street's first word + given initial + outward code, or its
+        // absence (the same home, written differently, without pairing every child of the house;
+        // a home keeps its outward code). Without the outward code this rule made 6.2M pairs at
+        // 1M records for 319 true pairs no other rule found; with it, 1.1M for 6, and F1 is the same
+        // on all three data sets.
+        let house = (r.address != NONE).then(|| house_and_street(v.places.text(r.address))).flatten();
+        push(&[house, given_initial, Some(u64::from(r.outward))]);
         keys
     }
 

@@ -197,7 +197,7 @@ async fn seed(
     }
     // Deduplicate the index as an operator would, so record checks find linked records and the
     // review page has its grey zone.
-    crate::link::dedupe(store, &link.0, link.1, false, 20_000, None).await?;
+    crate::link::dedupe(store, &link.0, link.1, false, crate::link::CHUNK, None).await?;
 
     // Contacts go through the same service as the pages and API. Contacts about one child are
     // recorded in order (so the child is recorded once); different children run concurrently,

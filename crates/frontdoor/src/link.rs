@@ -37,8 +37,9 @@ pub enum LinkCommand {
         /// Start a new run even if an unfinished one could be resumed.
         #[arg(long)]
         restart: bool,
-        /// Records scored per checkpoint.
-        #[arg(long, default_value_t = 20_000)]
+        /// Records scored per checkpoint (an interruption loses at most one checkpoint's work,
+        /// well under a second's at this size; each checkpoint costs a commit).
+        #[arg(long, default_value_t = CHUNK)]
         chunk: u32,
         /// Stop after this many checkpoints, as an interruption would (for testing resumption).
         #[arg(long, hide = true)]
@@ -230,6 +231,10 @@ async fn load_index(store: &Store, nicknames: Nicknames, settings: &Settings) ->
     );
     Ok((index, nums))
 }
+
+/// Records scored per checkpoint by default. At 1M records, 20,000 (50 commits) spent 8.4-8.9 s
+/// scoring and storing; 50,000 to 200,000, 6.7-7.6 s.
+pub const CHUNK: u32 = 50_000;
 
 pub async fn dedupe(
     store: &Store,
