@@ -111,7 +111,61 @@ fn main() {
             }
             eprintln!("true pairs {total}, {blocked} share a block; found by one rule only, per rule: {only:?}");
         }
+        // PROFILE_MISSES=1: why the true pairs that ended in different clusters were not linked.
+        if std::env::var("PROFILE_MISSES").is_ok() {
+            eprintln!(
+                "missed true pairs by reason: {:?}",
+                misses(&index, &model, &scored, &clusters, &truth, &settings)
+            );
+        }
         let s = frontdoor_link::pairwise(&clusters, &truth);
         println!("precision={:.4} recall={:.4} f1={:.4}", s.precision(), s.recall(), s.f1());
     }
+}
+
+/// Each true pair split across clusters, counted by why: never a candidate (blocking), scored
+/// below the review threshold, a twin guard, no given name, waiting for a person, or linked but
+/// kept apart by a wall.
+fn misses(
+    index: &Index,
+    model: &frontdoor_link::Model,
+    scored: &[frontdoor_link::ScoredPair],
+    clusters: &[u32],
+    truth: &[Option<u64>],
+    settings: &Settings,
+) -> Vec<(&'static str, u64)> {
+    use frontdoor_link::Guard;
+    let by_pair: std::collections::HashMap<(u32, u32), &frontdoor_link::ScoredPair> =
+        scored.iter().map(|p| ((p.a, p.b), p)).collect();
+    let mut members: std::collections::HashMap<u64, Vec<u32>> = Default::default();
+    for (i, t) in truth.iter().enumerate() {
+        if let Some(t) = t {
+            members.entry(*t).or_default().push(i as u32);
+        }
+    }
+    let mut counts: std::collections::BTreeMap<&'static str, u64> = Default::default();
+    for m in members.values() {
+        for (n, &a) in m.iter().enumerate() {
+            for &b in &m[n + 1..] {
+                if clusters[a as usize] == clusters[b as usize] {
+                    continue;
+                }
+                let reason = match by_pair.get(&(a, b)) {
+                    None if index.explain(model, a, b).is_some_and(|e| e.probability >= settings.review) => {
+                        "not a candidate"
+                    }
+                    None => "below review",
+                    Some(p) => match p.guard {
+                        Guard::Twins => "twins",
+                        Guard::PossibleTwins => "possible twins",
+                        Guard::NoGivenName => "no given name",
+                        Guard::None if p.auto(settings) => "linked, kept apart by a wall",
+                        Guard::None => "queued for a person",
+                    },
+                };
+                *counts.entry(reason).or_default() += 1;
+            }
+        }
+    }
+    counts.into_iter().collect()
 }

@@ -183,17 +183,20 @@ impl Index {
                 }
             }
         }
+        // The records' buffer goes before the blocks are made (the peak of the build).
+        drop(people);
+        drop(slice);
         index.blocked = index.records.par_iter().map(|r| index.block_keys(r)).collect();
-        let mut keyed: Vec<(u64, u32)> = index
-            .blocked
-            .par_iter()
-            .enumerate()
-            .flat_map_iter(|(i, keys)| keys.iter().filter(|k| **k != NO_KEY).map(move |k| (*k, i as u32)))
-            .collect();
+        // Filled in place at its exact size (a parallel collect of a flattened iterator would
+        // briefly hold it twice).
+        let entries = index.blocked.iter().flatten().filter(|k| **k != NO_KEY).count();
+        let mut keyed: Vec<(u64, u32)> = Vec::with_capacity(entries);
+        for (i, keys) in index.blocked.iter().enumerate() {
+            keyed.extend(keys.iter().filter(|k| **k != NO_KEY).map(|k| (*k, i as u32)));
+        }
         keyed.par_sort_unstable();
-        let groups: Vec<&[(u64, u32)]> = keyed.chunk_by(|x, y| x.0 == y.0).collect();
-        index.blocks.reserve(groups.len());
-        for g in groups {
+        index.blocks.reserve(keyed.chunk_by(|x, y| x.0 == y.0).count());
+        for g in keyed.chunk_by(|x, y| x.0 == y.0) {
             if let Some((key, _)) = g.first() {
                 index.blocks.insert(*key, g.iter().map(|(_, i)| *i).collect());
             }
@@ -334,6 +337,12 @@ impl Index {
         // on all three data sets.
         let house = (r.address != NONE).then(|| house_and_street(v.places.text(r.address))).flatten();
         push(&[house, given_initial, Some(u64::from(r.outward))]);
+        // 10. date of birth + both initials in either order (names swapped and one misspelt)
+        let (lo, hi) = match (given_initial, family_initial) {
+            (Some(g), Some(f)) => (Some(g.min(f)), Some(g.max(f))),
+            _ => (None, None),
+        };
+        push(&[dob, lo, hi]);
         keys
     }
 
@@ -670,7 +679,7 @@ impl Index {
 }
 
 /// How many blocking rules there are (see [`Index::block_keys`]).
-pub const RULES: usize = 9;
+pub const RULES: usize = 10;
 /// A rule a record has no key under (key hashes are never 0).
 const NO_KEY: u64 = 0;
 
@@ -867,6 +876,20 @@ mod tests {
         assert_eq!(index.upsert(&person("c", "new", "Amy", "Khan", "2012-05-01", "")), 3001);
         assert_eq!(index.position(&key("c", "new")), Some(3001));
         assert_eq!(index.keys().len(), 3002);
+    }
+
+    #[test]
+    fn swapped_names_with_a_slip_that_changes_their_sound_are_still_candidates() {
+        let people = [
+            person("a", "1", "Amelia", "Kowalski", "2012-05-01", ""),
+            person("b", "1", "Kozalski", "Amelia", "2012-05-01", ""),
+            person("b", "2", "Kozalski", "Amelia", "2012-05-02", ""),
+        ];
+        let index = Index::build(&people, Nicknames::builtin(), &Settings::default());
+        let mut buf = Vec::new();
+        index.candidates_after(0, &mut buf);
+        // The same date of birth and the same two initials, either way round; not another day.
+        assert_eq!(buf, [1]);
     }
 
     #[test]
