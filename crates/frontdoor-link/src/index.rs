@@ -319,12 +319,13 @@ impl Index {
         // 5. phone
         push(&[id(r.phone)]);
         // 6. both names' sounds, in either order (names swapped, date of birth wrong)
-        let (g, f) = (id(r.given_codes[0]), id(r.family_codes[0]));
-        let (lo, hi) = match (g, f) {
-            (Some(g), Some(f)) => (Some(g.min(f)), Some(g.max(f))),
-            _ => (None, None),
+        // Two parts in either order: the same key whichever field each was written in.
+        let either_order = |a: Option<u64>, b: Option<u64>| match (a, b) {
+            (Some(a), Some(b)) => [Some(a.min(b)), Some(a.max(b))],
+            _ => [None, None],
         };
-        push(&[lo, hi]);
+        let g = id(r.given_codes[0]);
+        push(&either_order(g, id(r.family_codes[0])));
         // 7. given name sound + month of birth + family initial (names spelt differently, date
         // of birth a day out; a changed family name is rule 3's)
         push(&[g, month, family_initial]);
@@ -338,10 +339,7 @@ impl Index {
         let house = (r.address != NONE).then(|| house_and_street(v.places.text(r.address))).flatten();
         push(&[house, given_initial, Some(u64::from(r.outward))]);
         // 10. date of birth + both initials in either order (names swapped and one misspelt)
-        let (lo, hi) = match (given_initial, family_initial) {
-            (Some(g), Some(f)) => (Some(g.min(f)), Some(g.max(f))),
-            _ => (None, None),
-        };
+        let [lo, hi] = either_order(given_initial, family_initial);
         push(&[dob, lo, hi]);
         keys
     }
