@@ -144,7 +144,11 @@ fn misses(
         }
     }
     let mut counts: std::collections::BTreeMap<&'static str, u64> = Default::default();
-    for m in members.values() {
+    // PROFILE_SAMPLES=N: also prints N missed pairs per reason, field by field.
+    let samples: u64 = std::env::var("PROFILE_SAMPLES").ok().and_then(|n| n.parse().ok()).unwrap_or(0);
+    let mut entities: Vec<&Vec<u32>> = members.values().collect();
+    entities.sort_unstable();
+    for m in entities {
         for (n, &a) in m.iter().enumerate() {
             for &b in &m[n + 1..] {
                 if clusters[a as usize] == clusters[b as usize] {
@@ -163,7 +167,18 @@ fn misses(
                         Guard::None => "queued for a person",
                     },
                 };
-                *counts.entry(reason).or_default() += 1;
+                let seen = counts.entry(reason).or_default();
+                *seen += 1;
+                if *seen <= samples
+                    && let Some(e) = index.explain(model, a, b)
+                {
+                    let fields: Vec<String> = e
+                        .evidence
+                        .iter()
+                        .map(|f| format!("{}: {:?} | {:?} -> {} ({:+.1})", f.field, f.left, f.right, f.level, f.weight))
+                        .collect();
+                    eprintln!("{reason} p={:.3}\n    {}", e.probability, fields.join("\n    "));
+                }
             }
         }
     }
