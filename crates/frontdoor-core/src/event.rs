@@ -14,6 +14,14 @@ use crate::values::{Channel, DateOfBirth, Narrative, PersonName, Postcode, Sex, 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+/// How a contact's child was found among the children already recorded when the details
+/// differ: the matcher's probability (parts per million) and the child as the contact named them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChildMatch {
+    pub probability_ppm: u32,
+    pub named: ChildSubject,
+}
+
 /// One mention of an indicator term in a narrative. Offsets are bytes into the narrative as
 /// recorded; negated and hypothetical mentions are kept (shown, but carrying no weight).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,6 +82,10 @@ pub enum Event {
         anonymous: bool,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reporter: Option<Reporter>,
+        /// Set when the matcher (F5), not the same name and date of birth, found the child:
+        /// how sure it was, and the child as this contact named them.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        child_match: Option<ChildMatch>,
     },
     /// The protocol's verdict on a contact (F2) and what the intake knew when it was made.
     ContactAssessed {

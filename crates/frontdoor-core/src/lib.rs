@@ -15,7 +15,7 @@ pub mod values;
 
 pub use contact::{ContactDraft, ContactError, NewContact};
 pub use enquiry::{Confidence, ContributionText, EnquiryOutcome, EnquiryParties, PersonOfConcern, ReleaseBasis};
-pub use event::{Event, EventKind, Governing, IndicatorMention, MachinePair, RecordRef, ScoredLink};
+pub use event::{ChildMatch, Event, EventKind, Governing, IndicatorMention, MachinePair, RecordRef, ScoredLink};
 pub use ids::{
     ActionItemId, AgencyId, AlertId, AuditId, CaseId, ChildId, ContactId, ContributionId, EnquiryId, NotificationId,
     UserId,

@@ -632,48 +632,68 @@ impl Index {
     }
 
     fn explain_prepared(&self, model: &Model, x: &Prepared, y: &Prepared) -> Explanation {
-        let scorer = Scorer::new(model);
-        let (p, swapped) = self.vocab.compare(x, y);
-        let mut evidence = Vec::with_capacity(COMPARISONS);
-        let mut weight = model.prior_weight();
-        let exact = scorer.exact(&self.vocab, y);
-        for (c, l) in p.iter().enumerate() {
-            let (field, levels) = LEVELS[c];
-            let (contribution, adjusted) = scorer.contribution(&p, c, &exact);
-            weight += contribution;
-            evidence.push(Evidence {
-                field: field.to_owned(),
-                level: if *l == NULL {
-                    "missing".into()
-                } else {
-                    levels.get(usize::from(*l)).copied().unwrap_or("?").to_owned()
-                },
-                weight: contribution,
-                term_frequency_adjusted: adjusted,
-                left: self.vocab.shown(c, x),
-                right: self.vocab.shown(c, y),
-            });
-        }
-        let mut notes = Vec::new();
-        if swapped {
-            notes.push("given and family names are swapped between the records".into());
-        }
-        match guard(&p) {
-            Guard::None => {}
-            Guard::PossibleTwins => notes.push(
-                "same family name and date of birth but different given names: possibly twins, never linked without a person"
-                    .into(),
-            ),
-            Guard::Twins => notes.push(
-                "same family name and date of birth, given names with nothing in common: treated as twins, never linked"
-                    .into(),
-            ),
-            Guard::NoGivenName => notes.push(
-                "no given name on one side: linked only if it points to one person (it cannot tell twins apart)".into(),
-            ),
-        }
-        Explanation { prior_weight: model.prior_weight(), evidence, weight, probability: probability(weight), notes }
+        explain_in(&self.vocab, model, x, y, true).0
     }
+}
+
+/// Records weighed by the model alone, outside any index: `probe` against each of `others`,
+/// without term-frequency adjustment (how common a name is among a handful of records means
+/// nothing). The front door weighs a contact's child this way against the children it has
+/// recorded with the same date of birth. Each answer comes with its guard: whatever the
+/// probability, only [`Guard::None`] may link without a person.
+pub fn weigh(model: &Model, nicknames: &Nicknames, probe: &Person, others: &[Person]) -> Vec<(Explanation, Guard)> {
+    let dm = DoubleMetaphone::default();
+    let mut vocab = Vocab::new(nicknames.clone());
+    let x = vocab.prepare(normalise(probe, &dm));
+    let others: Vec<Prepared> = others.iter().map(|o| vocab.prepare(normalise(o, &dm))).collect();
+    others.iter().map(|y| explain_in(&vocab, model, &x, y, false)).collect()
+}
+
+/// A pair's explanation and guard; `frequencies`: adjust exact agreements for how common the
+/// value is in `vocab`.
+fn explain_in(vocab: &Vocab, model: &Model, x: &Prepared, y: &Prepared, frequencies: bool) -> (Explanation, Guard) {
+    let scorer = Scorer::new(model);
+    let (p, swapped) = vocab.compare(x, y);
+    let mut evidence = Vec::with_capacity(COMPARISONS);
+    let mut weight = model.prior_weight();
+    let exact = if frequencies { scorer.exact(vocab, y) } else { scorer.unadjusted() };
+    for (c, l) in p.iter().enumerate() {
+        let (field, levels) = LEVELS[c];
+        let (contribution, adjusted) = scorer.contribution(&p, c, &exact);
+        weight += contribution;
+        evidence.push(Evidence {
+            field: field.to_owned(),
+            level: if *l == NULL {
+                "missing".into()
+            } else {
+                levels.get(usize::from(*l)).copied().unwrap_or("?").to_owned()
+            },
+            weight: contribution,
+            term_frequency_adjusted: adjusted,
+            left: vocab.shown(c, x),
+            right: vocab.shown(c, y),
+        });
+    }
+    let mut notes = Vec::new();
+    if swapped {
+        notes.push("given and family names are swapped between the records".into());
+    }
+    let g = guard(&p);
+    match g {
+        Guard::None => {}
+        Guard::PossibleTwins => notes.push(
+            "same family name and date of birth but different given names: possibly twins, never linked without a person"
+                .into(),
+        ),
+        Guard::Twins => notes.push(
+            "same family name and date of birth, given names with nothing in common: treated as twins, never linked"
+                .into(),
+        ),
+        Guard::NoGivenName => notes.push(
+            "no given name on one side: linked only if it points to one person (it cannot tell twins apart)".into(),
+        ),
+    }
+    (Explanation { prior_weight: model.prior_weight(), evidence, weight, probability: probability(weight), notes }, g)
 }
 
 /// How many blocking rules there are (see [`Index::block_keys`]).
@@ -734,9 +754,14 @@ impl<'m> Scorer<'m> {
         Scorer { model, prior: model.prior_weight(), levels, kin, differing_name }
     }
 
+    /// The exact-agreement weights whatever the values.
+    fn unadjusted(&self) -> Exact {
+        Exact { weight: std::array::from_fn(|c| self.levels[c][0]), adjusted: [false; COMPARISONS] }
+    }
+
     /// The exact-agreement weights for pairs whose values are `r`'s.
     fn exact(&self, vocab: &Vocab, r: &Prepared) -> Exact {
-        let mut e = Exact { weight: std::array::from_fn(|c| self.levels[c][0]), adjusted: [false; COMPARISONS] };
+        let mut e = self.unadjusted();
         for c in [GIVEN, FAMILY, DOB] {
             if let Some(freq) = vocab.exact_frequency(c, r) {
                 e.weight[c] = self.model.exact_weight_for(c, freq);

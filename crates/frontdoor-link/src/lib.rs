@@ -20,7 +20,7 @@ pub mod normalise;
 pub use cluster::{PairwiseScores, Verdict, cluster, cluster_verdicts, pairwise};
 pub use compare::Person;
 pub use import::{CANONICAL_HEADER, Mapping, PersonRow, RowError, parse_people};
-pub use index::{Guard, Index, RecordKey, ScoredPair, Settings};
+pub use index::{Guard, Index, RecordKey, ScoredPair, Settings, weigh};
 pub use model::{Evidence, Explanation, Model, Thresholds};
 pub use normalise::Nicknames;
 

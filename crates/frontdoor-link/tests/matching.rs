@@ -329,3 +329,41 @@ fn diagnose_file() {
         }
     }
 }
+
+/// Weighing a few records outside any index (the front door's children born on one day): a
+/// nickname with everything else the same is sure, twins are guarded whatever they weigh, and
+/// no weight depends on how common a value is among so few.
+#[test]
+fn records_weighed_outside_an_index_are_sure_of_a_nickname_and_never_of_twins() {
+    let b = borough(1_500);
+    let settings = Settings::default();
+    let model = Index::build(&people(&b), Nicknames::builtin(), &settings).train(&settings);
+    let child = |given: &str, family: &str, dob: &str, sex: &str| Person {
+        given_name: Some(given.into()),
+        family_name: Some(family.into()),
+        date_of_birth: NaiveDate::parse_from_str(dob, "%Y-%m-%d").ok(),
+        sex: Some(sex.into()),
+        postcode: Some("WK1 2AB".into()),
+        ..Person::default()
+    };
+    let probe = child("Jonathan", "Okafor", "2012-05-01", "M");
+    let others = [
+        child("Jon", "Okafor", "2012-05-01", "M"),
+        child("Zara", "Okafor", "2012-05-01", "F"),
+        child("Jonathan", "Okafor", "2012-05-01", "M"),
+        child("Ella", "Brennan", "2012-05-01", "F"),
+    ];
+    let weighed = frontdoor_link::weigh(&model, &Nicknames::builtin(), &probe, &others);
+    let p: Vec<f64> = weighed.iter().map(|(e, _)| e.probability).collect();
+    eprintln!("probabilities {p:?}");
+    let guards: Vec<_> = weighed.iter().map(|(_, g)| *g).collect();
+    use frontdoor_link::Guard;
+    assert_eq!(guards, [Guard::None, Guard::Twins, Guard::None, Guard::None]);
+    assert!(p[0] >= settings.auto_link, "a nickname, all else the same: {p:?}");
+    assert!(p[3] < settings.review, "another child born the same day: {p:?}");
+    assert!(p[2] > p[0], "the same name is surer than a nickname: {p:?}");
+    assert!(weighed.iter().all(|(e, _)| e.evidence.iter().all(|f| !f.term_frequency_adjusted)));
+    // The same answer whichever side is the probe.
+    let back = frontdoor_link::weigh(&model, &Nicknames::builtin(), &others[0], &[probe]);
+    assert!((back[0].0.weight - weighed[0].0.weight).abs() < 1e-9);
+}

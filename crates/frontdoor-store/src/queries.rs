@@ -169,6 +169,19 @@ fn user_from(r: &Row) -> Result<UserRecord, StoreError> {
     })
 }
 
+fn child_record(r: &Row) -> Result<ChildRecord, StoreError> {
+    Ok(ChildRecord {
+        id: parse(&r.text(0)?, "child id")?,
+        given_name: r.text(1)?,
+        family_name: r.text(2)?,
+        date_of_birth: r.opt_text(3)?,
+        sex: r.opt_text(4)?,
+        postcode: r.opt_text(5)?,
+        gp_practice: r.opt_text(6)?.map(|s| parse(&s, "agency id")).transpose()?,
+        education_setting: r.opt_text(7)?.map(|s| parse(&s, "agency id")).transpose()?,
+    })
+}
+
 fn contact_from(r: &Row) -> Result<ContactRecord, StoreError> {
     Ok(ContactRecord {
         id: parse(&r.text(0)?, "contact id")?,
@@ -346,26 +359,17 @@ impl Store {
     }
 
     pub async fn child(&self, id: ChildId) -> Result<Option<ChildRecord>, StoreError> {
-        self.read()
-            .fetch_optional(
-                "SELECT id, given_name, family_name, date_of_birth, sex, postcode, gp_practice, education_setting \
-                 FROM children WHERE id = $1",
-                &vals![id.to_string()],
-            )
-            .await?
-            .map(|r| {
-                Ok(ChildRecord {
-                    id: parse(&r.text(0)?, "child id")?,
-                    given_name: r.text(1)?,
-                    family_name: r.text(2)?,
-                    date_of_birth: r.opt_text(3)?,
-                    sex: r.opt_text(4)?,
-                    postcode: r.opt_text(5)?,
-                    gp_practice: r.opt_text(6)?.map(|s| parse(&s, "agency id")).transpose()?,
-                    education_setting: r.opt_text(7)?.map(|s| parse(&s, "agency id")).transpose()?,
-                })
-            })
-            .transpose()
+        const SQL: &str = "SELECT id, given_name, family_name, date_of_birth, sex, postcode, gp_practice, \
+                           education_setting FROM children WHERE id = $1";
+        self.read().fetch_optional(SQL, &vals![id.to_string()]).await?.map(|r| child_record(&r)).transpose()
+    }
+
+    /// The children recorded with this date of birth (`YYYY-MM-DD`), oldest first, at most
+    /// `limit`: the candidates the matcher weighs when a contact names a child (F5).
+    pub async fn children_born_on(&self, date_of_birth: &str, limit: i64) -> Result<Vec<ChildRecord>, StoreError> {
+        const SQL: &str = "SELECT id, given_name, family_name, date_of_birth, sex, postcode, gp_practice, \
+                           education_setting FROM children WHERE date_of_birth = $1 ORDER BY created_at, id LIMIT $2";
+        self.read().fetch_all(SQL, &vals![date_of_birth, limit]).await?.iter().map(child_record).collect()
     }
 
     /// Every agency that has contributed an entry to the child's record (for the policy).
@@ -578,9 +582,8 @@ impl Store {
 
     /// The last finished deduplication run's model (JSON), if any.
     pub async fn latest_link_model(&self) -> Result<Option<String>, StoreError> {
-        const SQL: &str = "SELECT model FROM link_runs WHERE finished = 1 ORDER BY started_seq DESC";
-        let rows = self.read().fetch_all(SQL, &[]).await?;
-        rows.first().map(|r| Ok(r.text(0)?)).transpose()
+        const SQL: &str = "SELECT model FROM link_runs WHERE finished = 1 ORDER BY started_seq DESC LIMIT 1";
+        Ok(self.read().fetch_optional(SQL, &[]).await?.map(|r| r.text(0)).transpose()?)
     }
 
     /// The last finished deduplication run, if any.

@@ -74,6 +74,7 @@ fn contact(w: &World, child: ChildId, n: u64) -> Vec<NewEvent> {
             owner_agency: w.agency,
             anonymous: false,
             reporter: None,
+            child_match: None,
         },
         expected: Expected::NoStream,
         meta: Meta {

@@ -375,6 +375,34 @@ pub struct ContactView {
     pub status_message: Option<String>,
     /// What the anonymous sender added later, oldest first.
     pub additions: Vec<AdditionView>,
+    /// Set when the matcher (F5) found the child under other details than this contact gave.
+    pub child_match: Option<ChildMatchView>,
+}
+
+/// How the matcher found a contact's child among those already recorded: how sure it was, and
+/// the child as this contact named them.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ChildMatchView {
+    pub probability: f64,
+    pub given_name: String,
+    pub family_name: String,
+    pub date_of_birth: Option<String>,
+    pub sex: Option<String>,
+    pub postcode: Option<String>,
+}
+
+impl From<frontdoor_core::ChildMatch> for ChildMatchView {
+    fn from(m: frontdoor_core::ChildMatch) -> Self {
+        let c = m.named;
+        ChildMatchView {
+            probability: f64::from(m.probability_ppm) / 1e6,
+            given_name: c.given_name.as_str().to_owned(),
+            family_name: c.family_name.as_str().to_owned(),
+            date_of_birth: c.date_of_birth.map(|d| d.to_string()),
+            sex: c.sex.map(|s| s.as_str().to_owned()),
+            postcode: c.postcode.map(|p| p.as_str().to_owned()),
+        }
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -426,7 +454,8 @@ impl ContactView {
         let mut view = ContactView::new(c, Vec::new());
         for event in state.store.contact_events(c.id).await? {
             match event {
-                Event::ContactReceived { anonymous, reporter, .. } => {
+                Event::ContactReceived { anonymous, reporter, child_match, .. } => {
+                    view.child_match = child_match.map(ChildMatchView::from);
                     view.anonymous = anonymous;
                     view.reporter = reporter.map(|r| ReporterRequest {
                         name: r.name,
@@ -505,6 +534,7 @@ impl ContactView {
             follow_up: false,
             status_message: None,
             additions: Vec::new(),
+            child_match: None,
         }
     }
 }

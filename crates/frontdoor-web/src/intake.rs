@@ -10,12 +10,13 @@ use crate::notify;
 use crate::screening::{DEFAULT_CALL_TYPE, Screening};
 use crate::service::{ServiceError, map_conflicts, meta};
 use chrono::{DateTime, Duration, Utc};
-use frontdoor_core::contact::{FieldError, reference_from_random};
+use frontdoor_core::contact::{ChildSubject, FieldError, reference_from_random};
 use frontdoor_core::triage::one_working_day_after;
 use frontdoor_core::{
-    Actor, AlertId, AlertState, ChildFlag, ChildId, ContactDraft, ContactId, DecisionOutcome, Event, IndicatorMention,
-    NewContact, Purpose, Role, SexualHealthService, Signal,
+    Actor, AlertId, AlertState, ChildFlag, ChildId, ChildMatch, ContactDraft, ContactId, DecisionOutcome, Event,
+    IndicatorMention, NewContact, Purpose, Role, SexualHealthService, Signal,
 };
+use frontdoor_link::{Guard, Model, Person};
 use frontdoor_screen::protocol::{Answer, EvalInput, IndicatorHit, Protocol};
 use frontdoor_store::{Expected, Meta, NewEvent, OutboxMessage, Store};
 use std::collections::BTreeMap;
@@ -26,6 +27,8 @@ pub struct RecordedContact {
     pub reference: String,
     pub child_id: ChildId,
     pub new_child: bool,
+    /// Set when the matcher (F5), not the same name and date of birth, found the child.
+    pub child_match: Option<ChildMatch>,
     pub level_of_need: u8,
     /// The protocol followed.
     pub call_type: String,
@@ -114,12 +117,14 @@ async fn record_as(
 ) -> Result<RecordedContact, ServiceError> {
     let Recorder { meta: m, owner_agency, join_by_name, follow_up } = by;
     let (contact, protocol, answers) = check(screening, draft, now).map_err(ServiceError::Invalid)?;
-    let key = contact.child.match_key();
     let mut events = Vec::with_capacity(4);
-    // Exact identity until the probabilistic record check (F5) links children properly.
-    let existing = if join_by_name { store.child_by_match_key(&key).await? } else { None };
+    let existing = if join_by_name { existing_child(store, screening, &contact.child).await? } else { None };
+    let child_match = existing.and_then(|(_, p)| p).map(|p| ChildMatch {
+        probability_ppm: (p * 1e6).round().clamp(0.0, 1e6) as u32,
+        named: contact.child.clone(),
+    });
     let (child_id, new_child) = match existing {
-        Some(id) => (id, false),
+        Some((id, _)) => (id, false),
         None => {
             let child_id = ChildId::new();
             events.push(NewEvent {
@@ -188,6 +193,7 @@ async fn record_as(
             owner_agency,
             anonymous: contact.anonymous,
             reporter: contact.reporter,
+            child_match: child_match.clone(),
         },
         expected: Expected::NoStream,
         meta: m.clone(),
@@ -263,9 +269,57 @@ async fn record_as(
         reference,
         child_id,
         new_child,
+        child_match,
         level_of_need: evaluation.level,
         call_type: protocol.id().to_owned(),
         alerts: specs.iter().map(|s| s.kind.to_owned()).collect(),
+    })
+}
+
+/// At most this many children born on one day are weighed against a contact's child.
+const SAME_DAY_LIMIT: i64 = 1_000;
+
+/// The recorded child a contact names, if any: the one with the same name and date of birth;
+/// or else the one child born that day whom the matcher (F5) is sure of, with its probability.
+/// Sure means at or above the auto-link threshold under the last `link dedupe` run's model,
+/// with no guard: possible twins and a record without a given name are never joined (the
+/// child is recorded apart and the advisor sees both), and neither is a child when two
+/// recorded children are sure matches. Without a date of birth or a trained model, only the
+/// same name and date of birth join.
+async fn existing_child(
+    store: &Store,
+    screening: &Screening,
+    child: &ChildSubject,
+) -> Result<Option<(ChildId, Option<f64>)>, ServiceError> {
+    if let Some(id) = store.child_by_match_key(&child.match_key()).await? {
+        return Ok(Some((id, None)));
+    }
+    let Some(dob) = child.date_of_birth else { return Ok(None) };
+    let same_day = store.children_born_on(&dob.to_string(), SAME_DAY_LIMIT).await?;
+    if same_day.is_empty() {
+        return Ok(None);
+    }
+    let Some(model) = store.latest_link_model().await?.and_then(|m| serde_json::from_str::<Model>(&m).ok()) else {
+        return Ok(None);
+    };
+    let settings = screening.link.with_model(&model);
+    let probe = Person {
+        given_name: Some(child.given_name.as_str().to_owned()),
+        family_name: Some(child.family_name.as_str().to_owned()),
+        date_of_birth: Some(dob.date()),
+        sex: child.sex.map(|s| s.as_str().to_owned()),
+        postcode: child.postcode.as_ref().map(|p| p.as_str().to_owned()),
+        ..Person::default()
+    };
+    let others: Vec<Person> = same_day.iter().map(crate::records::child_person).collect();
+    let mut sure = frontdoor_link::weigh(&model, &screening.nicknames, &probe, &others)
+        .into_iter()
+        .zip(&same_day)
+        .filter(|((e, guard), _)| *guard == Guard::None && e.probability >= settings.auto_link)
+        .map(|((e, _), c)| (c.id, Some(e.probability)));
+    Ok(match (sure.next(), sure.next()) {
+        (Some(one), None) => Some(one),
+        _ => None,
     })
 }
 

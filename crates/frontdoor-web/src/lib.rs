@@ -82,9 +82,8 @@ impl Application {
         let screening = screening::Screening::load(&cfg).map_err(anyhow::Error::msg)?;
         // A bad SMTP setting stops start-up rather than silently holding every e-mail.
         notify::Mailer::from_config(&cfg).map_err(anyhow::Error::msg)?;
-        // So do a bad nickname table and thresholds that contradict each other.
-        let nicknames = cfg.nicknames().map_err(anyhow::Error::msg)?;
-        cfg.link_settings().map_err(anyhow::Error::msg)?;
+        // (Screening refuses a bad nickname table and link thresholds that contradict each other.)
+        let nicknames = screening.nicknames.clone();
         let support = cfg.support().map_err(anyhow::Error::msg)?;
         let content = cfg.content().map_err(anyhow::Error::msg)?;
         let concerns = public_concern::Concerns::new(&cfg.public);
@@ -98,7 +97,7 @@ impl Application {
             screening: Arc::new(screening),
             metrics: metrics::handle(),
             links: Default::default(),
-            nicknames: Arc::new(nicknames),
+            nicknames,
             support: Arc::new(support),
             content: Arc::new(content),
             concerns: Arc::new(concerns),

@@ -20,7 +20,7 @@ use utoipa::{Modify, OpenApi};
     components(schemas(
         api::TokenRequest, api::TokenResponse, api::ContactRequest, api::ChildRequest, api::ContactCreated, api::ContactView, api::IndicatorView,
         api::ChronologyView, api::ChronologyItem, api::ChildView, api::MeView, api::UserView, api::VerifyView, api::StatsView, api::CountView,
-        api::ReporterRequest, api::AlertView, api::DecisionView, api::DecisionRequest, api::AlertUpdateRequest, api::FlagRequest, api::SettingsRecorded, api::AdditionView, api::StatusMessageRequest, crate::cse::SettingsInput,
+        api::ReporterRequest, api::AlertView, api::DecisionView, api::DecisionRequest, api::AlertUpdateRequest, api::FlagRequest, api::SettingsRecorded, api::AdditionView, api::ChildMatchView, api::StatusMessageRequest, crate::cse::SettingsInput,
         api::FlagView, api::WorklistEntry, api::QuestionView, api::ProtocolView, api::FeedContact, api::FeedImported,
         api::LinkDecisionRequest, api::LinkUndoRequest, crate::records::RecordCheck, crate::records::HeldRecord,
         crate::records::QueuedLink, crate::records::EvidenceView, crate::records::RecordRefView, crate::records::PersonUpsert,

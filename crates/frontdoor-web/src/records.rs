@@ -265,16 +265,21 @@ async fn sources(state: &AppState) -> Result<HashMap<String, PersonSource>, AppE
     Ok(state.store.person_sources().await?.into_iter().map(|s| (s.name.clone(), s)).collect())
 }
 
-/// The record check for a child (logged: it shows other systems' records).
-pub async fn check_child(state: &AppState, user: &CurrentUser, child: &ChildRecord) -> Result<RecordCheck, AppError> {
-    let person = Person {
+/// A child the front door has recorded, as the matcher reads it.
+pub(crate) fn child_person(child: &ChildRecord) -> Person {
+    Person {
         given_name: Some(child.given_name.clone()),
         family_name: Some(child.family_name.clone()),
         date_of_birth: child.date_of_birth.as_deref().and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()),
         sex: child.sex.clone(),
         postcode: child.postcode.clone(),
         ..Person::default()
-    };
+    }
+}
+
+/// The record check for a child (logged: it shows other systems' records).
+pub async fn check_child(state: &AppState, user: &CurrentUser, child: &ChildRecord) -> Result<RecordCheck, AppError> {
+    let person = child_person(child);
     let (matched, possible) = {
         let mut guard = current(state).await?;
         let Some(li) = guard.as_mut() else { return Ok(RecordCheck::default()) };

@@ -1,12 +1,15 @@
 //! Everything intake applies to a contact as it is recorded: the authority's indicator lexicon
 //! (built in, or the file the configuration names), its protocols (one file per call type,
-//! built in or from `protocols_dir`), the alert thresholds (F4) and where notifications go.
+//! built in or from `protocols_dir`), the alert thresholds (F4), where notifications go, and the
+//! nickname table and thresholds for matching the contact's child to one already recorded (F5).
 
 use crate::config::Config;
 use frontdoor_core::IndicatorMention;
+use frontdoor_link::Nicknames;
 use frontdoor_screen::lexicon::{IndicatorGroup, Lexicon};
 use frontdoor_screen::protocol::{Protocol, ProtocolSet};
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 
 /// The lexicon shipped with Frontdoor (`config/lexicon.toml`).
 const BUILT_IN: &str = include_str!("../../../config/lexicon.toml");
@@ -35,6 +38,9 @@ pub struct Screening {
     protocols: ProtocolSet,
     /// The configuration it was loaded with: alert thresholds (F4) and notification recipients.
     pub cfg: Config,
+    /// The nickname table and link thresholds the matcher weighs a contact's child with (F5).
+    pub nicknames: Arc<Nicknames>,
+    pub link: frontdoor_link::Settings,
 }
 
 impl Screening {
@@ -70,7 +76,9 @@ impl Screening {
                 if cfg.protocols_dir.is_empty() { "config/protocols" } else { &cfg.protocols_dir }
             ));
         }
-        Ok(Screening { lexicon, version, protocols, cfg: cfg.clone() })
+        let nicknames = Arc::new(cfg.nicknames()?);
+        let link = cfg.link_settings()?;
+        Ok(Screening { lexicon, version, protocols, cfg: cfg.clone(), nicknames, link })
     }
 
     pub fn version(&self) -> &str {

@@ -380,3 +380,97 @@ async fn the_sweep_escalates_unacknowledged_urgent_alerts_and_surfaces_overdue_d
     })
     .await;
 }
+
+/// A model as a finished `link dedupe` run leaves it in the store, trained on a synthetic
+/// borough's person records.
+async fn store_link_model(store: &Store) {
+    use frontdoor_link::{Index, Nicknames, Person, Settings};
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 29).unwrap();
+    let b = frontdoor_synth::generate(42, today, &frontdoor_synth::Params { children: 1_500, contacts: 0, years: 1 });
+    let people: Vec<Person> = b
+        .person_records
+        .iter()
+        .map(|r| Person {
+            source: r.source.clone(),
+            record_id: r.record_id.clone(),
+            given_name: r.given_name.clone(),
+            family_name: r.family_name.clone(),
+            date_of_birth: r.date_of_birth,
+            sex: r.sex.map(|s| s.as_str().to_owned()),
+            postcode: r.postcode.clone(),
+            address: r.address.clone(),
+            phone: r.phone.clone(),
+        })
+        .collect();
+    let settings = Settings::default();
+    let model = Index::build(&people, Nicknames::builtin(), &settings).train(&settings);
+    let run = "intake-test".to_owned();
+    let records = people.len() as u64;
+    let meta = frontdoor_store::Meta { actor_user: None, actor_agency: None, purpose: "test".into(), at: Utc::now() };
+    let ev = |event| frontdoor_store::NewEvent { event, expected: frontdoor_store::Expected::Any, meta: meta.clone() };
+    let model = serde_json::to_string(&model).unwrap();
+    let started = frontdoor_core::Event::PersonDedupeStarted { run: run.clone(), records, last_record_seq: 0, model };
+    let finished =
+        frontdoor_core::Event::PersonDedupeFinished { run, records, clusters: records, auto_linked: 0, queued: 0 };
+    store.append(vec![ev(started), ev(finished)], vec![], vec![]).await.unwrap();
+}
+
+impl World {
+    async fn child(&self, given: &str, family: &str, sex: &str, received: DateTime<Utc>) -> intake::RecordedContact {
+        let d: ContactDraft = serde_json::from_value(json!({
+            "channel": "phone", "source_code": "6",
+            "child": {"given_name": given, "family_name": family, "date_of_birth": "2012-05-01", "sex": sex, "postcode": "WK1 2AB"},
+            "narrative": "Seen with older men outside the shops.", "received_at": received.to_rfc3339(),
+            "call_type": "general_advice", "answers": {},
+        }))
+        .unwrap();
+        intake::record_contact(&self.store, &self.screening, &self.advisor, Purpose::Triage, &d, received)
+            .await
+            .unwrap()
+    }
+}
+
+/// Contacts from different agencies spell a child differently: once a `link dedupe` run has
+/// trained a model, the matcher finds the child recorded under other details (the contact keeps
+/// how sure it was and the child as it named them), so repeat contacts count across spellings.
+/// Twins, and a child two recorded children match equally, are recorded apart.
+#[tokio::test]
+async fn a_child_named_differently_is_found_by_the_matcher_but_never_a_twin() {
+    each(Config::default(), async |w| {
+        let now = t0();
+        let first = w.child("Jonathan", "Okafor", "M", now).await;
+        let jonny = w.child("Jonny", "Okafor", "M", now + Duration::minutes(1)).await;
+        // Without a model only the same name and date of birth join.
+        assert!(jonny.new_child && jonny.child_id != first.child_id);
+
+        store_link_model(&w.store).await;
+        let jon = w.child("Jon", "Okafor", "M", now + Duration::minutes(2)).await;
+        // Jonathan and Jonny are both sure matches for Jon: neither is guessed.
+        assert!(jon.new_child, "two recorded children match: a new record, not a guess");
+
+        let other_day = now + Duration::days(1);
+        let named = w.child("Amarachi", "Eze", "F", other_day).await;
+        let again = w.child("Amara", "Eze", "F", other_day + Duration::minutes(1)).await;
+        assert!(!again.new_child && again.child_id == named.child_id, "a short form of the name joins");
+        let m = again.child_match.clone().unwrap();
+        assert!(m.probability_ppm >= 950_000, "{m:?}");
+        assert_eq!(m.named.given_name.as_str(), "Amara");
+        // Kept with the contact: the event says how the child was found and as whom.
+        let events = w.store.contact_events(again.contact_id).await.unwrap();
+        let Some(frontdoor_core::Event::ContactReceived { child_match: Some(kept), .. }) =
+            events.iter().find(|e| e.kind() == "contact_received")
+        else {
+            panic!("no child match kept: {events:?}")
+        };
+        assert_eq!(kept, &m);
+        // The exact name joins as before, with no match recorded.
+        let exact = w.child("Amarachi", "Eze", "F", other_day + Duration::minutes(2)).await;
+        assert!(exact.child_id == named.child_id && exact.child_match.is_none());
+        assert_eq!(exact.alerts, ["repeat_contacts"], "the third contact about her, under two spellings");
+
+        // A twin: same family, birthday and home, another given name and sex.
+        let twin = w.child("Chidi", "Eze", "M", other_day + Duration::minutes(3)).await;
+        assert!(twin.new_child && twin.child_match.is_none());
+    })
+    .await;
+}
