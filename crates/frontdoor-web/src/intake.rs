@@ -295,13 +295,13 @@ async fn existing_child(
         return Ok(Some((id, None)));
     }
     let Some(dob) = child.date_of_birth else { return Ok(None) };
+    let Some(model) = store.latest_link_model().await?.and_then(|m| serde_json::from_str::<Model>(&m).ok()) else {
+        return Ok(None);
+    };
     let same_day = store.children_born_on(&dob.to_string(), SAME_DAY_LIMIT).await?;
     if same_day.is_empty() {
         return Ok(None);
     }
-    let Some(model) = store.latest_link_model().await?.and_then(|m| serde_json::from_str::<Model>(&m).ok()) else {
-        return Ok(None);
-    };
     let settings = screening.link.with_model(&model);
     let probe = Person {
         given_name: Some(child.given_name.as_str().to_owned()),
