@@ -283,9 +283,10 @@ const SAME_DAY_LIMIT: i64 = 1_000;
 /// or else the one child born that day whom the matcher (F5) is sure of, with its probability.
 /// Sure means at or above the auto-link threshold under the last `link dedupe` run's model,
 /// with no guard: possible twins and a record without a given name are never joined (the
-/// child is recorded apart and the advisor sees both), and neither is a child when two
-/// recorded children are sure matches. Without a date of birth or a trained model, only the
-/// same name and date of birth join.
+/// child is recorded apart), and neither is a child when two recorded children are sure
+/// matches. Without a date of birth or a trained model, only the same name and date of birth
+/// join. Children born on another day are not weighed, so a slip in the date of birth still
+/// records a new child.
 async fn existing_child(
     store: &Store,
     screening: &Screening,
