@@ -28,6 +28,13 @@ macro_rules! person_columns {
     };
 }
 
+/// The columns [`child_record`] reads, in order.
+macro_rules! child_columns {
+    () => {
+        "id, given_name, family_name, date_of_birth, sex, postcode, gp_practice, education_setting"
+    };
+}
+
 /// One JSON array of `[source, record_id, seven fields, number]` per matching person record,
 /// built by the database (the two backends spell it differently).
 macro_rules! person_json {
@@ -169,6 +176,7 @@ fn user_from(r: &Row) -> Result<UserRecord, StoreError> {
     })
 }
 
+/// A child from the `child_columns!` columns.
 fn child_record(r: &Row) -> Result<ChildRecord, StoreError> {
     Ok(ChildRecord {
         id: parse(&r.text(0)?, "child id")?,
@@ -359,16 +367,18 @@ impl Store {
     }
 
     pub async fn child(&self, id: ChildId) -> Result<Option<ChildRecord>, StoreError> {
-        const SQL: &str = "SELECT id, given_name, family_name, date_of_birth, sex, postcode, gp_practice, \
-                           education_setting FROM children WHERE id = $1";
+        const SQL: &str = concat!("SELECT ", child_columns!(), " FROM children WHERE id = $1");
         self.read().fetch_optional(SQL, &vals![id.to_string()]).await?.map(|r| child_record(&r)).transpose()
     }
 
     /// The children recorded with this date of birth (`YYYY-MM-DD`), oldest first, at most
     /// `limit`: the candidates the matcher weighs when a contact names a child (F5).
     pub async fn children_born_on(&self, date_of_birth: &str, limit: i64) -> Result<Vec<ChildRecord>, StoreError> {
-        const SQL: &str = "SELECT id, given_name, family_name, date_of_birth, sex, postcode, gp_practice, \
-                           education_setting FROM children WHERE date_of_birth = $1 ORDER BY created_at, id LIMIT $2";
+        const SQL: &str = concat!(
+            "SELECT ",
+            child_columns!(),
+            " FROM children WHERE date_of_birth = $1 ORDER BY created_at, id LIMIT $2"
+        );
         self.read().fetch_all(SQL, &vals![date_of_birth, limit]).await?.iter().map(child_record).collect()
     }
 
