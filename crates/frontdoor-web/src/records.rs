@@ -179,7 +179,7 @@ async fn current(state: &AppState) -> Result<tokio::sync::MutexGuard<'_, Option<
     if guard.as_ref().is_none_or(|l| l.fingerprint != fingerprint) {
         let rows = state.store.person_index().await?;
         let stored_model = state.store.latest_link_model().await?.and_then(|m| serde_json::from_str::<Model>(&m).ok());
-        let settings = link_settings(state)?;
+        let settings = state.screening.link.clone();
         let nicknames = state.nicknames.as_ref().clone();
         let built = tokio::task::spawn_blocking(move || {
             let (index, nums) = index_of(rows, nicknames, &settings);
@@ -223,11 +223,6 @@ pub fn index_of(
     // Each row is dropped as soon as it is in the index.
     let people = rows.into_iter().map(|(s, p)| person_of(s, p));
     (Index::build_from(people, nicknames, settings), nums)
-}
-
-/// The configured matcher settings (checked at start-up).
-fn link_settings(state: &AppState) -> Result<Settings, AppError> {
-    state.cfg.link_settings().map_err(AppError::Internal)
 }
 
 /// One source system's record, as a record check shows it.
@@ -284,7 +279,7 @@ pub async fn check_child(state: &AppState, user: &CurrentUser, child: &ChildReco
         let mut guard = current(state).await?;
         let Some(li) = guard.as_mut() else { return Ok(RecordCheck::default()) };
         // The last run's thresholds, so that a sure match here is one the clustering made.
-        let settings = link_settings(state)?.with_model(&li.model);
+        let settings = state.screening.link.with_model(&li.model);
         let hits = li.index.check(&person, &li.model, settings.review, 20);
         let key = |pos: u32| li.index.key(pos).cloned();
         let sure = |s: &frontdoor_link::ScoredPair| s.probability >= settings.auto_link && s.guard == Guard::None;
