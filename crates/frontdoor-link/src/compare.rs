@@ -76,7 +76,7 @@ pub const LEVELS: [(&str, &[&str]); COMPARISONS] = [
         &[
             "same household (phone, or address with postcode)",
             "same postcode or similar address",
-            "same outward code",
+            "same outward code, or the same house number and half the address",
             "different",
         ],
     ),
@@ -499,7 +499,7 @@ impl Vocab {
         crosses(a.given, b.family) && crosses(b.given, a.family)
     }
 
-    /// Whether two addresses surely have different house numbers (as [`similar_address`] reads
+    /// Whether two addresses surely have different house numbers (as [`address_likeness`] reads
     /// them), known without reading them.
     fn different_houses(&self, a: u32, b: u32) -> bool {
         let number = |id: u32| self.house.get(id as usize).copied().unwrap_or(0);
@@ -522,30 +522,34 @@ impl Vocab {
         }
         let same_postcode = both(a.postcode, b.postcode) && a.postcode == b.postcode;
         let mut open = false;
+        // 3: the same address; else as `address_likeness` says (2 similar, 1 the same house
+        // number and half the words, 0 different).
         let address = if both(a.address, b.address) {
             if a.address == b.address {
-                2
+                3
             } else if self.different_houses(a.address, b.address) {
                 0
             } else if !read_addresses {
                 open = true;
-                1
-            } else if similar_address(self.places.text(a.address), self.places.text(b.address)) {
-                1
+                2
             } else {
-                0
+                match address_likeness(self.places.text(a.address), self.places.text(b.address)) {
+                    Likeness::Similar => 2,
+                    Likeness::SameHouseNumber => 1,
+                    Likeness::Different => 0,
+                }
             }
         } else {
             0
         };
         let postcode_missing = a.postcode == NONE || b.postcode == NONE;
-        if (address == 2 && (same_postcode || postcode_missing)) || (address == 1 && same_postcode) {
+        if (address == 3 && (same_postcode || postcode_missing)) || (address == 2 && same_postcode) {
             return (0, open);
         }
-        if same_postcode || address >= 1 {
+        if same_postcode || address >= 2 {
             return (1, open);
         }
-        if both(a.outward, b.outward) && a.outward == b.outward {
+        if address == 1 || (both(a.outward, b.outward) && a.outward == b.outward) {
             return (2, false);
         }
         (3, false)
@@ -689,14 +693,27 @@ fn house_number(address: &str) -> Option<&str> {
     address.split(' ').find(|w| w.bytes().any(|c| c.is_ascii_digit()))
 }
 
+/// How alike two addresses are, as [`address_likeness`] reads them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Likeness {
+    Different,
+    /// The same house number (both have one) and at least half of the words: the same house on
+    /// the same street with the rest written differently or corrupted, or a neighbour's number
+    /// nowhere near (evidence of the same area, not of the same home).
+    SameHouseNumber,
+    /// The same home written differently.
+    Similar,
+}
+
 /// Addresses with the same house number (when both have one) that share most of their words,
-/// a word matching when it is the same or one slip away; or that are one short string apart
-/// once the spaces go (a word split or run together, a few typos).
-fn similar_address(a: &str, b: &str) -> bool {
-    if let (Some(x), Some(y)) = (house_number(a), house_number(b))
+/// a word matching when it is the same or one slip away, or that are one short string apart
+/// once the spaces go (a word split or run together, a few typos), are [`Likeness::Similar`].
+fn address_likeness(a: &str, b: &str) -> Likeness {
+    let numbers = (house_number(a), house_number(b));
+    if let (Some(x), Some(y)) = numbers
         && x != y
     {
-        return false;
+        return Likeness::Different;
     }
     let wa: Vec<&str> = a.split(' ').collect();
     let wb: Vec<&str> = b.split(' ').collect();
@@ -710,14 +727,20 @@ fn similar_address(a: &str, b: &str) -> bool {
     let shared = from_a.min(from_b);
     let union = (wa.len() + wb.len()).saturating_sub(shared);
     if union > 0 && shared * 3 >= union * 2 {
-        return true;
+        return Likeness::Similar;
     }
     // Words split or run together: worth the string distance only when a third already match.
     if shared * 3 < union {
-        return false;
+        return Likeness::Different;
     }
     let (ca, cb): (String, String) = (wa.concat(), wb.concat());
-    strsim::jaro_winkler(&ca, &cb) >= 0.93
+    if strsim::jaro_winkler(&ca, &cb) >= 0.93 {
+        return Likeness::Similar;
+    }
+    if numbers.0.is_some() && numbers.1.is_some() && shared * 2 >= union {
+        return Likeness::SameHouseNumber;
+    }
+    Likeness::Different
 }
 
 #[cfg(test)]
@@ -788,9 +811,9 @@ mod tests {
     fn address_similarity_does_not_depend_on_the_order() {
         // Found by the symmetry proptest: a repeated word counted twice from one side only.
         for (a, b) in [("z z", "z"), ("12 high street", "12 high high street"), ("flat 2 mill lane", "2 mill lane")] {
-            assert_eq!(similar_address(a, b), similar_address(b, a), "{a} / {b}");
+            assert_eq!(address_likeness(a, b), address_likeness(b, a), "{a} / {b}");
         }
-        assert!(similar_address("12 high street", "12 high st"));
+        assert_eq!(address_likeness("12 high street", "12 high st"), Likeness::Similar);
     }
 
     #[test]
@@ -807,6 +830,14 @@ mod tests {
         assert_eq!(l(home("1 High St", "WK1 2AB", ""), home("9 Low Rd", "WK1 2AB", "")), 1);
         assert_eq!(l(home("16 wilshiredstreet erinsavle", "", ""), home("16 wilshire street erinsvale", "", "")), 1);
         assert_eq!(l(home("16 Wilshire Street", "", ""), home("18 Wilshire Street", "", "")), 3, "neighbours");
+        // The same house number and half the words, the rest corrupted: the same area, not home.
+        let corrupted = (
+            home("150 heard street sumemfset 5344 qld", "", ""),
+            home("150 heard sreet summerset street agnes 5344 qld", "", ""),
+        );
+        assert_eq!(l(corrupted.0, corrupted.1), 2);
+        assert_eq!(l(home("12 acacia road", "", ""), home("12 birch lane", "", "")), 3, "only the number");
+        assert_eq!(l(home("12 high street", "", ""), home("high street", "", "")), 1, "no number on one side");
         assert_eq!(l(home("", "WK1 2AB", ""), home("", "WK1 9ZZ", "")), 2);
         assert_eq!(l(home("", "WK1 2AB", ""), home("", "LS2 9ZZ", "")), 3);
         assert_eq!(l(home("", "WK1 2AB", ""), home("", "", "07700 900123")), NULL);
