@@ -264,6 +264,43 @@ pub(crate) struct Vocab {
     /// The house number of each interned address (a hash of its first word with a digit; 0 for
     /// none), by place id: most addresses in one postcode differ there, with no need to read them.
     pub(crate) house: Vec<u64>,
+    /// By given-name id: the common name it is a misspelling of, or itself (see
+    /// [`Vocab::settle_spellings`]; empty until then, when every name is its own).
+    spelling: Vec<u32>,
+    /// Each common given name under itself and every one-letter deletion of it, for finding the
+    /// common names one slip from a rare one.
+    common_variants: FxHashMap<Box<str>, Vec<u32>>,
+}
+
+/// A given name held by at least this many records can be what a rarer one misspells.
+const COMMON_NAME: u32 = 3;
+
+/// Two names held by numbers of records further apart than this factor may be a name and a
+/// recurring slip of it.
+const NAMES_APART: u32 = 20;
+
+/// What is known of two different given names (see [`Vocab::read_names`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Names {
+    /// One common name misspelt (see [`Vocab::settle_spellings`]).
+    Misspelt,
+    /// Two names in their own right: each held by several records or known to the nickname
+    /// table, and neither a misspelling of the other.
+    Distinct,
+    /// Neither is known to be either.
+    Unknown,
+}
+
+/// A name and each of its one-letter deletions: two names one slip apart (a letter wrong,
+/// missing, added, or two neighbours swapped) always share one of these.
+fn one_slip_variants(name: &str) -> impl Iterator<Item = String> + '_ {
+    let chars: Vec<(usize, char)> = name.char_indices().collect();
+    std::iter::once(name.to_owned()).chain(chars.into_iter().map(move |(i, c)| {
+        let mut v = String::with_capacity(name.len());
+        v.push_str(name.get(..i).unwrap_or(""));
+        v.push_str(name.get(i + c.len_utf8()..).unwrap_or(""));
+        v
+    }))
 }
 
 /// A date as the number `YYYYMMDD`.
@@ -562,6 +599,93 @@ impl Vocab {
         self.groups.get(given as usize).map(|g| &**g).unwrap_or(&[])
     }
 
+    /// Reads each rare given name as the common name it misspells, once every record is in:
+    /// "wiloiam" and "willaim" are both "william" misspelt, not two names. A rare name is one
+    /// of at least five letters, unknown to the nickname table, held by a third as many records
+    /// as a common name one slip away or fewer; it is read so only when exactly one such name
+    /// exists (a slip between two common names, such as "Marxa" between "Maria" and "Marta", says
+    /// nothing).
+    pub(crate) fn settle_spellings(&mut self) {
+        let mut variants: FxHashMap<Box<str>, Vec<u32>> = FxHashMap::default();
+        for (id, (text, count)) in self.given.text.iter().zip(&self.given.count).enumerate() {
+            if *count >= COMMON_NAME && text.chars().count() >= 4 {
+                for v in one_slip_variants(text) {
+                    variants.entry(v.into()).or_default().push(id as u32);
+                }
+            }
+        }
+        self.common_variants = variants;
+        self.spelling = (0..self.given.text.len() as u32).map(|id| self.find_spelling(id)).collect();
+    }
+
+    fn find_spelling(&self, id: u32) -> u32 {
+        let text = self.given.text(id);
+        let count =
+            if Interner::is_transient(id) { 1 } else { self.given.count.get(id as usize).copied().unwrap_or(1) };
+        // Short names are too near each other to tell a slip from another name, and a name the
+        // nickname table knows is a name.
+        if text.chars().count() < 5 || self.common_variants.is_empty() || !self.groups_of(id).is_empty() {
+            return id;
+        }
+        let mut found = None;
+        for v in one_slip_variants(text) {
+            for &c in self.common_variants.get(v.as_str()).map_or(&[][..], |c| c.as_slice()) {
+                let common = self.given.count.get(c as usize).copied().unwrap_or(0);
+                if c == id || found == Some(c) || common < count.saturating_mul(3) {
+                    continue;
+                }
+                if strsim::osa_distance(text, self.given.text(c)) > 1 {
+                    continue;
+                }
+                if found.is_some() {
+                    return id;
+                }
+                found = Some(c);
+            }
+        }
+        found.unwrap_or(id)
+    }
+
+    /// The common name a given name misspells, or itself.
+    fn spelling(&self, id: u32) -> u32 {
+        if Interner::is_transient(id) {
+            return self.find_spelling(id);
+        }
+        // A name added since (an upsert) is looked up as a probe's is.
+        self.spelling.get(id as usize).copied().unwrap_or_else(|| self.find_spelling(id))
+    }
+
+    /// Two different given names that are one common name misspelt (see
+    /// [`Vocab::settle_spellings`]).
+    pub(crate) fn same_name_misspelt(&self, a: u32, b: u32) -> bool {
+        a != NONE && b != NONE && a != b && self.spelling(a) == self.spelling(b)
+    }
+
+    /// What this vocabulary can say of two different given names. `counts_known`: the vocabulary
+    /// holds an index's records (so how many hold a name means something); without that, two
+    /// different names are taken for two names.
+    pub(crate) fn read_names(&self, a: u32, b: u32, counts_known: bool) -> Names {
+        if !counts_known {
+            return Names::Distinct;
+        }
+        if self.same_name_misspelt(a, b) {
+            return Names::Misspelt;
+        }
+        // Names the nickname table knows are names; otherwise both must be held by several
+        // records, and by numbers of records not far apart: a slip of a common name recurs in a
+        // large index, but far less often than the name ("noh" and "noah").
+        let known = |id: u32| !self.groups_of(id).is_empty();
+        let count = |id: u32| {
+            if Interner::is_transient(id) { 1 } else { self.given.count.get(id as usize).copied().unwrap_or(1) }
+        };
+        let (fewer, more) = (count(a).min(count(b)), count(a).max(count(b)));
+        if (known(a) && known(b)) || (fewer >= COMMON_NAME && more <= fewer.saturating_mul(NAMES_APART)) {
+            Names::Distinct
+        } else {
+            Names::Unknown
+        }
+    }
+
     /// Forgets the values of the last record checked.
     pub(crate) fn clear_transient(&mut self) {
         for i in [&mut self.given, &mut self.family, &mut self.codes, &mut self.places] {
@@ -841,6 +965,55 @@ mod tests {
         assert_eq!(l(home("", "WK1 2AB", ""), home("", "WK1 9ZZ", "")), 2);
         assert_eq!(l(home("", "WK1 2AB", ""), home("", "LS2 9ZZ", "")), 3);
         assert_eq!(l(home("", "WK1 2AB", ""), home("", "", "07700 900123")), NULL);
+    }
+
+    #[test]
+    fn rare_names_are_read_as_the_one_common_name_they_misspell() {
+        let mut v = Vocab::new(Nicknames::builtin());
+        let mut id = |name: &str, times: usize| {
+            let ids: Vec<u32> = (0..times)
+                .map(|_| v.prepare(normalise(&person(name, "", ""), &DoubleMetaphone::default())).given)
+                .collect();
+            ids[0]
+        };
+        let (william, willaim, wiloiam) = (id("william", 3), id("willaim", 1), id("wiloiam", 1));
+        let (maria, marta, marxa) = (id("maria", 3), id("marta", 3), id("marxa", 1));
+        let (larry, harry) = (id("larry", 3), id("harry", 1));
+        let (lisa, lixa) = (id("lisa", 3), id("lixa", 1));
+        v.settle_spellings();
+        assert!(v.same_name_misspelt(willaim, wiloiam));
+        assert!(v.same_name_misspelt(william, willaim));
+        assert!(!v.same_name_misspelt(maria, marta), "two common names");
+        assert!(!v.same_name_misspelt(marxa, maria) && !v.same_name_misspelt(marxa, marta), "one slip from both");
+        assert!(!v.same_name_misspelt(larry, harry), "a name the nickname table knows");
+        assert!(!v.same_name_misspelt(lisa, lixa), "too short to tell a slip from another name");
+        assert!(!v.same_name_misspelt(william, william), "the same name is not misspelt");
+        // A name never indexed (a record being checked) is read the same way.
+        let probe = v.given.lookup("wilpiam");
+        assert!(v.same_name_misspelt(probe, wiloiam));
+    }
+
+    #[test]
+    fn names_in_their_own_right_are_told_from_slips() {
+        let mut v = Vocab::new(Nicknames::builtin());
+        let mut id = |name: &str, times: usize| {
+            let ids: Vec<u32> = (0..times)
+                .map(|_| v.prepare(normalise(&person(name, "", ""), &DoubleMetaphone::default())).given)
+                .collect();
+            ids[0]
+        };
+        let (noah, noh, nosh) = (id("noah", 400), id("noh", 5), id("nosh", 1));
+        let (elsa, ella, elza) = (id("elsa", 30), id("ella", 200), id("elza", 2));
+        let (harry, larry) = (id("harry", 1), id("larry", 1));
+        let (william, willaim) = (id("william", 100), id("willaim", 1));
+        v.settle_spellings();
+        assert_eq!(v.read_names(elsa, ella, true), Names::Distinct, "both held by many, not far apart");
+        assert_eq!(v.read_names(noah, noh, true), Names::Unknown, "a slip recurring far less often than the name");
+        assert_eq!(v.read_names(elsa, elza, true), Names::Unknown, "held by too few to be sure");
+        assert_eq!(v.read_names(noh, nosh, true), Names::Unknown);
+        assert_eq!(v.read_names(harry, larry, true), Names::Distinct, "the nickname table knows both");
+        assert_eq!(v.read_names(william, willaim, true), Names::Misspelt);
+        assert_eq!(v.read_names(noah, noh, false), Names::Distinct, "nothing known of how common they are");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! with the model pair by pair.
 
 use crate::compare::{
-    COMPARISONS, DOB, FAMILY, GIVEN, HOUSEHOLD, LEVELS, MAX_LEVELS, Memo, NO_DOB, NONE, NULL, Pattern, Person,
+    COMPARISONS, DOB, FAMILY, GIVEN, HOUSEHOLD, LEVELS, MAX_LEVELS, Memo, NO_DOB, NONE, NULL, Names, Pattern, Person,
     Prepared, SEX, UNCOMPARED, Vocab, date_of, epoch_days, normalise, pack,
 };
 use crate::model::{Evidence, Explanation, Model, probability};
@@ -65,7 +65,9 @@ impl Default for Settings {
 pub enum Guard {
     None,
     /// Same family, same date of birth, different given names: possibly twins. Similar-looking
-    /// given names go to a person; wholly different ones are never linked.
+    /// given names, and two names in their own right one letter apart (Ella and Elsa), go to a
+    /// person; wholly different ones are never linked. Two slips of one common name are not
+    /// twins' names (see `Vocab::settle_spellings`).
     PossibleTwins,
     /// As above with given names that have nothing in common: never linked.
     Twins,
@@ -186,6 +188,7 @@ impl Index {
         // The records' buffer goes before the blocks are made (the peak of the build).
         drop(people);
         drop(slice);
+        index.vocab.settle_spellings();
         index.blocked = index.records.par_iter().map(|r| index.block_keys(r)).collect();
         // Filled in place at its exact size (a parallel collect of a flattened iterator would
         // briefly hold it twice).
@@ -202,6 +205,14 @@ impl Index {
             }
         }
         index
+    }
+
+    /// What the index knows of two indexed records' given names.
+    fn names(&self, a: u32, b: u32) -> Names {
+        match (self.records.get(a as usize), self.records.get(b as usize)) {
+            (Some(x), Some(y)) => self.vocab.read_names(x.given, y.given, true),
+            _ => Names::Unknown,
+        }
     }
 
     /// Gives a new key the next position.
@@ -558,9 +569,16 @@ impl Index {
                         let exact = exact.as_ref()?;
                         let worth =
                             |p: &Pattern, open: bool| p[DOB] == 0 || scorer.best_case(p, exact, open) >= keep_weight;
-                        let (p, _) = self.pattern_if(i, j, worth)?;
+                        let (p, swapped) = self.pattern_if(i, j, worth)?;
                         let weight = scorer.weight(&p, exact);
-                        let s = ScoredPair { a: i, b: j, weight, probability: probability(weight), guard: guard(&p) };
+                        let names = || self.names(i, j);
+                        let s = ScoredPair {
+                            a: i,
+                            b: j,
+                            weight,
+                            probability: probability(weight),
+                            guard: guard(&p, swapped, names),
+                        };
                         (s.probability >= keep || s.wall()).then_some(s)
                     })
                     .collect::<Vec<_>>()
@@ -605,9 +623,16 @@ impl Index {
             .into_iter()
             .filter_map(|j| {
                 let y = self.records.get(j as usize)?;
-                let (p, _) = self.vocab.compare(&probe, y);
+                let (p, swapped) = self.vocab.compare(&probe, y);
                 let weight = scorer.weight(&p, &scorer.exact(&self.vocab, y));
-                let s = ScoredPair { a: j, b: j, weight, probability: probability(weight), guard: guard(&p) };
+                let names = || self.vocab.read_names(probe.given, y.given, true);
+                let s = ScoredPair {
+                    a: j,
+                    b: j,
+                    weight,
+                    probability: probability(weight),
+                    guard: guard(&p, swapped, names),
+                };
                 (s.probability >= keep && s.guard != Guard::Twins).then_some((j, s))
             })
             .collect();
@@ -678,7 +703,7 @@ fn explain_in(vocab: &Vocab, model: &Model, x: &Prepared, y: &Prepared, frequenc
     if swapped {
         notes.push("given and family names are swapped between the records".into());
     }
-    let g = guard(&p);
+    let g = guard(&p, swapped, || vocab.read_names(x.given, y.given, frequencies));
     match g {
         Guard::None => {}
         Guard::PossibleTwins => notes.push(
@@ -828,18 +853,27 @@ impl<'m> Scorer<'m> {
 /// Twins share everything but the given name (a record without a family name may be either
 /// twin). A record without a given name cannot tell twins (or siblings) apart at all: its links
 /// hold only when they all point to one person.
-fn guard(p: &Pattern) -> Guard {
+/// What is known of the two given names (`names`, asked only when it matters) tells a slip from
+/// a twin's name: one common name misspelt twice is no twin's, and two names in their own right
+/// one letter apart (Ella and Elsa) may be twins'. Names found `swapped` between the fields are
+/// taken as one slip apart, which says nothing of twins.
+fn guard(p: &Pattern, swapped: bool, names: impl FnOnce() -> Names) -> Guard {
     let given = p[GIVEN];
     if given == NULL {
         return Guard::NoGivenName;
     }
     // A missing family name cannot tell twins apart either.
-    if p[DOB] != 0 || !matches!(p[FAMILY], 0 | 1 | NULL) {
+    if p[DOB] != 0 || !matches!(p[FAMILY], 0 | 1 | NULL) || given <= 1 || swapped {
         return Guard::None;
+    }
+    match (given, names()) {
+        (2, Names::Distinct) => return Guard::PossibleTwins,
+        (2, _) | (_, Names::Misspelt) => return Guard::None,
+        _ => {}
     }
     match given {
         5 => Guard::Twins,
-        // Names that sound alike or look alike may still be twins (Ella and Elsa): a person
+        // Names that sound alike or look alike may still be twins (Ella and Ellen): a person
         // decides. (Tried: leaving "look alike" to the weights merged synthetic twins.)
         3 | 4 => Guard::PossibleTwins,
         _ => Guard::None,

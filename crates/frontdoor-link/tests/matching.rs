@@ -367,3 +367,69 @@ fn records_weighed_outside_an_index_are_sure_of_a_nickname_and_never_of_twins() 
     let back = frontdoor_link::weigh(&model, &Nicknames::builtin(), &others[0], &[probe]);
     assert!((back[0].0.weight - weighed[0].0.weight).abs() < 1e-9);
 }
+
+/// Two misspellings of one common name ("Wiloiam", "Willaim") with everything else the same are
+/// one child written twice, not twins; two common names one letter apart (Ella and Elsa) may
+/// be twins whatever else agrees.
+#[test]
+fn misspellings_of_one_common_name_are_not_twins_but_alike_common_names_may_be() {
+    use frontdoor_link::Guard;
+    let b = borough(1_500);
+    let settings = Settings::default();
+    let record = |source: &str, id: &str, given: &str| Person {
+        source: source.into(),
+        record_id: id.into(),
+        given_name: Some(given.into()),
+        family_name: Some("Quorndale".into()),
+        date_of_birth: NaiveDate::from_ymd_opt(2011, 3, 14),
+        postcode: Some("WK1 2AB".into()),
+        address: Some("12 Mill Lane".into()),
+        ..Person::default()
+    };
+    let mut all = people(&b);
+    for (i, given) in
+        ["William", "William", "William", "Ella", "Ella", "Ella", "Elsa", "Elsa", "Elsa"].iter().enumerate()
+    {
+        all.push(record("extra", &format!("common-{i}"), given));
+    }
+    all.push(record("extra", "rare-1", "Wiloiam"));
+    all.push(record("extra", "rare-2", "Willaim"));
+    all.push(record("extra", "rare-3", "Elpa"));
+    let mut index = Index::build(&all, Nicknames::builtin(), &settings);
+    let model = index.train(&settings);
+    let guards = |index: &mut Index, given: &str| -> HashMap<String, (Guard, f64)> {
+        index
+            .check(&record("probe", "p", given), &model, 0.0, 100)
+            .into_iter()
+            .filter_map(|(j, s)| {
+                let key = index.key(j)?;
+                (key.source == "extra").then(|| (key.record_id.clone(), (s.guard, s.probability)))
+            })
+            .collect()
+    };
+    let wiloiam = guards(&mut index, "Wiloiam");
+    let (guard, p) = wiloiam["rare-2"];
+    assert_eq!(guard, Guard::None, "Wiloiam / Willaim: {wiloiam:?}");
+    assert!(p >= settings.auto_link, "one child written twice: {p}");
+    // The same from inside the index: the batch links them.
+    let (rare_1, rare_2) = (index.position(&key("rare-1")).unwrap(), index.position(&key("rare-2")).unwrap());
+    let scored = index.score_range(&model, 0, index.len() as u32, settings.review);
+    let pair = scored.iter().find(|s| (s.a, s.b) == (rare_1.min(rare_2), rare_1.max(rare_2))).expect("scored");
+    assert!(pair.auto(&settings), "{pair:?}");
+    let ella = guards(&mut index, "Ella");
+    assert_eq!(ella["common-6"].0, Guard::PossibleTwins, "Ella / Elsa: {ella:?}");
+    assert_eq!(ella["rare-3"].0, Guard::None, "Ella / Elpa is one slip of a name");
+    let elsa = guards(&mut index, "Elsa");
+    assert_eq!(elsa["common-3"].0, Guard::PossibleTwins, "Elsa / Ella: {elsa:?}");
+    // Outside an index nothing is known of how common a name is: any two different names, even
+    // one letter apart, stay a person's to decide.
+    let others = [record("p", "2", "Willaim"), record("p", "3", "Elsa")];
+    let weighed = frontdoor_link::weigh(&model, &Nicknames::builtin(), &record("p", "1", "Wiloiam"), &others[..1]);
+    assert_eq!(weighed[0].1, Guard::PossibleTwins);
+    let weighed = frontdoor_link::weigh(&model, &Nicknames::builtin(), &record("p", "1", "Ella"), &others[1..]);
+    assert_eq!(weighed[0].1, Guard::PossibleTwins);
+}
+
+fn key(record_id: &str) -> frontdoor_link::RecordKey {
+    frontdoor_link::RecordKey { source: "extra".into(), record_id: record_id.into() }
+}
