@@ -586,7 +586,9 @@ impl Vocab {
         if same_postcode || address >= 2 {
             return (1, open);
         }
-        if address == 1 || (both(a.outward, b.outward) && a.outward == b.outward) {
+        let outward = both(a.outward, b.outward).then_some(a.outward == b.outward);
+        // The same house number in another area is not the same area.
+        if (address == 1 && outward != Some(false)) || outward == Some(true) {
             return (2, false);
         }
         (3, false)
@@ -600,11 +602,14 @@ impl Vocab {
     }
 
     /// Reads each rare given name as the common name it misspells, once every record is in:
-    /// "wiloiam" and "willaim" are both "william" misspelt, not two names. A rare name is one
-    /// of at least five letters, unknown to the nickname table, held by a third as many records
-    /// as a common name one slip away or fewer; it is read so only when exactly one such name
-    /// exists (a slip between two common names, such as "Marxa" between "Maria" and "Marta", says
-    /// nothing).
+    /// "wiloiam" and "willaim" are both "william" misspelt, not two names. A name is read so when
+    /// it has at least five letters, the nickname table does not know it, and exactly one common
+    /// name one slip away is held by many more records: at least three times as many when the
+    /// name is held by one or two, else more than [`NAMES_APART`] times as many (so neither of
+    /// Mason ×100 and Jason ×20 is read as the other). A slip between two common names, such as
+    /// "Marxa" between "Maria" and "Marta", is read as itself. The table is made from the counts
+    /// at build time: a name added later (an upsert, a record being checked) is read against
+    /// them, as one held by one record.
     pub(crate) fn settle_spellings(&mut self) {
         let mut variants: FxHashMap<Box<str>, Vec<u32>> = FxHashMap::default();
         for (id, (text, count)) in self.given.text.iter().zip(&self.given.count).enumerate() {
@@ -620,8 +625,7 @@ impl Vocab {
 
     fn find_spelling(&self, id: u32) -> u32 {
         let text = self.given.text(id);
-        let count =
-            if Interner::is_transient(id) { 1 } else { self.given.count.get(id as usize).copied().unwrap_or(1) };
+        let count = self.given_count(id);
         // Short names are too near each other to tell a slip from another name, and a name the
         // nickname table knows is a name.
         if text.chars().count() < 5 || self.common_variants.is_empty() || !self.groups_of(id).is_empty() {
@@ -630,8 +634,13 @@ impl Vocab {
         let mut found = None;
         for v in one_slip_variants(text) {
             for &c in self.common_variants.get(v.as_str()).map_or(&[][..], |c| c.as_slice()) {
-                let common = self.given.count.get(c as usize).copied().unwrap_or(0);
-                if c == id || found == Some(c) || common < count.saturating_mul(3) {
+                let common = self.given_count(c);
+                let far_more = if count < COMMON_NAME {
+                    common >= count.saturating_mul(3)
+                } else {
+                    common > count.saturating_mul(NAMES_APART)
+                };
+                if c == id || found == Some(c) || !far_more {
                     continue;
                 }
                 if strsim::osa_distance(text, self.given.text(c)) > 1 {
@@ -644,6 +653,11 @@ impl Vocab {
             }
         }
         found.unwrap_or(id)
+    }
+
+    /// How many indexed records hold a given name (one for a name the index does not hold).
+    fn given_count(&self, id: u32) -> u32 {
+        if Interner::is_transient(id) { 1 } else { self.given.count.get(id as usize).copied().unwrap_or(1).max(1) }
     }
 
     /// The common name a given name misspells, or itself.
@@ -668,22 +682,17 @@ impl Vocab {
         if !counts_known {
             return Names::Distinct;
         }
-        if self.same_name_misspelt(a, b) {
-            return Names::Misspelt;
-        }
         // Names the nickname table knows are names; otherwise both must be held by several
         // records, and by numbers of records not far apart: a slip of a common name recurs in a
-        // large index, but far less often than the name ("noh" and "noah").
+        // large index, but far less often than the name ("noh" and "noah"). Asked first: two
+        // names in their own right are never one name misspelt.
         let known = |id: u32| !self.groups_of(id).is_empty();
-        let count = |id: u32| {
-            if Interner::is_transient(id) { 1 } else { self.given.count.get(id as usize).copied().unwrap_or(1) }
-        };
-        let (fewer, more) = (count(a).min(count(b)), count(a).max(count(b)));
+        let (x, y) = (self.given_count(a), self.given_count(b));
+        let (fewer, more) = (x.min(y), x.max(y));
         if (known(a) && known(b)) || (fewer >= COMMON_NAME && more <= fewer.saturating_mul(NAMES_APART)) {
-            Names::Distinct
-        } else {
-            Names::Unknown
+            return Names::Distinct;
         }
+        if self.same_name_misspelt(a, b) { Names::Misspelt } else { Names::Unknown }
     }
 
     /// Forgets the values of the last record checked.
@@ -821,9 +830,9 @@ fn house_number(address: &str) -> Option<&str> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Likeness {
     Different,
-    /// The same house number (both have one) and at least half of the words: the same house on
-    /// the same street with the rest written differently or corrupted, or a neighbour's number
-    /// nowhere near (evidence of the same area, not of the same home).
+    /// The same house number (both have one) and at least two of the other words, half of them
+    /// or more: the same house number on what is likely the same street, the rest written
+    /// differently or corrupted (evidence of the same area, not of the same home).
     SameHouseNumber,
     /// The same home written differently.
     Similar,
@@ -861,7 +870,9 @@ fn address_likeness(a: &str, b: &str) -> Likeness {
     if strsim::jaro_winkler(&ca, &cb) >= 0.93 {
         return Likeness::Similar;
     }
-    if numbers.0.is_some() && numbers.1.is_some() && shared * 2 >= union {
+    // The house number is one of the shared words; the rest must carry the likeness.
+    let (shared, union) = (shared.saturating_sub(1), union.saturating_sub(1));
+    if numbers.0.is_some() && numbers.1.is_some() && shared >= 2 && shared * 2 >= union {
         return Likeness::SameHouseNumber;
     }
     Likeness::Different
@@ -961,6 +972,9 @@ mod tests {
         );
         assert_eq!(l(corrupted.0, corrupted.1), 2);
         assert_eq!(l(home("12 acacia road", "", ""), home("12 birch lane", "", "")), 3, "only the number");
+        assert_eq!(l(home("12 church road", "", ""), home("12 station road", "", "")), 3, "the number and 'road'");
+        let elsewhere = |outward: &str| home("150 heard street sumemfset 5344 qld", outward, "");
+        assert_eq!(l(elsewhere("WK1 2AB"), home("150 heard sreet summerset street agnes 5344 qld", "LS2 9ZZ", "")), 3);
         assert_eq!(l(home("12 high street", "", ""), home("high street", "", "")), 1, "no number on one side");
         assert_eq!(l(home("", "WK1 2AB", ""), home("", "WK1 9ZZ", "")), 2);
         assert_eq!(l(home("", "WK1 2AB", ""), home("", "LS2 9ZZ", "")), 3);
@@ -1006,7 +1020,13 @@ mod tests {
         let (elsa, ella, elza) = (id("elsa", 30), id("ella", 200), id("elza", 2));
         let (harry, larry) = (id("harry", 1), id("larry", 1));
         let (william, willaim) = (id("william", 100), id("willaim", 1));
+        let (mason, jason) = (id("mason", 100), id("jason", 20));
+        let (jayden, jaden, jaydon) = (id("jayden", 400), id("jaden", 60), id("jaydon", 30));
         v.settle_spellings();
+        assert_eq!(v.read_names(mason, jason, true), Names::Distinct, "five letters, both common");
+        assert!(!v.same_name_misspelt(jason, mason), "Jason is no slip of Mason");
+        assert_eq!(v.read_names(jaden, jaydon, true), Names::Distinct, "two names, each one slip from a third");
+        assert_eq!(v.read_names(jayden, jaden, true), Names::Distinct);
         assert_eq!(v.read_names(elsa, ella, true), Names::Distinct, "both held by many, not far apart");
         assert_eq!(v.read_names(noah, noh, true), Names::Unknown, "a slip recurring far less often than the name");
         assert_eq!(v.read_names(elsa, elza, true), Names::Unknown, "held by too few to be sure");
