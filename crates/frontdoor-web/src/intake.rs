@@ -276,9 +276,6 @@ async fn record_as(
     })
 }
 
-/// At most this many children born on one day are weighed against a contact's child.
-const SAME_DAY_LIMIT: i64 = 1_000;
-
 /// The recorded child a contact names, if any: the one with the same name and date of birth;
 /// or else the one child born that day whom the matcher (F5) is sure of, with its probability.
 /// Sure means at or above the auto-link threshold under the last `link dedupe` run's model,
@@ -286,7 +283,7 @@ const SAME_DAY_LIMIT: i64 = 1_000;
 /// child is recorded apart), and neither is a child when two recorded children are sure
 /// matches. Without a date of birth or a trained model, only the same name and date of birth
 /// join. Children born on another day are not weighed, so a slip in the date of birth still
-/// records a new child.
+/// records a new child. The contact page's record check lists the children it did not join.
 async fn existing_child(
     store: &Store,
     screening: &Screening,
@@ -299,10 +296,6 @@ async fn existing_child(
     let Some(model) = store.latest_link_model().await?.and_then(|m| serde_json::from_str::<Model>(&m).ok()) else {
         return Ok(None);
     };
-    let same_day = store.children_born_on(&dob.to_string(), SAME_DAY_LIMIT).await?;
-    if same_day.is_empty() {
-        return Ok(None);
-    }
     let settings = screening.link.with_model(&model);
     let probe = Person {
         given_name: Some(child.given_name.as_str().to_owned()),
@@ -312,12 +305,11 @@ async fn existing_child(
         postcode: child.postcode.as_ref().map(|p| p.as_str().to_owned()),
         ..Person::default()
     };
-    let others: Vec<Person> = same_day.iter().map(crate::records::child_person).collect();
-    let mut sure = frontdoor_link::weigh(&model, &screening.nicknames, &probe, &others)
+    let same_day = crate::records::same_day_children(store, &screening.nicknames, &model, &probe).await?;
+    let mut sure = same_day
         .into_iter()
-        .zip(&same_day)
-        .filter(|((e, guard), _)| *guard == Guard::None && e.probability >= settings.auto_link)
-        .map(|((e, _), c)| (c.id, Some(e.probability)));
+        .filter(|(_, e, guard)| *guard == Guard::None && e.probability >= settings.auto_link)
+        .map(|(c, e, _)| (c.id, Some(e.probability)));
     Ok(match (sure.next(), sure.next()) {
         (Some(one), None) => Some(one),
         _ => None,

@@ -22,7 +22,7 @@ use utoipa::{Modify, OpenApi};
         api::ChronologyView, api::ChronologyItem, api::ChildView, api::MeView, api::UserView, api::VerifyView, api::StatsView, api::CountView,
         api::ReporterRequest, api::AlertView, api::DecisionView, api::DecisionRequest, api::AlertUpdateRequest, api::FlagRequest, api::SettingsRecorded, api::AdditionView, api::ChildMatchView, api::StatusMessageRequest, crate::cse::SettingsInput,
         api::FlagView, api::WorklistEntry, api::QuestionView, api::ProtocolView, api::FeedContact, api::FeedImported,
-        api::LinkDecisionRequest, api::LinkUndoRequest, crate::records::RecordCheck, crate::records::HeldRecord,
+        api::LinkDecisionRequest, api::LinkUndoRequest, crate::records::RecordCheck, crate::records::HeldRecord, crate::records::RecordedChild,
         crate::records::QueuedLink, crate::records::EvidenceView, crate::records::RecordRefView, crate::records::PersonUpsert,
         crate::records::UpsertResult, crate::enquiries::EnquiryRequest, crate::enquiries::PersonRequest, crate::enquiries::Created,
         crate::enquiries::ContributionRequest, crate::enquiries::ReleaseRequest, crate::enquiries::OutcomeRequest,

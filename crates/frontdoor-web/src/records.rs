@@ -253,6 +253,92 @@ pub struct RecordCheck {
     pub candidates: Vec<HeldRecord>,
     /// Records held in other agencies' systems that this user may not see.
     pub withheld: usize,
+    /// Other children the front door has recorded who may be this one (born the same day).
+    pub children: Vec<RecordedChild>,
+    /// Such children whose records this user may not see.
+    pub children_withheld: usize,
+}
+
+/// A child the front door has already recorded, born the same day, who may be the child a
+/// contact names: a contact that spells the child differently is recorded for a new child
+/// unless the matcher is sure (see `intake::existing_child`), so a person should look.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RecordedChild {
+    pub child_id: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub date_of_birth: Option<String>,
+    pub sex: Option<String>,
+    pub postcode: Option<String>,
+    /// Match probability against the contact's child under the last `link dedupe` run's model.
+    pub probability: f64,
+    /// Why the matcher would not join them without a person (empty: only the probability).
+    pub note: String,
+}
+
+/// At most this many children born on one day are weighed against a contact's child.
+const SAME_DAY_LIMIT: i64 = 1_000;
+
+/// The children the front door has recorded with `probe`'s date of birth (none without one),
+/// each weighed against `probe` by `model` (F5) with its guard: intake joins a contact to the one
+/// sure match, and the record check shows the others a person should look at.
+pub(crate) async fn same_day_children(
+    store: &frontdoor_store::Store,
+    nicknames: &frontdoor_link::Nicknames,
+    model: &Model,
+    probe: &Person,
+) -> Result<Vec<(ChildRecord, Explanation, Guard)>, frontdoor_store::StoreError> {
+    let Some(dob) = probe.date_of_birth else { return Ok(Vec::new()) };
+    let same_day = store.children_born_on(&dob.format("%Y-%m-%d").to_string(), SAME_DAY_LIMIT).await?;
+    if same_day.is_empty() {
+        return Ok(Vec::new());
+    }
+    let others: Vec<Person> = same_day.iter().map(child_person).collect();
+    let weighed = frontdoor_link::weigh(model, nicknames, probe, &others);
+    Ok(same_day.into_iter().zip(weighed).map(|(c, (e, g))| (c, e, g)).collect())
+}
+
+/// The other children recorded at the front door that a person should compare with `child`:
+/// at or above the review threshold and not told apart as twins, with those this user may not
+/// see counted instead.
+async fn recorded_children(
+    state: &AppState,
+    user: &CurrentUser,
+    child: &ChildRecord,
+    model: &Model,
+) -> Result<(Vec<RecordedChild>, usize), AppError> {
+    let settings = state.screening.link.with_model(model);
+    let weighed = same_day_children(&state.store, &state.screening.nicknames, model, &child_person(child)).await?;
+    let purpose = crate::access::purpose_for(user, Action::ViewChronology);
+    let (mut shown, mut withheld) = (Vec::new(), 0);
+    for (c, e, guard) in weighed {
+        if c.id == child.id || guard == Guard::Twins || e.probability < settings.review {
+            continue;
+        }
+        let resource = Resource::Child { contributing_agencies: state.store.child_agencies(c.id).await? };
+        if !decide(&user.actor, Action::ViewChronology, &resource, purpose).allowed {
+            withheld += 1;
+            continue;
+        }
+        let note = match guard {
+            Guard::PossibleTwins => "same family name and birthday, given names alike: they may be twins",
+            Guard::NoGivenName => "one has no given name",
+            _ if e.probability >= settings.auto_link => "the matcher is sure: they may be one child",
+            _ => "",
+        };
+        shown.push(RecordedChild {
+            child_id: c.id.to_string(),
+            given_name: c.given_name,
+            family_name: c.family_name,
+            date_of_birth: c.date_of_birth,
+            sex: c.sex,
+            postcode: c.postcode,
+            probability: e.probability,
+            note: note.to_owned(),
+        });
+    }
+    shown.sort_by(|a, b| b.probability.total_cmp(&a.probability));
+    Ok((shown, withheld))
 }
 
 /// Sources by name.
@@ -275,9 +361,12 @@ pub(crate) fn child_person(child: &ChildRecord) -> Person {
 /// The record check for a child (logged: it shows other systems' records).
 pub async fn check_child(state: &AppState, user: &CurrentUser, child: &ChildRecord) -> Result<RecordCheck, AppError> {
     let person = child_person(child);
-    let (matched, possible) = {
+    let (matched, possible, model) = {
         let mut guard = current(state).await?;
         let Some(li) = guard.as_mut() else { return Ok(RecordCheck::default()) };
+        // Front-door children are weighed by the model the source records are (none trained on
+        // an empty index: then the last run's, as intake uses).
+        let model = (!li.index.is_empty()).then(|| li.model.clone());
         // The last run's thresholds, so that a sure match here is one the clustering made.
         let settings = state.screening.link.with_model(&li.model);
         let hits = li.index.check(&person, &li.model, settings.review, 20);
@@ -300,7 +389,15 @@ pub async fn check_child(state: &AppState, user: &CurrentUser, child: &ChildReco
             .filter(|(p, s)| !sure(s) && !seen.contains(p))
             .filter_map(|(p, s)| Some((key(*p)?, s.probability)))
             .collect();
-        (matched, possible)
+        (matched, possible, model)
+    };
+    let model = match model {
+        Some(m) => Some(m),
+        None => state.store.latest_link_model().await?.and_then(|m| serde_json::from_str::<Model>(&m).ok()),
+    };
+    let (children, children_withheld) = match &model {
+        Some(m) => recorded_children(state, user, child, m).await?,
+        None => (Vec::new(), 0),
     };
     let records = matched;
     let seen: HashSet<&RecordRef> = records.iter().map(|(r, _)| r).collect();
@@ -332,7 +429,7 @@ pub async fn check_child(state: &AppState, user: &CurrentUser, child: &ChildReco
             .collect()
     };
     let (records, candidates) = (show(records), show(candidates));
-    let mut check = RecordCheck { records: Vec::new(), candidates: Vec::new(), withheld };
+    let mut check = RecordCheck { records: Vec::new(), candidates: Vec::new(), withheld, children, children_withheld };
     for (list, out) in [(records, &mut check.records), (candidates, &mut check.candidates)] {
         for (r, p, source) in list {
             if let Some(stored) = state.store.person_record(&r).await? {
@@ -341,7 +438,12 @@ pub async fn check_child(state: &AppState, user: &CurrentUser, child: &ChildReco
         }
     }
     let shown = check.records.len() + check.candidates.len();
-    let reason = format!("{shown} source records shown, {} withheld", check.withheld);
+    let reason = format!(
+        "{shown} source records shown, {} withheld; {} other front-door children shown, {} withheld",
+        check.withheld,
+        check.children.len(),
+        check.children_withheld
+    );
     let child_id = child.id.to_string();
     crate::access::log(state, user, Action::ViewPersonRecord, "record_check", &child_id, true, &reason).await?;
     Ok(check)

@@ -1715,24 +1715,83 @@ fn shown(check: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Person records of 64 children in a health system, a third of them in a police system too
+/// (source, record id, given name, family name, date of birth): a population for the matcher's
+/// model to learn from.
+fn population() -> Vec<(String, String, String, String, String)> {
+    let given = ["Oliver", "Amir", "Grace", "Zofia", "Kwame", "Isla", "Noah", "Leah"];
+    let family = ["Smith", "Khan", "Nowak", "Mensah", "Brown", "Patel", "Walsh", "Evans"];
+    let mut owned = Vec::new();
+    for (i, g) in given.iter().enumerate() {
+        for (j, f) in family.iter().enumerate() {
+            let dob = format!("20{:02}-{:02}-{:02}", 5 + i, 1 + j, 3 + i + j);
+            owned.push(("health_sys".into(), format!("H{i}{j}"), (*g).into(), (*f).into(), dob.clone()));
+            if (i + j) % 3 == 0 {
+                owned.push(("police_sys".into(), format!("P{i}{j}"), (*g).into(), (*f).into(), dob));
+            }
+        }
+    }
+    owned
+}
+
+/// A contact that spells the child differently is recorded for a new child unless the matcher is
+/// sure; its record check then lists the children recorded that day whom a person should compare
+/// (linked to their records), never a twin whose name tells them apart, and to an agency that may
+/// not see them only as a count.
+#[tokio::test]
+async fn record_checks_show_children_already_recorded_who_may_be_the_same_child() {
+    each_backend(|app| async move {
+        app.source("health_sys", "health").await;
+        app.source("police_sys", "police").await;
+        let owned = population();
+        let rows: Vec<(&str, &str, &str, &str, &str)> =
+            owned.iter().map(|(s, r, g, f, d)| (s.as_str(), r.as_str(), g.as_str(), f.as_str(), d.as_str())).collect();
+        app.people(&rows).await;
+        let advisor = app.token("advisor").await;
+        let children = |check: &Value| -> Vec<String> {
+            check["children"].as_array().unwrap().iter().map(|c| c["child_id"].as_str().unwrap().to_owned()).collect()
+        };
+
+        let (first, amelia) = app.contact_by("advisor", "Amelia").await;
+        let check = get_json(&app, &advisor, &format!("/api/v1/contacts/{first}/records")).await;
+        assert!(children(&check).is_empty(), "no other child yet: {check}");
+        let (slip, amelai) = app.contact_by("advisor", "Amelai").await;
+        assert_ne!(amelia, amelai, "one letter apart, two names or one: intake does not guess");
+        // A twin: same family name and birthday, a name with nothing in common.
+        let (_, zainab) = app.contact_by("advisor", "Zainab").await;
+        assert!(zainab != amelia && zainab != amelai);
+
+        let check = get_json(&app, &advisor, &format!("/api/v1/contacts/{slip}/records")).await;
+        assert_eq!(children(&check), std::slice::from_ref(&amelia), "the twin is not listed: {check}");
+        assert!(check["children"][0]["note"].as_str().unwrap().contains("twins"), "{check}");
+        assert!(check["children"][0]["probability"].as_f64().unwrap() >= 0.5, "{check}");
+        assert_eq!(check["children_withheld"], 0);
+        let check = get_json(&app, &advisor, &format!("/api/v1/contacts/{first}/records")).await;
+        assert_eq!(children(&check), std::slice::from_ref(&amelai), "and the other way round: {check}");
+        let page =
+            app.client().get(format!("{}/contacts/{slip}", app.base)).bearer_auth(&advisor).send().await.unwrap();
+        let html = page.text().await.unwrap();
+        assert!(html.contains(&format!("href=\"/children/{amelia}\"")), "the page links to the other child");
+        assert!(!html.contains(&format!("/children/{zainab}")));
+
+        // Health has no part in Amelia's record: it is told one more child exists, not who.
+        let health = app.token("health").await;
+        let (theirs, child) = app.contact_by("health", "Amelai").await;
+        assert_eq!(child, amelai, "the same spelling joins");
+        let check = get_json(&app, &health, &format!("/api/v1/contacts/{theirs}/records")).await;
+        assert!(children(&check).is_empty(), "{check}");
+        assert_eq!(check["children_withheld"], 1, "{check}");
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn record_checks_show_an_agency_only_its_own_systems_and_people_decide_links() {
     each_backend(|app| async move {
         app.source("health_sys", "health").await;
         app.source("police_sys", "police").await;
         // A population for the model to learn from, and the child in both systems.
-        let given = ["Oliver", "Amir", "Grace", "Zofia", "Kwame", "Isla", "Noah", "Leah"];
-        let family = ["Smith", "Khan", "Nowak", "Mensah", "Brown", "Patel", "Walsh", "Evans"];
-        let mut owned: Vec<(String, String, String, String, String)> = Vec::new();
-        for (i, g) in given.iter().enumerate() {
-            for (j, f) in family.iter().enumerate() {
-                let dob = format!("20{:02}-{:02}-{:02}", 5 + i, 1 + j, 3 + i + j);
-                owned.push(("health_sys".into(), format!("H{i}{j}"), (*g).into(), (*f).into(), dob.clone()));
-                if (i + j) % 3 == 0 {
-                    owned.push(("police_sys".into(), format!("P{i}{j}"), (*g).into(), (*f).into(), dob));
-                }
-            }
-        }
+        let mut owned = population();
         owned.push(("health_sys".into(), "HX".into(), "Amelia".into(), "Testchild".into(), "2011-04-05".into()));
         owned.push(("police_sys".into(), "PX".into(), "Amelia".into(), "Testchild".into(), "2011-04-05".into()));
         // Known to the police under another name: nothing about it matches the contact.
