@@ -300,7 +300,7 @@ pub(crate) async fn same_day_children(
 
 /// The other children recorded at the front door that a person should compare with `child`:
 /// at or above the review threshold and not told apart as twins, with those this user may not
-/// see counted instead.
+/// see counted instead. Each child shown is logged as a view of that child.
 async fn recorded_children(
     state: &AppState,
     user: &CurrentUser,
@@ -326,6 +326,8 @@ async fn recorded_children(
             _ if e.probability >= settings.auto_link => "the matcher is sure: they may be one child",
             _ => "",
         };
+        let reason = format!("listed by the record check of child {}", child.id);
+        crate::access::log(state, user, Action::ViewChronology, "child", &c.id.to_string(), true, &reason).await?;
         shown.push(RecordedChild {
             child_id: c.id.to_string(),
             given_name: c.given_name,
@@ -361,12 +363,9 @@ pub(crate) fn child_person(child: &ChildRecord) -> Person {
 /// The record check for a child (logged: it shows other systems' records).
 pub async fn check_child(state: &AppState, user: &CurrentUser, child: &ChildRecord) -> Result<RecordCheck, AppError> {
     let person = child_person(child);
-    let (matched, possible, model) = {
+    let (matched, possible) = {
         let mut guard = current(state).await?;
         let Some(li) = guard.as_mut() else { return Ok(RecordCheck::default()) };
-        // Front-door children are weighed by the model the source records are (none trained on
-        // an empty index: then the last run's, as intake uses).
-        let model = (!li.index.is_empty()).then(|| li.model.clone());
         // The last run's thresholds, so that a sure match here is one the clustering made.
         let settings = state.screening.link.with_model(&li.model);
         let hits = li.index.check(&person, &li.model, settings.review, 20);
@@ -389,12 +388,10 @@ pub async fn check_child(state: &AppState, user: &CurrentUser, child: &ChildReco
             .filter(|(p, s)| !sure(s) && !seen.contains(p))
             .filter_map(|(p, s)| Some((key(*p)?, s.probability)))
             .collect();
-        (matched, possible, model)
+        (matched, possible)
     };
-    let model = match model {
-        Some(m) => Some(m),
-        None => state.store.latest_link_model().await?.and_then(|m| serde_json::from_str::<Model>(&m).ok()),
-    };
+    // Front-door children are weighed as intake weighs them: by the last run's model, if any.
+    let model = state.store.latest_link_model().await?.and_then(|m| serde_json::from_str::<Model>(&m).ok());
     let (children, children_withheld) = match &model {
         Some(m) => recorded_children(state, user, child, m).await?,
         None => (Vec::new(), 0),
