@@ -43,6 +43,8 @@ LABELS_HEADER = ["source", "record_id", "entity_id"]
 DATASETS = ["febrl3", "febrl4", "synth-200k", "synth-1m"]
 SYNTH_SIZES = {"synth-200k": 200_000, "synth-1m": 1_000_000}
 DEFAULT_DATASETS = "febrl3,febrl4,synth-200k"
+# `synth people --as-of`: the synthetic sets are the same whatever day the benchmark runs.
+SYNTH_AS_OF = "2026-12-01"
 TIME_BIN = "/usr/bin/time"
 EVALUATE_LINE = re.compile(r"^precision=([0-9.]+) recall=([0-9.]+) f1=([0-9.]+)$")
 # Match-probability thresholds at which Splink's predicted pairs are also scored (JSON only).
@@ -245,9 +247,9 @@ def sha256_file(path: Path) -> str:
 
 
 def prepare_synth(name: str, args, work: Path, binary: Path | None) -> Prepared:
-    """``frontdoor synth people --seed S --records N --out DIR``: DIR/<source>.csv + labels.csv.
+    """``frontdoor synth people --seed S --records N --as-of DAY --out DIR``: DIR/<source>.csv + labels.csv.
 
-    The output is kept in the work directory and reused while the seed, size and the binary's
+    The output is kept in the work directory and reused while the seed, size, day and the binary's
     hash are unchanged (``--fresh-synth`` regenerates). With no usable binary a kept copy is used
     with a warning.
     """
@@ -259,12 +261,13 @@ def prepare_synth(name: str, args, work: Path, binary: Path | None) -> Prepared:
     notes: list[str] = []
     can_generate = binary is not None and binary.exists() and has_subcommand(binary, ["synth", "people"])
     if can_generate:
-        want = {"seed": args.seed, "records": records, "binary_sha256": sha256_file(binary)}
+        want = {"seed": args.seed, "records": records, "as_of": args.synth_as_of, "binary_sha256": sha256_file(binary)}
         if args.fresh_synth or not have or stamp != want:
             if out.exists():
                 shutil.rmtree(out)
             out.mkdir(parents=True)
-            cmd = [str(binary), "synth", "people", "--seed", str(args.seed), "--records", str(records), "--out", str(out)]
+            cmd = [str(binary), "synth", "people", "--seed", str(args.seed), "--records", str(records)]
+            cmd += ["--as-of", args.synth_as_of, "--out", str(out)]
             log(f"{name}: generating: {shlex.join(cmd)}")
             m = measure(cmd, work / "logs" / f"{name}-synth")
             if m.rc != 0:
@@ -273,7 +276,7 @@ def prepare_synth(name: str, args, work: Path, binary: Path | None) -> Prepared:
             notes.append(f"generated in {m.wall_s:.1f} s")
         else:
             notes.append("reused generated data (same seed, size and binary)")
-    elif have and stamp.get("seed") == args.seed and stamp.get("records") == records:
+    elif have and stamp.get("seed") == args.seed and stamp.get("records") == records and stamp.get("as_of") == args.synth_as_of:
         log(f"{name}: WARNING: frontdoor binary lacks `synth people`; reusing {out} from an earlier run")
         notes.append("reused earlier generated data (binary could not regenerate)")
     else:
@@ -1017,6 +1020,7 @@ def parse_args(argv):
     ap.add_argument("--seed", type=int, default=7, help="synthetic data seed, Splink sampling seed, query choice (default 7)")
     ap.add_argument("--work-dir", default=str(REPO / "target" / "linkage-work"), help="prepared data, logs, temporary data dirs (default target/linkage-work)")
     ap.add_argument("--results", default=str(REPO / "target" / "linkage-results.json"), help="JSON results (default target/linkage-results.json)")
+    ap.add_argument("--synth-as-of", default=SYNTH_AS_OF, help=f"the day synthetic ages are counted on, so every run scores the same people (default {SYNTH_AS_OF})")
     ap.add_argument("--fresh-synth", action="store_true", help="regenerate synthetic data even if an identical copy is kept")
     ap.add_argument("--keep", action="store_true", help="keep Frontdoor's temporary data directories")
     ap.add_argument("--splink-threshold", type=float, default=0.9, help="match probability for Splink pairs and clusters (default 0.9)")

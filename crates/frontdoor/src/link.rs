@@ -3,14 +3,13 @@
 
 use crate::StoreArgs;
 use anyhow::{Context, Result, bail};
-use chrono::Utc;
+use chrono::{NaiveDate, Utc};
 use clap::Subcommand;
 use frontdoor_core::{Event, MachinePair, Purpose, RecordRef, ScoredLink};
 use frontdoor_link::{Guard, Index, Model, Nicknames, Person, Settings, Thresholds};
 use frontdoor_store::{Expected, Meta, NewEvent, Store};
 use indicatif::{ProgressBar, ProgressStyle};
-use std::collections::HashMap;
-use std::fmt::Write as _;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -153,7 +152,15 @@ pub enum SynthCommand {
         records: usize,
         #[arg(long)]
         out: PathBuf,
+        /// The day the people's ages are counted on, YYYY-MM-DD (default: today). The same seed,
+        /// size and day give the same files on any machine, on any day.
+        #[arg(long, value_parser = parse_day)]
+        as_of: Option<NaiveDate>,
     },
+}
+
+fn parse_day(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|e| format!("{s:?} is not a date YYYY-MM-DD: {e}"))
 }
 
 pub async fn run(cmd: LinkCommand) -> Result<()> {
@@ -503,39 +510,41 @@ async fn evaluate(store: &Store, truth: &HashMap<RecordRef, String>) -> Result<(
 }
 
 pub fn synth(cmd: SynthCommand) -> Result<()> {
-    let SynthCommand::People { seed, records, out } = cmd;
+    let SynthCommand::People { seed, records, out, as_of } = cmd;
     // About 2.3 records per child at the default mix of sources.
     let children = (records as f64 / 2.3).ceil() as usize;
-    let today = Utc::now().date_naive();
+    let today = as_of.unwrap_or_else(|| Utc::now().date_naive());
     let pb = spinner(&format!("generating about {records} records"));
     let b = frontdoor_synth::generate(seed, today, &frontdoor_synth::Params { children, contacts: 0, years: 1 });
     pb.finish_and_clear();
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
-    let mut files: HashMap<&str, String> = HashMap::new();
+    let mut files: BTreeMap<&str, csv::Writer<Vec<u8>>> = BTreeMap::new();
     for r in &b.person_records {
-        let text = files.entry(r.source.as_str()).or_insert_with(|| format!("{}\n", frontdoor_link::CANONICAL_HEADER));
-        let cell = |v: Option<&str>| {
-            let v = v.unwrap_or("");
-            if v.contains([',', '"', '\n']) { format!("\"{}\"", v.replace('"', "\"\"")) } else { v.to_owned() }
+        let w = match files.entry(r.source.as_str()) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                let mut w = csv::Writer::from_writer(Vec::new());
+                w.write_record(frontdoor_link::CANONICAL_HEADER.split(','))?;
+                e.insert(w)
+            }
         };
-        let _ = writeln!(
-            text,
-            "{},{},{},{},{},{},{},{}",
-            cell(Some(&r.record_id)),
-            cell(r.given_name.as_deref()),
-            cell(r.family_name.as_deref()),
-            r.date_of_birth.map(|d| d.to_string()).unwrap_or_default(),
+        let dob = r.date_of_birth.map(|d| d.to_string()).unwrap_or_default();
+        w.write_record([
+            r.record_id.as_str(),
+            r.given_name.as_deref().unwrap_or(""),
+            r.family_name.as_deref().unwrap_or(""),
+            &dob,
             r.sex.map(|s| s.as_str()).unwrap_or(""),
-            cell(r.postcode.as_deref()),
-            cell(r.address.as_deref()),
-            cell(r.phone.as_deref()),
-        );
+            r.postcode.as_deref().unwrap_or(""),
+            r.address.as_deref().unwrap_or(""),
+            r.phone.as_deref().unwrap_or(""),
+        ])?;
     }
-    let mut names: Vec<&&str> = files.keys().collect();
-    names.sort();
-    for name in &names {
+    let sources = files.len();
+    for (name, w) in files {
         let path = out.join(format!("{name}.csv"));
-        std::fs::write(&path, &files[**name]).with_context(|| format!("cannot write {}", path.display()))?;
+        let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("cannot write {}: {}", path.display(), e.error()))?;
+        std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
     }
     std::fs::write(out.join("labels.csv"), frontdoor_synth::labels_csv(&b))
         .with_context(|| format!("cannot write {}", out.join("labels.csv").display()))?;
@@ -544,7 +553,7 @@ pub fn synth(cmd: SynthCommand) -> Result<()> {
         "wrote {} records of {} children ({twins} twin pairs) in {} sources to {} (+ labels.csv)",
         b.person_records.len(),
         b.children.len(),
-        names.len(),
+        sources,
         out.display()
     );
     Ok(())

@@ -509,6 +509,62 @@ fn import_synthetic(dir: &Dir, target: &Target, records: &str) -> PathBuf {
     out_dir.join("labels.csv")
 }
 
+/// `synth people` is the same from the same seed, size and day, whenever it runs, so benchmark
+/// sets can be regenerated; the day is where the people's ages are counted from.
+#[test]
+fn synthetic_people_are_the_same_for_the_same_seed_and_day() {
+    let dir = Dir::new();
+    let synth = |name: &str, extra: &[&str]| {
+        let out_dir = dir.path().join(name);
+        let out = Command::new(BIN)
+            .args(["synth", "people", "--seed", "5", "--records", "400", "--out", out_dir.to_str().unwrap()])
+            .args(extra)
+            .output()
+            .unwrap();
+        (out, out_dir)
+    };
+    let files = |d: &Path| {
+        let mut names: Vec<PathBuf> = std::fs::read_dir(d).unwrap().map(|e| e.unwrap().path()).collect();
+        names.sort();
+        names.iter().map(|f| (f.file_name().unwrap().to_owned(), std::fs::read(f).unwrap())).collect::<Vec<_>>()
+    };
+    let (first, a) = synth("a", &["--as-of", "2019-03-04"]);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let (second, b) = synth("b", &["--as-of", "2019-03-04"]);
+    assert!(second.status.success());
+    let (a, b) = (files(&a), files(&b));
+    assert!(a.len() >= 3, "{a:?}");
+    assert_eq!(a, b, "the same seed and day gave different files");
+    // Everyone is born by that day, and the children were under 18 on it.
+    let mut births = 0;
+    for (name, bytes) in a.iter().filter(|(n, _)| n.to_str() != Some("labels.csv")) {
+        let mut reader = csv::Reader::from_reader(bytes.as_slice());
+        let header = reader.headers().unwrap().clone();
+        assert_eq!(
+            header.iter().collect::<Vec<_>>().join(","),
+            "record_id,given_name,family_name,date_of_birth,sex,postcode,address,phone"
+        );
+        for row in reader.records() {
+            let row = row.unwrap();
+            assert_eq!(row.len(), 8, "{name:?}: {row:?}");
+            if !row[3].is_empty() {
+                assert!(&row[3] <= "2019-03-04", "{name:?}: born after the day: {row:?}");
+                births += 1;
+            }
+        }
+    }
+    assert!(births > 300, "{births}");
+    let (other, c) = synth("c", &["--as-of", "2024-03-04"]);
+    assert!(other.status.success());
+    assert_ne!(a, files(&c), "another day, the same ages");
+    // A day that is not one says so and writes nothing.
+    let (bad, d) = synth("d", &["--as-of", "2019-02-30"]);
+    assert!(!bad.status.success());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("--as-of") && err.contains("2019-02-30"), "{err}");
+    assert!(!d.exists());
+}
+
 fn last_line(s: &str) -> String {
     s.lines().last().unwrap_or("").to_owned()
 }
