@@ -800,6 +800,39 @@ fn dob_level(a: i32, b: i32) -> u8 {
     4
 }
 
+/// The dates one slip away from `date` (day and month swapped, one digit wrong, two neighbouring
+/// digits swapped) that fall within `earliest..=latest`, in order: where a record of the same
+/// person may sit when a date of birth was mistyped. The comparator reads each of them as
+/// "day and month swapped" or "one digit wrong".
+pub fn slipped_dates(date: NaiveDate, earliest: NaiveDate, latest: NaiveDate) -> Vec<NaiveDate> {
+    let text = date.format("%Y%m%d").to_string();
+    let digits: Vec<u8> = text.bytes().collect();
+    let mut out = std::collections::BTreeSet::new();
+    let mut keep = |d: &[u8]| {
+        if let Some(found) = std::str::from_utf8(d).ok().and_then(|t| NaiveDate::parse_from_str(t, "%Y%m%d").ok())
+            && found != date
+            && (earliest..=latest).contains(&found)
+        {
+            out.insert(found);
+        }
+    };
+    for i in 0..digits.len() {
+        for c in b'0'..=b'9' {
+            let mut d = digits.clone();
+            d[i] = c;
+            keep(&d);
+        }
+        if i + 1 < digits.len() {
+            let mut d = digits.clone();
+            d.swap(i, i + 1);
+            keep(&d);
+        }
+    }
+    let swapped = [&digits[..4], &digits[6..8], &digits[4..6]].concat();
+    keep(&swapped);
+    out.into_iter().collect()
+}
+
 /// Dates (`YYYYMMDD` numbers) whose digits differ by one slip (one digit wrong, or two
 /// neighbours swapped); on the scoring path, so without allocating.
 fn one_digit_apart(x: i32, y: i32) -> bool {
@@ -1034,6 +1067,36 @@ mod tests {
         assert_eq!(v.read_names(harry, larry, true), Names::Distinct, "the nickname table knows both");
         assert_eq!(v.read_names(william, willaim, true), Names::Misspelt);
         assert_eq!(v.read_names(noah, noh, false), Names::Distinct, "nothing known of how common they are");
+    }
+
+    #[test]
+    fn slipped_dates_are_the_dates_the_comparator_reads_as_one_slip() {
+        let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let (earliest, latest) = (day("2000-01-01"), day("2026-12-05"));
+        for date in [day("2012-05-01"), day("2019-11-30"), day("2026-12-04"), day("2009-02-28")] {
+            let found = slipped_dates(date, earliest, latest);
+            // Every date in the window that the comparator reads as swapped or one digit wrong,
+            // and no other.
+            let mut all = Vec::new();
+            let mut d = earliest;
+            while d <= latest {
+                if matches!(dob_level(ymd(date), ymd(d)), 1 | 2) {
+                    all.push(d);
+                }
+                d = d.succ_opt().unwrap();
+            }
+            assert_eq!(found, all, "{date}");
+            assert!(found.len() < 60, "{date}: {}", found.len());
+        }
+        let found = slipped_dates(day("2012-05-01"), earliest, latest);
+        assert!(
+            found.contains(&day("2012-01-05"))
+                && found.contains(&day("2012-05-11"))
+                && found.contains(&day("2021-05-01"))
+        );
+        assert!(!found.contains(&day("2012-05-01")));
+        // Nothing outside the window (2102 is no date of birth yet).
+        assert!(slipped_dates(day("2012-05-01"), earliest, latest).iter().all(|d| *d <= latest && *d >= earliest));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use frontdoor_core::{
     Actor, AlertId, AlertState, ChildFlag, ChildId, ChildMatch, ContactDraft, ContactId, DecisionOutcome, Event,
     IndicatorMention, NewContact, Purpose, Role, SexualHealthService, Signal,
 };
-use frontdoor_link::{Guard, Model, Person};
+use frontdoor_link::{Guard, Person};
 use frontdoor_screen::protocol::{Answer, EvalInput, IndicatorHit, Protocol};
 use frontdoor_store::{Expected, Meta, NewEvent, OutboxMessage, Store};
 use std::collections::BTreeMap;
@@ -293,7 +293,7 @@ async fn existing_child(
         return Ok(Some((id, None)));
     }
     let Some(dob) = child.date_of_birth else { return Ok(None) };
-    let Some(model) = store.latest_link_model().await?.and_then(|m| serde_json::from_str::<Model>(&m).ok()) else {
+    let Some(model) = crate::records::stored_model(store).await? else {
         return Ok(None);
     };
     let settings = screening.link.with_model(&model);

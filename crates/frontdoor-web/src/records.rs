@@ -178,12 +178,12 @@ async fn current(state: &AppState) -> Result<tokio::sync::MutexGuard<'_, Option<
     let mut guard = state.links.lock().await;
     if guard.as_ref().is_none_or(|l| l.fingerprint != fingerprint) {
         let rows = state.store.person_index().await?;
-        let stored_model = state.store.latest_link_model().await?.and_then(|m| serde_json::from_str::<Model>(&m).ok());
+        let stored = stored_model(&state.store).await?;
         let settings = state.screening.link.clone();
         let nicknames = state.nicknames.as_ref().clone();
         let built = tokio::task::spawn_blocking(move || {
             let (index, nums) = index_of(rows, nicknames, &settings);
-            let model = stored_model.unwrap_or_else(|| index.train(&settings));
+            let model = stored.unwrap_or_else(|| index.train(&settings));
             LinkIndex { fingerprint, index, model, nums, people: People::default() }
         })
         .await
@@ -253,15 +253,17 @@ pub struct RecordCheck {
     pub candidates: Vec<HeldRecord>,
     /// Records held in other agencies' systems that this user may not see.
     pub withheld: usize,
-    /// Other children the front door has recorded who may be this one (born the same day).
+    /// Other children the front door has recorded who may be this one (born the same day, or on a
+    /// date one slip away).
     pub children: Vec<RecordedChild>,
     /// Such children whose records this user may not see.
     pub children_withheld: usize,
 }
 
-/// A child the front door has already recorded, born the same day, who may be the child a
-/// contact names: a contact that spells the child differently is recorded for a new child
-/// unless the matcher is sure (see `intake::existing_child`), so a person should look.
+/// A child the front door has already recorded, born the same day or on a date one slip away,
+/// who may be the child a contact names: a contact that spells the child or the date of birth
+/// differently is recorded for a new child unless the matcher is sure on the same day (see
+/// `intake::existing_child`), so a person should look.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RecordedChild {
     pub child_id: String,
@@ -276,8 +278,25 @@ pub struct RecordedChild {
     pub note: String,
 }
 
+/// The model the last finished `link dedupe` run stored, which intake and the record check weigh
+/// front-door children by (none before the first run). A model this build cannot read (stored by
+/// another version) counts as none, with a warning, so that contacts are still recorded.
+pub(crate) async fn stored_model(store: &frontdoor_store::Store) -> Result<Option<Model>, frontdoor_store::StoreError> {
+    let Some(text) = store.latest_link_model().await? else { return Ok(None) };
+    match serde_json::from_str::<Model>(&text) {
+        Ok(model) => Ok(Some(model)),
+        Err(e) => {
+            tracing::warn!(error = %e, "the last deduplication run's model is unreadable; run `frontdoor link dedupe` again");
+            Ok(None)
+        }
+    }
+}
+
 /// At most this many children born on one day are weighed against a contact's child.
 const SAME_DAY_LIMIT: i64 = 1_000;
+
+/// At most this many children born on each date one slip away are weighed in a record check.
+const SLIPPED_DAY_LIMIT: i64 = 200;
 
 /// The children the front door has recorded with `probe`'s date of birth (none without one),
 /// each weighed against `probe` by `model` (F5) with its guard: intake joins a contact to the one
@@ -290,12 +309,41 @@ pub(crate) async fn same_day_children(
 ) -> Result<Vec<(ChildRecord, Explanation, Guard)>, frontdoor_store::StoreError> {
     let Some(dob) = probe.date_of_birth else { return Ok(Vec::new()) };
     let same_day = store.children_born_on(&dob.format("%Y-%m-%d").to_string(), SAME_DAY_LIMIT).await?;
-    if same_day.is_empty() {
-        return Ok(Vec::new());
+    Ok(weigh_children(nicknames, model, probe, same_day))
+}
+
+/// As [`same_day_children`], with the children born on a date one slip away from `probe`'s
+/// (day and month swapped, a digit wrong) since 30 years before `today`: a record check shows a
+/// child recorded twice when one contact mistyped the date of birth. Intake does not join
+/// across dates; a person decides from the check.
+async fn near_day_children(
+    store: &frontdoor_store::Store,
+    nicknames: &frontdoor_link::Nicknames,
+    model: &Model,
+    probe: &Person,
+    today: NaiveDate,
+) -> Result<Vec<(ChildRecord, Explanation, Guard)>, frontdoor_store::StoreError> {
+    let Some(dob) = probe.date_of_birth else { return Ok(Vec::new()) };
+    let earliest = today.checked_sub_months(chrono::Months::new(30 * 12)).unwrap_or(today);
+    let mut children = store.children_born_on(&dob.format("%Y-%m-%d").to_string(), SAME_DAY_LIMIT).await?;
+    for day in frontdoor_link::compare::slipped_dates(dob, earliest, today) {
+        children.extend(store.children_born_on(&day.format("%Y-%m-%d").to_string(), SLIPPED_DAY_LIMIT).await?);
     }
-    let others: Vec<Person> = same_day.iter().map(child_person).collect();
+    Ok(weigh_children(nicknames, model, probe, children))
+}
+
+fn weigh_children(
+    nicknames: &frontdoor_link::Nicknames,
+    model: &Model,
+    probe: &Person,
+    children: Vec<ChildRecord>,
+) -> Vec<(ChildRecord, Explanation, Guard)> {
+    if children.is_empty() {
+        return Vec::new();
+    }
+    let others: Vec<Person> = children.iter().map(child_person).collect();
     let weighed = frontdoor_link::weigh(model, nicknames, probe, &others);
-    Ok(same_day.into_iter().zip(weighed).map(|(c, (e, g))| (c, e, g)).collect())
+    children.into_iter().zip(weighed).map(|(c, (e, g))| (c, e, g)).collect()
 }
 
 /// The other children recorded at the front door that a person should compare with `child`:
@@ -308,7 +356,9 @@ async fn recorded_children(
     model: &Model,
 ) -> Result<(Vec<RecordedChild>, usize), AppError> {
     let settings = state.screening.link.with_model(model);
-    let weighed = same_day_children(&state.store, &state.screening.nicknames, model, &child_person(child)).await?;
+    let today = Utc::now().date_naive();
+    let weighed =
+        near_day_children(&state.store, &state.screening.nicknames, model, &child_person(child), today).await?;
     let purpose = crate::access::purpose_for(user, Action::ViewChronology);
     let (mut shown, mut withheld) = (Vec::new(), 0);
     for (c, e, guard) in weighed {
@@ -326,6 +376,12 @@ async fn recorded_children(
             _ if e.probability >= settings.auto_link => "the matcher is sure: they may be one child",
             _ => "",
         };
+        let note = if c.date_of_birth == child.date_of_birth {
+            note.to_owned()
+        } else {
+            let slip = "date of birth one slip apart: was one mistyped?";
+            if note.is_empty() { slip.to_owned() } else { format!("{note}; {slip}") }
+        };
         let reason = format!("listed by the record check of child {}", child.id);
         crate::access::log(state, user, Action::ViewChronology, "child", &c.id.to_string(), true, &reason).await?;
         shown.push(RecordedChild {
@@ -336,7 +392,7 @@ async fn recorded_children(
             sex: c.sex,
             postcode: c.postcode,
             probability: e.probability,
-            note: note.to_owned(),
+            note,
         });
     }
     shown.sort_by(|a, b| b.probability.total_cmp(&a.probability));
@@ -391,7 +447,7 @@ pub async fn check_child(state: &AppState, user: &CurrentUser, child: &ChildReco
         (matched, possible)
     };
     // Front-door children are weighed as intake weighs them: by the last run's model, if any.
-    let model = state.store.latest_link_model().await?.and_then(|m| serde_json::from_str::<Model>(&m).ok());
+    let model = stored_model(&state.store).await?;
     let (children, children_withheld) = match &model {
         Some(m) => recorded_children(state, user, child, m).await?,
         None => (Vec::new(), 0),

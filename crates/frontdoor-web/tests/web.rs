@@ -297,7 +297,12 @@ impl TestApp {
     }
 
     async fn contact_by(&self, username: &str, given: &str) -> (String, String) {
-        let draft = draft(given);
+        self.contact_born(username, given, "2011-04-05").await
+    }
+
+    /// As `contact_by`, for a child with this date of birth.
+    async fn contact_born(&self, username: &str, given: &str, date_of_birth: &str) -> (String, String) {
+        let draft = draft_born(given, date_of_birth);
         let purpose = default_purpose(Action::CreateContact, self.actor(username));
         let r =
             service::record_contact(&self.store, &self.screening, self.actor(username), purpose, &draft, Utc::now())
@@ -317,9 +322,13 @@ fn hex_sha256(s: &str) -> String {
 }
 
 fn draft(given: &str) -> ContactDraft {
+    draft_born(given, "2011-04-05")
+}
+
+fn draft_born(given: &str, date_of_birth: &str) -> ContactDraft {
     serde_json::from_value(json!({
         "channel": "phone", "source_code": "2A",
-        "child": {"given_name": given, "family_name": "Testchild", "date_of_birth": "2011-04-05"},
+        "child": {"given_name": given, "family_name": "Testchild", "date_of_birth": date_of_birth},
         "narrative": "Seen getting into cars with older men after school."
     }))
     .unwrap()
@@ -1756,6 +1765,15 @@ fn population() -> Vec<(String, String, String, String, String)> {
             owned.push(("health_sys".into(), format!("H{i}{j}"), (*g).into(), (*f).into(), dob.clone()));
             if (i + j) % 3 == 0 {
                 owned.push(("police_sys".into(), format!("P{i}{j}"), (*g).into(), (*f).into(), dob));
+            } else if (i + j) % 3 == 1 && i % 2 == 0 {
+                // Recorded with a slip in the date of birth: day and month swapped, or a digit wrong.
+                let (month, day) = (1 + j, 3 + i + j);
+                let slipped = if day <= 12 && day != month {
+                    format!("20{:02}-{day:02}-{month:02}", 5 + i)
+                } else {
+                    format!("20{:02}-{month:02}-{:02}", 5 + i, day / 10 * 10 + (day % 10 + 1) % 10)
+                };
+                owned.push(("police_sys".into(), format!("Q{i}{j}"), (*g).into(), (*f).into(), slipped));
             }
         }
     }
@@ -1839,6 +1857,26 @@ async fn record_checks_show_children_already_recorded_who_may_be_the_same_child(
         let check = get_json(&app, &health, &format!("/api/v1/contacts/{theirs}/records")).await;
         assert!(children(&check).is_empty(), "{check}");
         assert_eq!(check["children_withheld"], 2, "{check}");
+
+        // A mistyped date of birth records a new child (intake joins only on the same day); each
+        // record check lists the other, saying why. A date more than one slip away is another child.
+        let (swapped, amelia_swapped) = app.contact_born("advisor", "Amelia", "2011-05-04").await;
+        let (_, amelia_digit) = app.contact_born("advisor", "Amelia", "2011-04-08").await;
+        let (_, amelia_other) = app.contact_born("advisor", "Amelia", "2011-09-27").await;
+        for c in [&amelia_swapped, &amelia_digit, &amelia_other] {
+            assert!(![&amelia, &amelai, &child].contains(&c), "a new child for another date");
+        }
+        let check = get_json(&app, &advisor, &format!("/api/v1/contacts/{first}/records")).await;
+        let listed = children(&check);
+        assert!(listed.contains(&amelia_swapped) && listed.contains(&amelia_digit), "{check}");
+        assert!(!listed.contains(&amelia_other), "{check}");
+        for c in check["children"].as_array().unwrap() {
+            let slip = c["note"].as_str().unwrap().contains("date of birth one slip apart");
+            assert_eq!(slip, c["date_of_birth"] != "2011-04-05", "{check}");
+        }
+        let check = get_json(&app, &advisor, &format!("/api/v1/contacts/{swapped}/records")).await;
+        assert!(children(&check).contains(&amelia), "and the other way round: {check}");
+        assert!(!children(&check).contains(&amelia_other), "{check}");
     })
     .await;
 }
