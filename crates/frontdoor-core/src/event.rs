@@ -87,6 +87,15 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         child_match: Option<ChildMatch>,
     },
+    /// A contact found to be about a child the front door had already recorded (the child was
+    /// recorded twice): it moves, with its assessment, decision and alerts, to that child's
+    /// record. Both chronologies keep this entry; moving it back is another move.
+    ContactMoved {
+        contact_id: ContactId,
+        from: ChildId,
+        to: ChildId,
+        reason: String,
+    },
     /// The protocol's verdict on a contact (F2) and what the intake knew when it was made.
     ContactAssessed {
         contact_id: ContactId,
@@ -488,6 +497,7 @@ impl Event {
             Event::UserDisabled { .. } => "user_disabled",
             Event::ChildRecorded { .. } => "child_recorded",
             Event::ContactReceived { .. } => "contact_received",
+            Event::ContactMoved { .. } => "contact_moved",
             Event::PersonRecordImported { .. } => "person_record_imported",
             Event::PersonSourceRegistered { .. } => "person_source_registered",
             Event::PersonDedupeStarted { .. } => "person_dedupe_started",
@@ -536,6 +546,7 @@ impl Event {
             }
             Event::ChildRecorded { child_id, .. } => format!("child-{child_id}"),
             Event::ContactReceived { contact_id, .. }
+            | Event::ContactMoved { contact_id, .. }
             | Event::ContactScreened { contact_id, .. }
             | Event::ContactAssessed { contact_id, .. }
             | Event::ContactDecided { contact_id, .. }
@@ -611,6 +622,7 @@ impl Event {
             Event::ChildRecorded { child_id, .. }
             | Event::ContactReceived { child_id, .. }
             | Event::ContactDecided { child_id, .. }
+            | Event::ContactMoved { to: child_id, .. }
             | Event::ContactInformationAdded { child_id, .. }
             | Event::AlertRaised { child_id, .. }
             | Event::AlertActioned { child_id, .. }
@@ -677,6 +689,9 @@ impl Event {
                 format!("Assessed under the {call_type} protocol: level of need {level_of_need}")
             }
             Event::ContactDecided { outcome, .. } => format!("Decision: {}", outcome.label()),
+            Event::ContactMoved { reason, .. } => {
+                format!("Contact moved between two records of the same child: {reason}")
+            }
             Event::AlertRaised { alert_kind, reason, .. } => format!("Alert {alert_kind}: {reason}"),
             Event::AlertAcknowledged { .. } => "Alert acknowledged".to_owned(),
             Event::AlertActioned { .. } => "Alert actioned".to_owned(),

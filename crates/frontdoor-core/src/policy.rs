@@ -59,6 +59,8 @@ pub enum Action {
     ViewWorklist,
     /// Record the front door's decision on a contact.
     DecideContact,
+    /// Move a contact to another record of the same child (the child was recorded twice).
+    MoveContact,
     /// Acknowledge, action or dismiss an alert about a child.
     ManageAlerts,
     /// Set or clear a flag on a child's record (child-protection plan, open case, ...).
@@ -109,7 +111,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 32] = [
+    pub const ALL: [Action; 33] = [
         Action::ViewHome,
         Action::CreateContact,
         Action::ViewContact,
@@ -119,6 +121,7 @@ impl Action {
         Action::ViewAggregates,
         Action::ViewWorklist,
         Action::DecideContact,
+        Action::MoveContact,
         Action::ManageAlerts,
         Action::FlagChild,
         Action::ImportFeed,
@@ -154,6 +157,7 @@ impl Action {
             Action::ViewAggregates => "view_aggregates",
             Action::ViewWorklist => "view_worklist",
             Action::DecideContact => "decide_contact",
+            Action::MoveContact => "move_contact",
             Action::ManageAlerts => "manage_alerts",
             Action::FlagChild => "flag_child",
             Action::ImportFeed => "import_feed",
@@ -293,9 +297,11 @@ impl Purpose {
             Action::ManageUsers => self == Administration,
             Action::ViewAuditTrail => self == Audit,
             Action::ViewAggregates => self == Analysis,
-            Action::ViewWorklist | Action::DecideContact | Action::ManageAlerts | Action::FlagChild => {
-                matches!(self, Triage | CaseWork)
-            }
+            Action::ViewWorklist
+            | Action::DecideContact
+            | Action::MoveContact
+            | Action::ManageAlerts
+            | Action::FlagChild => matches!(self, Triage | CaseWork),
             Action::ImportFeed => matches!(self, Triage | Administration),
             Action::ReviewLinks => matches!(self, Triage | CaseWork),
             Action::ViewPersonRecord => matches!(self, Triage | CaseWork | Referral),
@@ -433,6 +439,13 @@ pub fn decide(actor: &Actor, action: Action, resource: &Resource, purpose: Purpo
                 Decision::allow(Scope::All, "the front-door team decides on contacts")
             } else {
                 Decision::deny("only the front-door team decides on contacts")
+            }
+        }
+        (Action::MoveContact, Resource::Contact { .. }) => {
+            if actor.is_front_door_team() {
+                Decision::allow(Scope::All, "the front-door team keeps each child's record whole")
+            } else {
+                Decision::deny("only the front-door team moves contacts between children's records")
             }
         }
         (Action::ManageAlerts | Action::FlagChild, Resource::Child { .. }) => {
@@ -636,7 +649,11 @@ pub fn default_purpose(action: Action, actor: &Actor) -> Purpose {
         Action::ManageUsers => Purpose::Administration,
         Action::ViewAuditTrail => Purpose::Audit,
         Action::ViewAggregates => Purpose::Analysis,
-        Action::ViewWorklist | Action::DecideContact | Action::ManageAlerts | Action::FlagChild => Purpose::Triage,
+        Action::ViewWorklist
+        | Action::DecideContact
+        | Action::MoveContact
+        | Action::ManageAlerts
+        | Action::FlagChild => Purpose::Triage,
         Action::ReviewLinks => Purpose::Triage,
         Action::ViewPersonRecord => {
             if actor.is_front_door_team() {
@@ -732,6 +749,10 @@ mod tests {
             (actor(CS, cs, &[Analyst]), Action::ViewWorklist, Resource::Service, Triage, false),
             (actor(CS, cs, &[SafeguardingLead]), Action::DecideContact, own_police_contact.clone(), Triage, true),
             (actor(P, police, &[AgencyPractitioner]), Action::DecideContact, own_police_contact.clone(), Triage, false),
+            (actor(CS, cs, &[FrontDoorAdvisor]), Action::MoveContact, own_police_contact.clone(), Triage, true),
+            (actor(CS, cs, &[FrontDoorAdvisor]), Action::MoveContact, own_police_contact.clone(), Analysis, false),
+            (actor(P, police, &[AgencyPractitioner]), Action::MoveContact, own_police_contact.clone(), Referral, false),
+            (actor(CS, cs, &[Analyst]), Action::MoveContact, cs_contact.clone(), Triage, false),
             (actor(CS, cs, &[CseWorker]), Action::ManageAlerts, child_police.clone(), CaseWork, true),
             (actor(H, health, &[AgencyPractitioner]), Action::ManageAlerts, child_police.clone(), Triage, false),
             (actor(CS, cs, &[FrontDoorAdvisor]), Action::FlagChild, child_police.clone(), Analysis, false),

@@ -374,6 +374,46 @@ async fn project(
             )
             .await?;
         }
+        Event::ContactMoved { contact_id, from, to, .. } => {
+            let stream = format!("contact-{contact_id}");
+            let (contact, from_id, to_id) = (contact_id.to_string(), from.to_string(), to.to_string());
+            // Another child the front door has recorded, and no CSE case opened from the contact
+            // (the service says why; here the log is kept from ever recording such a move).
+            let target = tx.fetch_optional("SELECT 1 FROM children WHERE id = $1", &vals![to_id.as_str()]).await?;
+            let case =
+                tx.fetch_optional("SELECT 1 FROM cse_cases WHERE contact_id = $1", &vals![contact.as_str()]).await?;
+            if from == to || target.is_none() || case.is_some() {
+                return Err(moved(stream));
+            }
+            let n = tx
+                .exec(
+                    "UPDATE contacts SET child_id = $1 WHERE id = $2 AND child_id = $3",
+                    &vals![to_id.as_str(), contact.as_str(), from_id.as_str()],
+                )
+                .await?;
+            if n == 0 {
+                return Err(moved(stream));
+            }
+            let args = vals![to_id.as_str(), contact.as_str()];
+            tx.exec("UPDATE assessments SET child_id = $1 WHERE contact_id = $2", &args).await?;
+            tx.exec("UPDATE alerts SET child_id = $1 WHERE contact_id = $2", &args).await?;
+            // The contact's entries and its alerts' follow the contact; earlier moves stay in
+            // both chronologies they touched.
+            tx.exec(
+                "UPDATE child_events SET child_id = $1 WHERE child_id = $2 AND seq IN \
+                 (SELECT seq FROM events WHERE stream = $3 AND kind <> 'contact_moved')",
+                &vals![to_id.as_str(), from_id.as_str(), stream.as_str()],
+            )
+            .await?;
+            tx.exec(
+                "UPDATE child_events SET child_id = $1 WHERE child_id = $2 AND seq IN \
+                 (SELECT e.seq FROM events e JOIN alerts a ON e.stream = 'alert-' || a.id WHERE a.contact_id = $3)",
+                &vals![to_id.as_str(), from_id.as_str(), contact.as_str()],
+            )
+            .await?;
+            child_event(tx, *from, seq, actor_agency.clone(), at).await?;
+            child_event(tx, *to, seq, actor_agency, at).await?;
+        }
         // Read back from the log itself (`Store::contact_screening`); no table of its own.
         Event::ContactScreened { .. } => {}
         Event::ContactAssessed {

@@ -219,6 +219,24 @@ pub struct DecisionRequest {
     pub reasons: String,
 }
 
+/// Move a contact to another record of the same child.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MoveRequest {
+    /// The child's record to move the contact to (an id the record check lists).
+    pub to_child: String,
+    /// Why they are the same child: kept on both records.
+    pub reason: String,
+}
+
+/// Where a contact now is.
+#[derive(Serialize, ToSchema)]
+pub struct MoveView {
+    pub contact_id: String,
+    pub from_child: String,
+    pub child_id: String,
+}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AlertUpdateRequest {
@@ -784,7 +802,8 @@ pub(crate) fn chronology_item(e: &ChronologyEntry) -> ChronologyItem {
         agency: e.agency_name.clone(),
         recorded_by: e.actor_username.clone(),
         contact_id: match &e.event {
-            frontdoor_core::Event::ContactReceived { contact_id, .. } => Some(contact_id.to_string()),
+            frontdoor_core::Event::ContactReceived { contact_id, .. }
+            | frontdoor_core::Event::ContactMoved { contact_id, .. } => Some(contact_id.to_string()),
             _ => None,
         },
     }
@@ -1063,6 +1082,22 @@ pub(crate) async fn flag_child(
     crate::intake::flag_child(&state.store, &user.actor, child.id, &body.flag, body.set, &body.note, Utc::now())
         .await?;
     Ok(Json(flag_views(&state, &user, child.id).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/contacts/{id}/move", params(("id" = String, Path)), request_body = MoveRequest,
+    responses((status = 200, body = MoveView), (status = 404, description = "no such contact, or not the caller's"),
+              (status = 409, description = "the contact opened a CSE case, or was moved meanwhile"),
+              (status = 422, description = "no such child, the same child, or no reason, each named")), security(("bearer" = [])))]
+pub(crate) async fn move_contact(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<MoveRequest>,
+) -> Result<Json<MoveView>, AppError> {
+    let c = contact_for(&state, &user, Action::MoveContact, &id).await?;
+    let to =
+        crate::intake::move_contact(&state.store, &user.actor, c.id, &body.to_child, &body.reason, Utc::now()).await?;
+    Ok(Json(MoveView { contact_id: c.id.to_string(), from_child: c.child_id.to_string(), child_id: to.to_string() }))
 }
 
 #[utoipa::path(post, path = "/api/v1/contacts/{id}/status-message", params(("id" = String, Path)), request_body = StatusMessageRequest,

@@ -666,6 +666,64 @@ pub async fn decide_contact(
     Ok(outcome)
 }
 
+/// Moves a contact to another record of the same child: the child was recorded twice (a slip in
+/// the name or date of birth, two contacts at once), and the record check listed the other. The
+/// contact's assessment, decision, alerts and chronology entries follow it, so the child's history
+/// (and what the alert rules count next) is whole again; both records keep the move. Moving it
+/// back is another move. A contact that referred its child to the CSE pathway is not moved: the
+/// case belongs to that record.
+pub async fn move_contact(
+    store: &Store,
+    actor: &Actor,
+    contact_id: ContactId,
+    to_child: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<ChildId, ServiceError> {
+    let mut errors = Vec::new();
+    let to = to_child.trim().parse::<ChildId>().ok();
+    if to.is_none() {
+        errors.push(FieldError {
+            field: "to_child".into(),
+            message: format!("{:?} is not a child's record: choose the child to move the contact to", to_child.trim()),
+        });
+    }
+    let reason = reason.trim();
+    if reason.is_empty() {
+        errors.push(FieldError {
+            field: "move_reason".into(),
+            message: "say why they are the same child: the reason is kept on both records".into(),
+        });
+    } else if reason.chars().count() > 2_000 {
+        errors.push(FieldError { field: "move_reason".into(), message: "must be at most 2,000 characters".into() });
+    }
+    let Some(to) = to.filter(|_| errors.is_empty()) else { return Err(ServiceError::Invalid(errors)) };
+    let contact = store.contact(contact_id).await?.ok_or_else(|| ServiceError::NotFound("contact".into()))?;
+    let invalid =
+        |message: &str| ServiceError::Invalid(vec![FieldError { field: "to_child".into(), message: message.into() }]);
+    if to == contact.child_id {
+        return Err(invalid("the contact is already on this child's record"));
+    }
+    if store.child(to).await?.is_none() {
+        return Err(invalid("no child recorded here has this id"));
+    }
+    let cases = store.cse_cases_of_child(contact.child_id).await?;
+    if let Some(case) = cases.iter().find(|c| c.contact_id == Some(contact_id)) {
+        return Err(ServiceError::Conflict(format!(
+            "this contact referred the child to the CSE pathway (case {}), which belongs to this record; \
+             record a new contact on the other child instead",
+            case.id
+        )));
+    }
+    let event = Event::ContactMoved { contact_id, from: contact.child_id, to, reason: reason.to_owned() };
+    let m = meta(Some(actor), Purpose::Triage.as_str(), now);
+    store
+        .append(vec![NewEvent { event, expected: Expected::Any, meta: m }], vec![], vec![])
+        .await
+        .map_err(map_conflicts)?;
+    Ok(to)
+}
+
 // ---- alerts ------------------------------------------------------------------------------------
 
 /// What a user does to an alert.

@@ -9,7 +9,7 @@ use utoipa::{Modify, OpenApi};
 #[openapi(
     info(title = "Frontdoor API", description = "The multi-agency children's front door. Every read of personal data is written to the access log."),
     paths(api::token, api::logout, api::me, api::create_contact, api::contact, api::chronology, api::users, api::audit_verify, api::contact_stats,
-        api::protocols, api::worklist, api::decide, api::alerts, api::update_alert, api::flag_child, api::record_settings, api::status_message, api::import_feed,
+        api::protocols, api::worklist, api::decide, api::move_contact, api::alerts, api::update_alert, api::flag_child, api::record_settings, api::status_message, api::import_feed,
         api::contact_records, api::link_queue, api::link_decision, api::link_undo, api::upsert_person,
         crate::enquiries::agencies, crate::enquiries::index, crate::enquiries::open, crate::enquiries::show,
         crate::enquiries::contribute, crate::enquiries::amend, crate::enquiries::release, crate::enquiries::conclude,
@@ -20,7 +20,7 @@ use utoipa::{Modify, OpenApi};
     components(schemas(
         api::TokenRequest, api::TokenResponse, api::ContactRequest, api::ChildRequest, api::ContactCreated, api::ContactView, api::IndicatorView,
         api::ChronologyView, api::ChronologyItem, api::ChildView, api::MeView, api::UserView, api::VerifyView, api::StatsView, api::CountView,
-        api::ReporterRequest, api::AlertView, api::DecisionView, api::DecisionRequest, api::AlertUpdateRequest, api::FlagRequest, api::SettingsRecorded, api::AdditionView, api::ChildMatchView, api::StatusMessageRequest, crate::cse::SettingsInput,
+        api::ReporterRequest, api::AlertView, api::DecisionView, api::DecisionRequest, api::MoveRequest, api::MoveView, api::AlertUpdateRequest, api::FlagRequest, api::SettingsRecorded, api::AdditionView, api::ChildMatchView, api::StatusMessageRequest, crate::cse::SettingsInput,
         api::FlagView, api::WorklistEntry, api::QuestionView, api::ProtocolView, api::FeedContact, api::FeedImported,
         api::LinkDecisionRequest, api::LinkUndoRequest, crate::records::RecordCheck, crate::records::HeldRecord, crate::records::RecordedChild,
         crate::records::QueuedLink, crate::records::EvidenceView, crate::records::RecordRefView, crate::records::PersonUpsert,

@@ -789,6 +789,11 @@ struct ContactPage {
     /// Decision form values and errors, when a decision was refused.
     decision_form: DecisionForm,
     decision_errors: Vec<FieldError>,
+    /// May move the contact to another record of the same child (the front-door team).
+    can_move: bool,
+    /// Why a move was refused (`to_child`, `move_reason`), and the child it was for.
+    move_errors: Vec<FieldError>,
+    move_to: String,
     show_context: bool,
     /// What the source systems hold about the child (as far as the viewer may see).
     record_check: crate::records::RecordCheck,
@@ -845,6 +850,14 @@ pub(crate) struct DecisionForm {
     reasons: String,
 }
 
+#[derive(Deserialize, Default)]
+pub(crate) struct MoveForm {
+    #[serde(default)]
+    to_child: String,
+    #[serde(default)]
+    move_reason: String,
+}
+
 #[derive(Deserialize)]
 pub(crate) struct ContactQuery {
     recorded: Option<String>,
@@ -857,9 +870,20 @@ pub(crate) async fn contact(
     axum::extract::Query(q): axum::extract::Query<ContactQuery>,
 ) -> Result<Response, PageError> {
     let c = api::load_contact(&state, &user, &id).await?;
-    contact_page(&state, &user, c, q.recorded.is_some(), DecisionForm::default(), Vec::new(), StatusCode::OK).await
+    contact_page(
+        &state,
+        &user,
+        c,
+        q.recorded.is_some(),
+        DecisionForm::default(),
+        Vec::new(),
+        String::new(),
+        StatusCode::OK,
+    )
+    .await
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn contact_page(
     state: &AppState,
     user: &CurrentUser,
@@ -867,6 +891,7 @@ async fn contact_page(
     just_recorded: bool,
     decision_form: DecisionForm,
     decision_errors: Vec<FieldError>,
+    move_to: String,
     status: StatusCode,
 ) -> Result<Response, PageError> {
     let now = Utc::now();
@@ -888,6 +913,10 @@ async fn contact_page(
     let can_message =
         decide(a, Action::DecideContact, &Resource::Contact { owner_agency: c.owner_agency }, Purpose::Triage).allowed;
     let can_decide = contact.decision.is_none() && can_message;
+    let can_move =
+        decide(a, Action::MoveContact, &Resource::Contact { owner_agency: c.owner_agency }, Purpose::Triage).allowed;
+    let (move_errors, decision_errors): (Vec<FieldError>, Vec<FieldError>) =
+        decision_errors.into_iter().partition(|e| e.field == "to_child" || e.field == "move_reason");
     let child_resource = Resource::Child { contributing_agencies: state.store.child_agencies(c.child_id).await? };
     let can_manage_alerts = decide(a, Action::ManageAlerts, &child_resource, Purpose::Triage).allowed;
     let mut alerts = Vec::new();
@@ -923,6 +952,9 @@ async fn contact_page(
         alerts,
         decision_form,
         decision_errors,
+        can_move,
+        move_errors,
+        move_to,
         show_context: false,
         record_check,
     };
@@ -940,11 +972,35 @@ pub(crate) async fn decide_contact(
     {
         Ok(_) => Ok(Redirect::to(&format!("/contacts/{}", c.id)).into_response()),
         Err(service::ServiceError::Invalid(errors)) => {
-            contact_page(&state, &user, c, false, form, errors, StatusCode::UNPROCESSABLE_ENTITY).await
+            contact_page(&state, &user, c, false, form, errors, String::new(), StatusCode::UNPROCESSABLE_ENTITY).await
         }
         Err(service::ServiceError::Conflict(m)) => {
             let errors = vec![FieldError { field: "outcome".into(), message: m }];
-            contact_page(&state, &user, c, false, form, errors, StatusCode::CONFLICT).await
+            contact_page(&state, &user, c, false, form, errors, String::new(), StatusCode::CONFLICT).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub(crate) async fn move_contact(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    Path(id): Path<String>,
+    Form(form): Form<MoveForm>,
+) -> Result<Response, PageError> {
+    let c = api::contact_for(&state, &user, Action::MoveContact, &id).await?;
+    match crate::intake::move_contact(&state.store, &user.actor, c.id, &form.to_child, &form.move_reason, Utc::now())
+        .await
+    {
+        Ok(_) => Ok(Redirect::to(&format!("/contacts/{}", c.id)).into_response()),
+        Err(service::ServiceError::Invalid(errors)) => {
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            contact_page(&state, &user, c, false, DecisionForm::default(), errors, form.to_child, status).await
+        }
+        Err(service::ServiceError::Conflict(m)) => {
+            let errors = vec![FieldError { field: "to_child".into(), message: m }];
+            let status = StatusCode::CONFLICT;
+            contact_page(&state, &user, c, false, DecisionForm::default(), errors, form.to_child, status).await
         }
         Err(e) => Err(e.into()),
     }
@@ -961,12 +1017,22 @@ pub(crate) async fn status_message(
     match crate::intake::leave_status_message(&state.store, &user.actor, c.id, message, Utc::now()).await {
         Ok(()) => Ok(Redirect::to(&format!("/contacts/{}", c.id)).into_response()),
         Err(service::ServiceError::Invalid(errors)) => {
-            contact_page(&state, &user, c, false, DecisionForm::default(), errors, StatusCode::UNPROCESSABLE_ENTITY)
-                .await
+            contact_page(
+                &state,
+                &user,
+                c,
+                false,
+                DecisionForm::default(),
+                errors,
+                String::new(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         Err(service::ServiceError::Conflict(m)) => {
             let errors = vec![FieldError { field: "message".into(), message: m }];
-            contact_page(&state, &user, c, false, DecisionForm::default(), errors, StatusCode::CONFLICT).await
+            contact_page(&state, &user, c, false, DecisionForm::default(), errors, String::new(), StatusCode::CONFLICT)
+                .await
         }
         Err(e) => Err(e.into()),
     }

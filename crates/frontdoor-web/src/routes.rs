@@ -78,6 +78,7 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         (spec("GET", "/contacts/{id}", Signed(Action::ViewContact)), get(pages::contact)),
         (spec("POST", "/contacts/{id}/decision", Signed(Action::DecideContact)), post(pages::decide_contact)),
         (spec("POST", "/contacts/{id}/status-message", Signed(Action::DecideContact)), post(pages::status_message)),
+        (spec("POST", "/contacts/{id}/move", Signed(Action::MoveContact)), post(pages::move_contact)),
         (spec("GET", "/refer", Signed(Action::CreateContact)), get(pages::referral_form)),
         (spec("POST", "/refer", Signed(Action::CreateContact)), post(pages::create_referral)),
         (spec("GET", "/worklist", Signed(Action::ViewWorklist)), get(pages::worklist)),
@@ -143,6 +144,7 @@ fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         (spec("GET", "/api/v1/protocols", Signed(Action::CreateContact)), get(api::protocols)),
         (spec("GET", "/api/v1/worklist", Signed(Action::ViewWorklist)), get(api::worklist)),
         (spec("POST", "/api/v1/contacts/{id}/decision", Signed(Action::DecideContact)), post(api::decide)),
+        (spec("POST", "/api/v1/contacts/{id}/move", Signed(Action::MoveContact)), post(api::move_contact)),
         (spec("GET", "/api/v1/alerts", Signed(Action::ViewWorklist)), get(api::alerts)),
         (spec("POST", "/api/v1/alerts/{id}", Signed(Action::ManageAlerts)), post(api::update_alert)),
         (spec("POST", "/api/v1/children/{id}/flags", Signed(Action::FlagChild)), post(api::flag_child)),
@@ -207,6 +209,7 @@ pub fn is_record_level(action: Action) -> bool {
         Action::ViewContact
             | Action::ViewChronology
             | Action::DecideContact
+            | Action::MoveContact
             | Action::ManageAlerts
             | Action::FlagChild
             | Action::ViewEnquiry

@@ -524,6 +524,22 @@ async fn case_for(app: &TestApp, spec: &RouteSpec, role_user: &str, own: bool) -
                 resource: Resource::Contact { owner_agency: app.actor(maker).agency_id },
             }
         }
+        ("POST", "/contacts/{id}/move") | ("POST", "/api/v1/contacts/{id}/move") => {
+            let maker = app.maker(owner);
+            let (contact, _) = app.contact_by(maker, &format!("Move{uniq}")).await;
+            let (_, to) = app.contact_by(maker, &format!("Moved{uniq}")).await;
+            let api = spec.is_api();
+            Case {
+                path: spec.path.replace("{id}", &contact),
+                body: if api {
+                    Body::Json(json!({"to_child": to, "reason": "the same child"}))
+                } else {
+                    Body::Form(vec![("to_child", to), ("move_reason", "the same child".into())])
+                },
+                ok: if api { 200 } else { 303 },
+                resource: Resource::Contact { owner_agency: app.actor(maker).agency_id },
+            }
+        }
         ("POST", "/contacts/{id}/status-message") | ("POST", "/api/v1/contacts/{id}/status-message") => {
             // A concern raised anonymously online (with a follow-up code), owned by `owner`'s agency.
             let agency = app.actor(app.maker(owner)).agency_id;
@@ -1877,6 +1893,162 @@ async fn record_checks_show_children_already_recorded_who_may_be_the_same_child(
         let check = get_json(&app, &advisor, &format!("/api/v1/contacts/{swapped}/records")).await;
         assert!(children(&check).contains(&amelia), "and the other way round: {check}");
         assert!(!children(&check).contains(&amelia_other), "{check}");
+    })
+    .await;
+}
+
+/// A child recorded twice: the contact on the second record moves to the first with its
+/// assessment and alerts, both chronologies keep the move, the page offers it beside the child the
+/// record check lists, bad input changes nothing, a partner may not, and moving back works.
+#[tokio::test]
+async fn a_contact_moves_to_the_other_record_of_the_same_child_and_back() {
+    each_backend(|app| async move {
+        app.source("health_sys", "health").await;
+        let owned = population();
+        let rows: Vec<(&str, &str, &str, &str, &str)> =
+            owned.iter().map(|(s, r, g, f, d)| (s.as_str(), r.as_str(), g.as_str(), f.as_str(), d.as_str())).collect();
+        app.people(&rows).await;
+        app.store_link_model(&rows).await;
+        let advisor = app.token("advisor").await;
+        let (first, amelia) = app.contact_by("advisor", "Amelia").await;
+        let (_, amelai) = app.contact_by("police", "Amelai").await;
+        assert_ne!(amelia, amelai, "a one-letter slip records a second child");
+        app.contact_by("police", "Amelai").await;
+        // The third contact about her second record raises an alert (repeat contacts).
+        let (slip, child) = app.contact_by("police", "Amelai").await;
+        assert_eq!(child, amelai);
+        let slip_id: frontdoor_core::ContactId = slip.parse().unwrap();
+        let alerts = app.store.alerts_for_contact(slip_id).await.unwrap();
+        assert!(alerts.iter().any(|a| a.kind == "repeat_contacts"), "{alerts:?}");
+        let entries = |v: &Value| -> Vec<(i64, String, Option<String>)> {
+            v["entries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| {
+                    let kind = e["kind"].as_str().unwrap().to_owned();
+                    (e["seq"].as_i64().unwrap(), kind, e["contact_id"].as_str().map(str::to_owned))
+                })
+                .collect()
+        };
+        let has = |list: &[(i64, String, Option<String>)], kind: &str, contact: &str| {
+            list.iter().any(|(_, k, c)| k == kind && c.as_deref() == Some(contact))
+        };
+        let chronology = |child: String| {
+            let (app, advisor) = (&app, &advisor);
+            async move { entries(&get_json(app, advisor, &format!("/api/v1/children/{child}/chronology")).await) }
+        };
+        let before_amelia = chronology(amelia.clone()).await;
+        let before_amelai = chronology(amelai.clone()).await;
+        assert!(has(&before_amelai, "contact_received", &slip));
+
+        // The contact page offers the move beside the child the record check lists.
+        let page = get_page(&app, &advisor, &format!("/contacts/{slip}")).await;
+        assert!(page.contains(&format!("action=\"/contacts/{slip}/move\"")), "{page}");
+        assert!(page.contains(&format!("name=\"to_child\" value=\"{amelia}\"")));
+        let police = app.token("police").await;
+        let page = get_page(&app, &police, &format!("/contacts/{slip}")).await;
+        assert!(!page.contains("/move\""), "a partner is not offered it");
+
+        // Bad input is refused, naming the field, and changes nothing.
+        let move_to = |token: &str, to: &str, reason: &str| {
+            let body = json!({"to_child": to, "reason": reason});
+            let (app, token, path) = (&app, token.to_owned(), format!("/api/v1/contacts/{slip}/move"));
+            async move { post_json(app, &token, &path, body).await }
+        };
+        let (status, v) = move_to(&advisor, &amelia, "  ").await;
+        assert_eq!(status, 422, "{v}");
+        assert!(v.to_string().contains("move_reason"), "{v}");
+        let (status, v) = move_to(&advisor, "not-a-child", "same child").await;
+        assert_eq!(status, 422, "{v}");
+        assert!(v.to_string().contains("to_child") && v.to_string().contains("not-a-child"), "{v}");
+        let (status, _) = move_to(&advisor, &amelai, "same child").await;
+        assert_eq!(status, 422, "already there");
+        let (status, _) = move_to(&advisor, &frontdoor_core::ChildId::new().to_string(), "same child").await;
+        assert_eq!(status, 422, "no such child");
+        let (status, _) = move_to(&police, &amelia, "same child").await;
+        assert_eq!(status, 404, "a partner may not move contacts");
+        let r = app
+            .client()
+            .post(format!("{}/contacts/{slip}/move", app.base))
+            .bearer_auth(&advisor)
+            .form(&[("to_child", amelia.as_str()), ("move_reason", "")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 422);
+        assert!(r.text().await.unwrap().contains("The contact was not moved"));
+        assert_eq!(chronology(amelia.clone()).await, before_amelia);
+        assert_eq!(chronology(amelai.clone()).await, before_amelai);
+
+        // Moved from the page: the contact, its assessment, alerts and entries follow it.
+        let r = app
+            .client()
+            .post(format!("{}/contacts/{slip}/move", app.base))
+            .bearer_auth(&advisor)
+            .form(&[("to_child", amelia.as_str()), ("move_reason", "same school, same address: a slip in the name")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        let v = get_json(&app, &advisor, &format!("/api/v1/contacts/{slip}")).await;
+        assert_eq!(v["child_id"], amelia.as_str(), "{v}");
+        for a in app.store.alerts_for_contact(slip_id).await.unwrap() {
+            assert_eq!(a.child_id.to_string(), amelia, "its alerts follow it");
+        }
+        let after_amelia = chronology(amelia.clone()).await;
+        let after_amelai = chronology(amelai.clone()).await;
+        let moved: Vec<_> = before_amelai.iter().filter(|e| !after_amelai.contains(e)).cloned().collect();
+        assert!(has(&moved, "contact_received", &slip), "{moved:?}");
+        assert!(moved.iter().any(|(_, k, _)| k == "alert_raised"), "its alert's entry too: {moved:?}");
+        assert!(moved.iter().all(|e| after_amelia.contains(e)), "{moved:?} joins the first record: {after_amelia:?}");
+        assert!(before_amelia.iter().all(|e| after_amelia.contains(e)));
+        assert_eq!(after_amelia.len(), before_amelia.len() + moved.len() + 1);
+        assert_eq!(after_amelai.len(), before_amelai.len() - moved.len() + 1);
+        assert!(has(&after_amelai, "contact_moved", &slip) && has(&after_amelia, "contact_moved", &slip));
+        assert!(!has(&after_amelai, "contact_received", &slip));
+        let v = get_json(&app, &advisor, &format!("/api/v1/children/{amelai}/chronology")).await;
+        let summary =
+            v["entries"].as_array().unwrap().iter().find(|e| e["kind"] == "contact_moved").unwrap()["summary"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+        assert!(summary.contains("a slip in the name"), "{summary}");
+        // The police, who recorded it, now contribute to (and see their part of) the first record.
+        let v = get_json(&app, &police, &format!("/api/v1/children/{amelia}/chronology")).await;
+        assert!(has(&entries(&v), "contact_received", &slip), "{v}");
+        // What the alert rules count next: both contacts are the one child's now.
+        let (_, child) = app.contact_by("advisor", "Amelia").await;
+        assert_eq!(child, amelia);
+        let v = get_json(&app, &advisor, &format!("/api/v1/contacts/{first}")).await;
+        assert_eq!(v["child_id"], amelia.as_str());
+
+        // Moved back over the API: another move, both records keep both.
+        let (status, v) = move_to(&advisor, &amelai, "they are twins after all: checked with the school").await;
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(v["child_id"], amelai.as_str());
+        assert_eq!(v["from_child"], amelia.as_str());
+        let back = chronology(amelai.clone()).await;
+        assert!(moved.iter().all(|e| back.contains(e)), "{moved:?} is back: {back:?}");
+        assert_eq!(back.iter().filter(|(_, k, _)| k == "contact_moved").count(), 2);
+        let amelia_now = chronology(amelia.clone()).await;
+        assert!(!has(&amelia_now, "contact_received", &slip));
+        assert!(moved.iter().all(|e| !amelia_now.contains(e)));
+        assert_eq!(amelia_now.iter().filter(|(_, k, _)| k == "contact_moved").count(), 2);
+
+        // A contact that referred its child to the CSE pathway stays with the case's record.
+        let (status, _) = post_json(
+            &app,
+            &advisor,
+            &format!("/api/v1/contacts/{slip}/decision"),
+            json!({"outcome": "cse_pathway", "reasons": "older men, cars"}),
+        )
+        .await;
+        assert_eq!(status, 201);
+        let (status, v) = move_to(&advisor, &amelia, "same child").await;
+        assert_eq!(status, 409, "{v}");
+        assert!(v.to_string().contains("CSE pathway"), "{v}");
+        assert_eq!(chronology(amelia.clone()).await, amelia_now);
     })
     .await;
 }
