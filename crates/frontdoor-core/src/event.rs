@@ -20,6 +20,10 @@ use serde::{Deserialize, Serialize};
 pub struct ChildMatch {
     pub probability_ppm: u32,
     pub named: ChildSubject,
+    /// Found by the exact name and date of birth of this record, whose contacts a person moved
+    /// to the child's (the child was recorded twice); the probability is then 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved_from: Option<ChildId>,
 }
 
 /// One mention of an indicator term in a narrative. Offsets are bytes into the narrative as

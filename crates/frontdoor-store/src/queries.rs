@@ -31,7 +31,7 @@ macro_rules! person_columns {
 /// The columns [`child_record`] reads, in order.
 macro_rules! child_columns {
     () => {
-        "id, given_name, family_name, date_of_birth, sex, postcode, gp_practice, education_setting"
+        "id, given_name, family_name, date_of_birth, sex, postcode, gp_practice, education_setting, moved_to"
     };
 }
 
@@ -88,6 +88,9 @@ pub struct ChildRecord {
     /// The child's GP practice and school or college, as agencies (F15).
     pub gp_practice: Option<AgencyId>,
     pub education_setting: Option<AgencyId>,
+    /// Every contact moved from this record to that child's, and nothing else was left here
+    /// (see `Event::ContactMoved`): this record is that child recorded twice.
+    pub moved_to: Option<ChildId>,
 }
 
 #[derive(Debug, Clone)]
@@ -187,6 +190,7 @@ fn child_record(r: &Row) -> Result<ChildRecord, StoreError> {
         postcode: r.opt_text(5)?,
         gp_practice: r.opt_text(6)?.map(|s| parse(&s, "agency id")).transpose()?,
         education_setting: r.opt_text(7)?.map(|s| parse(&s, "agency id")).transpose()?,
+        moved_to: r.opt_text(8)?.map(|s| parse(&s, "child id")).transpose()?,
     })
 }
 
@@ -358,12 +362,27 @@ impl Store {
 
     // ---- children, contacts, chronology --------------------------------------------------
 
-    pub async fn child_by_match_key(&self, key: &str) -> Result<Option<ChildId>, StoreError> {
-        self.read()
-            .fetch_optional("SELECT id FROM children WHERE match_key = $1 ORDER BY created_at LIMIT 1", &vals![key])
-            .await?
-            .map(|r| parse(&r.text(0)?, "child id"))
-            .transpose()
+    /// The child recorded with this exact key (normalised names and date of birth) — or, when
+    /// that record's contacts all moved to another child's record, that child (followed through
+    /// at most 20 such moves), with the record the key found.
+    pub async fn child_by_match_key(&self, key: &str) -> Result<Option<(ChildId, Option<ChildId>)>, StoreError> {
+        const SQL: &str = "SELECT id, moved_to FROM children WHERE match_key = $1 ORDER BY created_at LIMIT 1";
+        let Some(row) = self.read().fetch_optional(SQL, &vals![key]).await? else { return Ok(None) };
+        let found: ChildId = parse(&row.text(0)?, "child id")?;
+        let mut id = found;
+        let mut next = row.opt_text(1)?;
+        for _ in 0..20 {
+            let Some(to) = next else { break };
+            id = parse(&to, "child id")?;
+            next = self
+                .read()
+                .fetch_optional("SELECT moved_to FROM children WHERE id = $1", &vals![id.to_string()])
+                .await?
+                .map(|r| r.opt_text(0))
+                .transpose()?
+                .flatten();
+        }
+        Ok(Some((id, (id != found).then_some(found))))
     }
 
     pub async fn child(&self, id: ChildId) -> Result<Option<ChildRecord>, StoreError> {
@@ -372,12 +391,13 @@ impl Store {
     }
 
     /// The children recorded with this date of birth (`YYYY-MM-DD`), oldest first, at most
-    /// `limit`: the candidates the matcher weighs when a contact names a child (F5).
+    /// `limit`: the candidates the matcher weighs when a contact names a child (F5). A record
+    /// whose contacts all moved to another child's is not one.
     pub async fn children_born_on(&self, date_of_birth: &str, limit: i64) -> Result<Vec<ChildRecord>, StoreError> {
         const SQL: &str = concat!(
             "SELECT ",
             child_columns!(),
-            " FROM children WHERE date_of_birth = $1 ORDER BY created_at, id LIMIT $2"
+            " FROM children WHERE date_of_birth = $1 AND moved_to IS NULL ORDER BY created_at, id LIMIT $2"
         );
         self.read().fetch_all(SQL, &vals![date_of_birth, limit]).await?.iter().map(child_record).collect()
     }

@@ -411,6 +411,18 @@ async fn project(
                 &vals![to_id.as_str(), from_id.as_str(), contact.as_str()],
             )
             .await?;
+            // The record left with nothing of its own is that child recorded twice: it points to
+            // where its contacts went (and the one they went to is a record in its own right).
+            tx.exec("UPDATE children SET moved_to = NULL WHERE id = $1", &vals![to_id.as_str()]).await?;
+            tx.exec(
+                "UPDATE children SET moved_to = $1 WHERE id = $2 \
+                 AND NOT EXISTS (SELECT 1 FROM contacts WHERE child_id = $2) \
+                 AND NOT EXISTS (SELECT 1 FROM child_flags WHERE child_id = $2) \
+                 AND NOT EXISTS (SELECT 1 FROM enquiries WHERE child_id = $2) \
+                 AND NOT EXISTS (SELECT 1 FROM cse_cases WHERE child_id = $2)",
+                &vals![to_id.as_str(), from_id.as_str()],
+            )
+            .await?;
             child_event(tx, *from, seq, actor_agency.clone(), at).await?;
             child_event(tx, *to, seq, actor_agency, at).await?;
         }

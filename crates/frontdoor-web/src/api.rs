@@ -402,6 +402,8 @@ pub struct ContactView {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ChildMatchView {
     pub probability: f64,
+    /// Joined by the exact details of this record, whose contacts a person moved to the child's.
+    pub moved_from: Option<String>,
     pub given_name: String,
     pub family_name: String,
     pub date_of_birth: Option<String>,
@@ -414,6 +416,7 @@ impl From<frontdoor_core::ChildMatch> for ChildMatchView {
         let c = m.named;
         ChildMatchView {
             probability: f64::from(m.probability_ppm) / 1e6,
+            moved_from: m.moved_from.map(|c| c.to_string()),
             given_name: c.given_name.as_str().to_owned(),
             family_name: c.family_name.as_str().to_owned(),
             date_of_birth: c.date_of_birth.map(|d| d.to_string()),
@@ -565,6 +568,22 @@ pub struct ChildView {
     pub date_of_birth: Option<String>,
     pub sex: Option<String>,
     pub postcode: Option<String>,
+    /// The child was recorded twice: every contact on this record moved to that child's record.
+    pub moved_to: Option<String>,
+}
+
+impl From<&frontdoor_store::ChildRecord> for ChildView {
+    fn from(c: &frontdoor_store::ChildRecord) -> Self {
+        ChildView {
+            id: c.id.to_string(),
+            given_name: c.given_name.clone(),
+            family_name: c.family_name.clone(),
+            date_of_birth: c.date_of_birth.clone(),
+            sex: c.sex.clone(),
+            postcode: c.postcode.clone(),
+            moved_to: c.moved_to.map(|m| m.to_string()),
+        }
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -820,14 +839,7 @@ pub(crate) async fn chronology(
     let mut c = load_chronology(&state, &user, &id).await?;
     c.entries.retain(|e| filter.keeps(e));
     Ok(Json(ChronologyView {
-        child: ChildView {
-            id: c.child.id.to_string(),
-            given_name: c.child.given_name.clone(),
-            family_name: c.child.family_name.clone(),
-            date_of_birth: c.child.date_of_birth.clone(),
-            sex: c.child.sex.clone(),
-            postcode: c.child.postcode.clone(),
-        },
+        child: ChildView::from(&c.child),
         scope: match c.scope {
             Scope::All => "all".into(),
             Scope::OwnAgency => "own_agency".into(),

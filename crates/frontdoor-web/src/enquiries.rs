@@ -387,14 +387,7 @@ pub(crate) async fn enquiry_view(state: &AppState, user: &CurrentUser, v: &Visib
     Ok(EnquiryView {
         id: e.id.to_string(),
         child_id: e.child_id.map(|c| c.to_string()),
-        child: v.child.as_ref().map(|c| crate::api::ChildView {
-            id: c.id.to_string(),
-            given_name: c.given_name.clone(),
-            family_name: c.family_name.clone(),
-            date_of_birth: c.date_of_birth.clone(),
-            sex: c.sex.clone(),
-            postcode: c.postcode.clone(),
-        }),
+        child: v.child.as_ref().map(crate::api::ChildView::from),
         person_of_concern: e.person_of_concern.as_ref().map(|p| PersonRequest {
             name: p.name.clone(),
             date_of_birth: p.date_of_birth.map(|d| d.to_string()).unwrap_or_default(),

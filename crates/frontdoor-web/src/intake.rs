@@ -119,12 +119,16 @@ async fn record_as(
     let (contact, protocol, answers) = check(screening, draft, now).map_err(ServiceError::Invalid)?;
     let mut events = Vec::with_capacity(4);
     let existing = if join_by_name { existing_child(store, screening, &contact.child).await? } else { None };
-    let child_match = existing.and_then(|(_, p)| p).map(|p| ChildMatch {
-        probability_ppm: (p * 1e6).round().clamp(0.0, 1e6) as u32,
-        named: contact.child.clone(),
+    let child_match = existing.and_then(|(_, p, moved_from)| {
+        let p = p.or(moved_from.map(|_| 1.0))?;
+        Some(ChildMatch {
+            probability_ppm: (p * 1e6).round().clamp(0.0, 1e6) as u32,
+            named: contact.child.clone(),
+            moved_from,
+        })
     });
     let (child_id, new_child) = match existing {
-        Some((id, _)) => (id, false),
+        Some((id, _, _)) => (id, false),
         None => {
             let child_id = ChildId::new();
             events.push(NewEvent {
@@ -284,13 +288,15 @@ async fn record_as(
 /// matches. Without a date of birth or a trained model, only the same name and date of birth
 /// join. Children born on another day are not weighed, so a slip in the date of birth still
 /// records a new child. The contact page's record check lists the children it did not join.
+/// A record whose contacts a person moved to another child's stands for that child (the third
+/// answer: the record the exact key found).
 async fn existing_child(
     store: &Store,
     screening: &Screening,
     child: &ChildSubject,
-) -> Result<Option<(ChildId, Option<f64>)>, ServiceError> {
-    if let Some(id) = store.child_by_match_key(&child.match_key()).await? {
-        return Ok(Some((id, None)));
+) -> Result<Option<(ChildId, Option<f64>, Option<ChildId>)>, ServiceError> {
+    if let Some((id, moved_from)) = store.child_by_match_key(&child.match_key()).await? {
+        return Ok(Some((id, None, moved_from)));
     }
     let Some(dob) = child.date_of_birth else { return Ok(None) };
     let Some(model) = crate::records::stored_model(store).await? else {
@@ -309,7 +315,7 @@ async fn existing_child(
     let mut sure = same_day
         .into_iter()
         .filter(|(_, e, guard)| *guard == Guard::None && e.probability >= settings.auto_link)
-        .map(|(c, e, _)| (c.id, Some(e.probability)));
+        .map(|(c, e, _)| (c.id, Some(e.probability), None));
     Ok(match (sure.next(), sure.next()) {
         (Some(one), None) => Some(one),
         _ => None,

@@ -2036,6 +2036,50 @@ async fn a_contact_moves_to_the_other_record_of_the_same_child_and_back() {
         assert!(moved.iter().all(|e| !amelia_now.contains(e)));
         assert_eq!(amelia_now.iter().filter(|(_, k, _)| k == "contact_moved").count(), 2);
 
+        // A record left with nothing of its own stands for the child it moved to: a later
+        // contact that names the child exactly as it did joins that child, saying so.
+        let (only, amelya) = app.contact_by("police", "Amelya").await;
+        assert!(![&amelia, &amelai].contains(&&amelya));
+        let (status, _) = post_json(
+            &app,
+            &advisor,
+            &format!("/api/v1/contacts/{only}/move"),
+            json!({"to_child": amelia, "reason": "the same child"}),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let v = get_json(&app, &advisor, &format!("/api/v1/children/{amelya}/chronology")).await;
+        assert_eq!(v["child"]["moved_to"], amelia.as_str(), "{v}");
+        let v = get_json(&app, &advisor, &format!("/api/v1/children/{amelai}/chronology")).await;
+        assert!(v["child"]["moved_to"].is_null(), "a record with contacts left is its own: {v}");
+        let page = get_page(&app, &advisor, &format!("/children/{amelya}")).await;
+        assert!(page.contains("This child was recorded twice") && page.contains(&format!("/children/{amelia}")));
+        let (later, child) = app.contact_by("police", "Amelya").await;
+        assert_eq!(child, amelia, "joins the child the record moved to");
+        let v = get_json(&app, &advisor, &format!("/api/v1/contacts/{later}")).await;
+        assert_eq!(v["child_match"]["moved_from"], amelya.as_str(), "{v}");
+        assert_eq!(v["child_match"]["given_name"], "Amelya", "the child as this contact named them: {v}");
+        let page = get_page(&app, &advisor, &format!("/contacts/{later}")).await;
+        assert!(page.contains("Child recorded twice"), "{page}");
+        // The emptied record is no longer offered as another record of the child.
+        let check = get_json(&app, &advisor, &format!("/api/v1/contacts/{first}/records")).await;
+        let listed: Vec<&str> =
+            check["children"].as_array().unwrap().iter().map(|c| c["child_id"].as_str().unwrap()).collect();
+        assert!(!listed.contains(&amelya.as_str()) && listed.contains(&amelai.as_str()), "{check}");
+        // Moving a contact back makes it a record in its own right again.
+        let (status, _) = post_json(
+            &app,
+            &advisor,
+            &format!("/api/v1/contacts/{later}/move"),
+            json!({"to_child": amelya, "reason": "not the same child after all"}),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let v = get_json(&app, &advisor, &format!("/api/v1/children/{amelya}/chronology")).await;
+        assert!(v["child"]["moved_to"].is_null(), "{v}");
+        let (_, child) = app.contact_by("police", "Amelya").await;
+        assert_eq!(child, amelya);
+
         // A contact that referred its child to the CSE pathway stays with the case's record.
         let (status, _) = post_json(
             &app,
@@ -2045,6 +2089,7 @@ async fn a_contact_moves_to_the_other_record_of_the_same_child_and_back() {
         )
         .await;
         assert_eq!(status, 201);
+        let amelia_now = chronology(amelia.clone()).await;
         let (status, v) = move_to(&advisor, &amelia, "same child").await;
         assert_eq!(status, 409, "{v}");
         assert!(v.to_string().contains("CSE pathway"), "{v}");
