@@ -461,6 +461,7 @@ async fn project(
             .await?;
         }
         Event::ContactDecided { contact_id, child_id, outcome, reasons } => {
+            contact_on(tx, *contact_id, *child_id).await?;
             let n = tx
                 .exec(
                     "INSERT INTO decisions (contact_id, outcome, reasons, decided_by, decided_at) VALUES ($1, $2, $3, $4, $5) \
@@ -484,6 +485,9 @@ async fn project(
             reason,
             for_user,
         } => {
+            if let Some(contact) = contact_id {
+                contact_on(tx, *contact, *child_id).await?;
+            }
             tx.exec(
                 "INSERT INTO alerts (id, kind, child_id, contact_id, urgent, owner_role, state, raised_at, due_at, reason, escalated, for_user) \
                  VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8, $9, 0, $10)",
@@ -520,8 +524,8 @@ async fn project(
             let n = tx
                 .exec(
                     "UPDATE alerts SET state = $2, resolution = $3, updated_by = $4, updated_at = $5 \
-                     WHERE id = $1 AND state = 'acknowledged'",
-                    &vals![alert_id.to_string(), state, text.as_str(), actor_user, at],
+                     WHERE id = $1 AND state = 'acknowledged' AND child_id = $6",
+                    &vals![alert_id.to_string(), state, text.as_str(), actor_user, at, child_id.to_string()],
                 )
                 .await?;
             if n == 0 {
@@ -532,8 +536,8 @@ async fn project(
         Event::AlertEscalated { alert_id, child_id, .. } => {
             let n = tx
                 .exec(
-                    "UPDATE alerts SET escalated = 1 WHERE id = $1 AND state = 'open' AND escalated = 0",
-                    &vals![alert_id.to_string()],
+                    "UPDATE alerts SET escalated = 1 WHERE id = $1 AND state = 'open' AND escalated = 0 AND child_id = $2",
+                    &vals![alert_id.to_string(), child_id.to_string()],
                 )
                 .await?;
             if n == 0 {
@@ -577,6 +581,7 @@ async fn project(
             }
         }
         Event::ContactInformationAdded { contact_id, child_id, text } => {
+            contact_on(tx, *contact_id, *child_id).await?;
             tx.exec(
                 "INSERT INTO contact_additions (contact_id, seq, text, added_at) VALUES ($1, $2, $3, $4)",
                 &vals![contact_id.to_string(), seq, text.as_str(), at],
@@ -836,6 +841,9 @@ async fn project(
             }
         }
         Event::CseCaseOpened { case_id, child_id, contact_id, enquiry_id, reason } => {
+            if let Some(contact) = contact_id {
+                contact_on(tx, *contact, *child_id).await?;
+            }
             // One open case per child (the unique index holds it too): a second referral racing
             // the first is a conflict, not a database error.
             let open = tx
@@ -1092,6 +1100,26 @@ fn alert_moved(alert_id: frontdoor_core::AlertId) -> StoreError {
 /// first: the whole append fails as a conflict on `stream`.
 fn moved(stream: String) -> StoreError {
     StoreError::Conflict { stream, expected: Expected::Any, actual: -1 }
+}
+
+/// An event about a contact and its child was worked out while the contact was on that child's
+/// record: if the contact has moved since (`ContactMoved`), the whole append is a conflict, so
+/// nothing lands on the record the contact left.
+async fn contact_on(
+    tx: &mut Tx,
+    contact: frontdoor_core::ContactId,
+    child: frontdoor_core::ChildId,
+) -> Result<(), StoreError> {
+    let on = tx
+        .fetch_optional(
+            "SELECT 1 FROM contacts WHERE id = $1 AND child_id = $2",
+            &vals![contact.to_string(), child.to_string()],
+        )
+        .await?;
+    if on.is_none() {
+        return Err(moved(format!("contact-{contact}")));
+    }
+    Ok(())
 }
 
 /// Enter an event in the child's chronology.

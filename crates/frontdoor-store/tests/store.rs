@@ -515,3 +515,88 @@ async fn the_person_index_reads_back_every_record_exactly() {
     })
     .await;
 }
+
+/// `ContactMoved` is refused by the writer itself when it cannot be right (the same child, no
+/// such child, a contact no longer on the child it moves from), and after a move nothing worked
+/// out against the contact's old child (a decision, an alert, a CSE case, an alert's escalation)
+/// can land on the record the contact left.
+#[tokio::test]
+async fn after_a_move_nothing_lands_on_the_record_the_contact_left() {
+    use frontdoor_core::{AlertId, CaseId, DecisionOutcome};
+    each_backend(|ts| async move {
+        let s = &ts.store;
+        let w = world(s).await;
+        let (a, b) = (ChildId::new(), ChildId::new());
+        s.append(vec![child_event(a), child_event(b)], vec![], vec![]).await.unwrap();
+        let received = contact(&w, a, 1);
+        let Event::ContactReceived { contact_id: c, .. } = received[0].event else { unreachable!() };
+        let alert = AlertId::new();
+        let raise = |child: ChildId, id: AlertId| {
+            ev(
+                Event::AlertRaised {
+                    alert_id: id,
+                    alert_kind: "repeat_contacts".into(),
+                    child_id: child,
+                    contact_id: Some(c),
+                    urgent: true,
+                    owner_role: Role::SafeguardingLead,
+                    due_at: t(500),
+                    reason: "test".into(),
+                    for_user: None,
+                },
+                Expected::NoStream,
+                t(3),
+            )
+        };
+        s.append(received.into_iter().chain([raise(a, alert)]).collect(), vec![], vec![]).await.unwrap();
+        let moving = |from: ChildId, to: ChildId| {
+            ev(Event::ContactMoved { contact_id: c, from, to, reason: "same child".into() }, Expected::Any, t(4))
+        };
+        let conflict = |r: Result<_, StoreError>, what: &str| {
+            assert!(matches!(r, Err(StoreError::Conflict { .. })), "{what}: {r:?}");
+        };
+        conflict(s.append(vec![moving(a, a)], vec![], vec![]).await, "to the same child");
+        conflict(s.append(vec![moving(a, ChildId::new())], vec![], vec![]).await, "to no child");
+        conflict(s.append(vec![moving(b, a)], vec![], vec![]).await, "from a child it is not on");
+        s.append(vec![moving(a, b)], vec![], vec![]).await.unwrap();
+        conflict(s.append(vec![moving(a, b)], vec![], vec![]).await, "the same move twice");
+        assert_eq!(s.alerts_for_contact(c).await.unwrap()[0].child_id, b);
+
+        // Worked out while the contact was on `a`: refused, and nothing of it is written.
+        let before = s.chronology(a).await.unwrap().len();
+        let decided = Event::ContactDecided {
+            contact_id: c,
+            child_id: a,
+            outcome: DecisionOutcome::CsePathway,
+            reasons: "test".into(),
+        };
+        conflict(s.append(vec![ev(decided, Expected::Any, t(5))], vec![], vec![]).await, "a decision");
+        conflict(s.append(vec![raise(a, AlertId::new())], vec![], vec![]).await, "an alert");
+        let case = Event::CseCaseOpened {
+            case_id: CaseId::new(),
+            child_id: a,
+            contact_id: Some(c),
+            enquiry_id: None,
+            reason: "test".into(),
+        };
+        conflict(s.append(vec![ev(case, Expected::NoStream, t(5))], vec![], vec![]).await, "a CSE case");
+        let escalated = Event::AlertEscalated { alert_id: alert, child_id: a, to_role: Role::SafeguardingLead };
+        conflict(s.append(vec![ev(escalated, Expected::Any, t(5))], vec![], vec![]).await, "an escalation");
+        assert_eq!(s.chronology(a).await.unwrap().len(), before);
+        assert!(s.decision(c).await.unwrap().is_none());
+        assert!(s.cse_cases_of_child(a).await.unwrap().is_empty());
+
+        // The same, worked out on `b`, is accepted.
+        let decided = Event::ContactDecided {
+            contact_id: c,
+            child_id: b,
+            outcome: DecisionOutcome::EarlyHelp,
+            reasons: "test".into(),
+        };
+        s.append(vec![ev(decided, Expected::Any, t(6))], vec![], vec![]).await.unwrap();
+        let escalated = Event::AlertEscalated { alert_id: alert, child_id: b, to_role: Role::SafeguardingLead };
+        s.append(vec![ev(escalated, Expected::Any, t(6))], vec![], vec![]).await.unwrap();
+        assert!(s.verify_chains().await.unwrap().intact());
+    })
+    .await;
+}

@@ -487,6 +487,8 @@ impl ContactView {
                 Event::ContactScreened { indicators, .. } => {
                     view.indicators = indicators.into_iter().map(IndicatorView::from).collect();
                 }
+                // How intake found the child described the record the contact has left.
+                Event::ContactMoved { .. } => view.child_match = None,
                 Event::ContactAssessed {
                     call_type,
                     answers,
@@ -1107,8 +1109,18 @@ pub(crate) async fn move_contact(
     ApiJson(body): ApiJson<MoveRequest>,
 ) -> Result<Json<MoveView>, AppError> {
     let c = contact_for(&state, &user, Action::MoveContact, &id).await?;
-    let to =
-        crate::intake::move_contact(&state.store, &user.actor, c.id, &body.to_child, &body.reason, Utc::now()).await?;
+    let to = crate::intake::move_contact(&state.store, &user.actor, c.id, &body.to_child, &body.reason, Utc::now())
+        .await
+        .map_err(|e| match e {
+            // The form's field is `move_reason`; the request's is `reason`.
+            crate::service::ServiceError::Invalid(mut errors) => {
+                for e in errors.iter_mut().filter(|e| e.field == "move_reason") {
+                    e.field = "reason".into();
+                }
+                crate::service::ServiceError::Invalid(errors)
+            }
+            other => other,
+        })?;
     Ok(Json(MoveView { contact_id: c.id.to_string(), from_child: c.child_id.to_string(), child_id: to.to_string() }))
 }
 

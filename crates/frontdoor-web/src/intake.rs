@@ -710,8 +710,20 @@ pub async fn move_contact(
     if to == contact.child_id {
         return Err(invalid("the contact is already on this child's record"));
     }
-    if store.child(to).await?.is_none() {
-        return Err(invalid("no child recorded here has this id"));
+    let Some(target) = store.child(to).await? else { return Err(invalid("no child recorded here has this id")) };
+    // A guard against a wrong id: one child's two records name the same birthday, or one a slip
+    // from the other (or one has none).
+    let day = |d: &Option<String>| d.as_deref().and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+    let current = store.child(contact.child_id).await?;
+    if let (Some(here), Some(there)) =
+        (current.as_ref().and_then(|c| day(&c.date_of_birth)), day(&target.date_of_birth))
+        && here != there
+        && !frontdoor_link::compare::slipped_dates(here, chrono::NaiveDate::MIN, chrono::NaiveDate::MAX)
+            .contains(&there)
+    {
+        return Err(invalid(&format!(
+            "that child was born on {there}, this one on {here}: not a slip of one date, so not the same child"
+        )));
     }
     let cases = store.cse_cases_of_child(contact.child_id).await?;
     if let Some(case) = cases.iter().find(|c| c.contact_id == Some(contact_id)) {

@@ -791,9 +791,13 @@ struct ContactPage {
     decision_errors: Vec<FieldError>,
     /// May move the contact to another record of the same child (the front-door team).
     can_move: bool,
-    /// Why a move was refused (`to_child`, `move_reason`), and the child it was for.
+    /// Why a move was refused (`to_child`, `move_reason`), the child it was for and the reason
+    /// given.
     move_errors: Vec<FieldError>,
     move_to: String,
+    move_reason: String,
+    /// Why the contact cannot move, when the viewer could otherwise move it.
+    move_blocked: String,
     show_context: bool,
     /// What the source systems hold about the child (as far as the viewer may see).
     record_check: crate::records::RecordCheck,
@@ -877,7 +881,7 @@ pub(crate) async fn contact(
         q.recorded.is_some(),
         DecisionForm::default(),
         Vec::new(),
-        String::new(),
+        Default::default(),
         StatusCode::OK,
     )
     .await
@@ -891,7 +895,7 @@ async fn contact_page(
     just_recorded: bool,
     decision_form: DecisionForm,
     decision_errors: Vec<FieldError>,
-    move_to: String,
+    (move_to, move_reason): (String, String),
     status: StatusCode,
 ) -> Result<Response, PageError> {
     let now = Utc::now();
@@ -913,8 +917,16 @@ async fn contact_page(
     let can_message =
         decide(a, Action::DecideContact, &Resource::Contact { owner_agency: c.owner_agency }, Purpose::Triage).allowed;
     let can_decide = contact.decision.is_none() && can_message;
-    let can_move =
+    let may_move =
         decide(a, Action::MoveContact, &Resource::Contact { owner_agency: c.owner_agency }, Purpose::Triage).allowed;
+    let opened_case =
+        may_move && state.store.cse_cases_of_child(c.child_id).await?.iter().any(|case| case.contact_id == Some(c.id));
+    let can_move = may_move && !opened_case;
+    let move_blocked = if opened_case {
+        "This contact referred the child to the CSE pathway: it stays with the case's record.".to_owned()
+    } else {
+        String::new()
+    };
     let (move_errors, decision_errors): (Vec<FieldError>, Vec<FieldError>) =
         decision_errors.into_iter().partition(|e| e.field == "to_child" || e.field == "move_reason");
     let child_resource = Resource::Child { contributing_agencies: state.store.child_agencies(c.child_id).await? };
@@ -955,6 +967,8 @@ async fn contact_page(
         can_move,
         move_errors,
         move_to,
+        move_reason,
+        move_blocked,
         show_context: false,
         record_check,
     };
@@ -972,11 +986,12 @@ pub(crate) async fn decide_contact(
     {
         Ok(_) => Ok(Redirect::to(&format!("/contacts/{}", c.id)).into_response()),
         Err(service::ServiceError::Invalid(errors)) => {
-            contact_page(&state, &user, c, false, form, errors, String::new(), StatusCode::UNPROCESSABLE_ENTITY).await
+            contact_page(&state, &user, c, false, form, errors, Default::default(), StatusCode::UNPROCESSABLE_ENTITY)
+                .await
         }
         Err(service::ServiceError::Conflict(m)) => {
             let errors = vec![FieldError { field: "outcome".into(), message: m }];
-            contact_page(&state, &user, c, false, form, errors, String::new(), StatusCode::CONFLICT).await
+            contact_page(&state, &user, c, false, form, errors, Default::default(), StatusCode::CONFLICT).await
         }
         Err(e) => Err(e.into()),
     }
@@ -995,12 +1010,32 @@ pub(crate) async fn move_contact(
         Ok(_) => Ok(Redirect::to(&format!("/contacts/{}", c.id)).into_response()),
         Err(service::ServiceError::Invalid(errors)) => {
             let status = StatusCode::UNPROCESSABLE_ENTITY;
-            contact_page(&state, &user, c, false, DecisionForm::default(), errors, form.to_child, status).await
+            contact_page(
+                &state,
+                &user,
+                c,
+                false,
+                DecisionForm::default(),
+                errors,
+                (form.to_child, form.move_reason),
+                status,
+            )
+            .await
         }
         Err(service::ServiceError::Conflict(m)) => {
             let errors = vec![FieldError { field: "to_child".into(), message: m }];
             let status = StatusCode::CONFLICT;
-            contact_page(&state, &user, c, false, DecisionForm::default(), errors, form.to_child, status).await
+            contact_page(
+                &state,
+                &user,
+                c,
+                false,
+                DecisionForm::default(),
+                errors,
+                (form.to_child, form.move_reason),
+                status,
+            )
+            .await
         }
         Err(e) => Err(e.into()),
     }
@@ -1024,15 +1059,24 @@ pub(crate) async fn status_message(
                 false,
                 DecisionForm::default(),
                 errors,
-                String::new(),
+                Default::default(),
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await
         }
         Err(service::ServiceError::Conflict(m)) => {
             let errors = vec![FieldError { field: "message".into(), message: m }];
-            contact_page(&state, &user, c, false, DecisionForm::default(), errors, String::new(), StatusCode::CONFLICT)
-                .await
+            contact_page(
+                &state,
+                &user,
+                c,
+                false,
+                DecisionForm::default(),
+                errors,
+                Default::default(),
+                StatusCode::CONFLICT,
+            )
+            .await
         }
         Err(e) => Err(e.into()),
     }

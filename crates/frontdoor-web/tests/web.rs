@@ -1958,7 +1958,7 @@ async fn a_contact_moves_to_the_other_record_of_the_same_child_and_back() {
         };
         let (status, v) = move_to(&advisor, &amelia, "  ").await;
         assert_eq!(status, 422, "{v}");
-        assert!(v.to_string().contains("move_reason"), "{v}");
+        assert!(v.to_string().contains("\"reason\""), "the request's own field: {v}");
         let (status, v) = move_to(&advisor, "not-a-child", "same child").await;
         assert_eq!(status, 422, "{v}");
         assert!(v.to_string().contains("to_child") && v.to_string().contains("not-a-child"), "{v}");
@@ -1978,6 +1978,23 @@ async fn a_contact_moves_to_the_other_record_of_the_same_child_and_back() {
             .unwrap();
         assert_eq!(r.status(), 422);
         assert!(r.text().await.unwrap().contains("The contact was not moved"));
+        // Not a slip of one date of birth: another child (a guard against a wrong id); the page
+        // keeps what was typed.
+        let (_, other) = app.contact_born("advisor", "Amelia", "2011-09-27").await;
+        let (status, v) = move_to(&advisor, &other, "same child").await;
+        assert_eq!(status, 422, "{v}");
+        assert!(v.to_string().contains("2011-09-27"), "{v}");
+        let r = app
+            .client()
+            .post(format!("{}/contacts/{slip}/move", app.base))
+            .bearer_auth(&advisor)
+            .form(&[("to_child", amelia.as_str()), ("move_reason", &"x".repeat(2001))])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 422);
+        let html = r.text().await.unwrap();
+        assert!(html.contains(&format!("value=\"{}\" aria-invalid", "x".repeat(2001))), "the reason typed is kept");
         assert_eq!(chronology(amelia.clone()).await, before_amelia);
         assert_eq!(chronology(amelai.clone()).await, before_amelai);
 
@@ -2017,11 +2034,15 @@ async fn a_contact_moves_to_the_other_record_of_the_same_child_and_back() {
         // The police, who recorded it, now contribute to (and see their part of) the first record.
         let v = get_json(&app, &police, &format!("/api/v1/children/{amelia}/chronology")).await;
         assert!(has(&entries(&v), "contact_received", &slip), "{v}");
-        // What the alert rules count next: both contacts are the one child's now.
-        let (_, child) = app.contact_by("advisor", "Amelia").await;
-        assert_eq!(child, amelia);
-        let v = get_json(&app, &advisor, &format!("/api/v1/contacts/{first}")).await;
-        assert_eq!(v["child_id"], amelia.as_str());
+        // What the alert rules count next: both contacts, and the moved alert, are hers now.
+        let since = Utc::now() - chrono::Duration::days(1);
+        let history = |child: &str| app.store.child_history(child.parse().unwrap(), since, since, since);
+        let h = history(&amelia).await.unwrap();
+        assert_eq!(h.contacts, 2, "{h:?}");
+        assert!(h.unresolved_alerts.iter().any(|k| k == "repeat_contacts"), "{h:?}");
+        let h = history(&amelai).await.unwrap();
+        assert_eq!(h.contacts, 2, "{h:?}");
+        assert!(!h.unresolved_alerts.iter().any(|k| k == "repeat_contacts"), "{h:?}");
 
         // Moved back over the API: another move, both records keep both.
         let (status, v) = move_to(&advisor, &amelai, "they are twins after all: checked with the school").await;
@@ -2094,6 +2115,8 @@ async fn a_contact_moves_to_the_other_record_of_the_same_child_and_back() {
         assert_eq!(status, 409, "{v}");
         assert!(v.to_string().contains("CSE pathway"), "{v}");
         assert_eq!(chronology(amelia.clone()).await, amelia_now);
+        let page = get_page(&app, &advisor, &format!("/contacts/{slip}")).await;
+        assert!(page.contains("it stays with the case") && !page.contains("/move\""), "{page}");
     })
     .await;
 }
