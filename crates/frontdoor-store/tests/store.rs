@@ -596,6 +596,17 @@ async fn after_a_move_nothing_lands_on_the_record_the_contact_left() {
         s.append(vec![ev(decided, Expected::Any, t(6))], vec![], vec![]).await.unwrap();
         let escalated = Event::AlertEscalated { alert_id: alert, child_id: b, to_role: Role::SafeguardingLead };
         s.append(vec![ev(escalated, Expected::Any, t(6))], vec![], vec![]).await.unwrap();
+        // Moved back, the decision and the escalation go with it.
+        let kinds = |entries: Vec<frontdoor_store::ChronologyEntry>| -> Vec<&'static str> {
+            entries.iter().map(|e| e.event.kind()).collect()
+        };
+        s.append(vec![moving(b, a)], vec![], vec![]).await.unwrap();
+        let on_a = kinds(s.chronology(a).await.unwrap());
+        for kind in ["contact_received", "alert_raised", "contact_decided", "alert_escalated"] {
+            assert!(on_a.contains(&kind), "{kind} follows the contact: {on_a:?}");
+        }
+        let on_b = kinds(s.chronology(b).await.unwrap());
+        assert_eq!(on_b, ["child_recorded", "contact_moved", "contact_moved"], "{on_b:?}");
         assert!(s.verify_chains().await.unwrap().intact());
     })
     .await;
