@@ -1004,41 +1004,25 @@ pub(crate) async fn move_contact(
     Form(form): Form<MoveForm>,
 ) -> Result<Response, PageError> {
     let c = api::contact_for(&state, &user, Action::MoveContact, &id).await?;
-    match crate::intake::move_contact(&state.store, &user.actor, c.id, &form.to_child, &form.move_reason, Utc::now())
-        .await
+    let (errors, status) = match crate::intake::move_contact(
+        &state.store,
+        &user.actor,
+        c.id,
+        &form.to_child,
+        &form.move_reason,
+        Utc::now(),
+    )
+    .await
     {
-        Ok(_) => Ok(Redirect::to(&format!("/contacts/{}", c.id)).into_response()),
-        Err(service::ServiceError::Invalid(errors)) => {
-            let status = StatusCode::UNPROCESSABLE_ENTITY;
-            contact_page(
-                &state,
-                &user,
-                c,
-                false,
-                DecisionForm::default(),
-                errors,
-                (form.to_child, form.move_reason),
-                status,
-            )
-            .await
-        }
+        Ok(_) => return Ok(Redirect::to(&format!("/contacts/{}", c.id)).into_response()),
+        Err(service::ServiceError::Invalid(errors)) => (errors, StatusCode::UNPROCESSABLE_ENTITY),
         Err(service::ServiceError::Conflict(m)) => {
-            let errors = vec![FieldError { field: "to_child".into(), message: m }];
-            let status = StatusCode::CONFLICT;
-            contact_page(
-                &state,
-                &user,
-                c,
-                false,
-                DecisionForm::default(),
-                errors,
-                (form.to_child, form.move_reason),
-                status,
-            )
-            .await
+            (vec![FieldError { field: "to_child".into(), message: m }], StatusCode::CONFLICT)
         }
-        Err(e) => Err(e.into()),
-    }
+        Err(e) => return Err(e.into()),
+    };
+    let typed = (form.to_child, form.move_reason);
+    contact_page(&state, &user, c, false, DecisionForm::default(), errors, typed, status).await
 }
 
 pub(crate) async fn status_message(
