@@ -1109,18 +1109,26 @@ pub(crate) async fn move_contact(
     ApiJson(body): ApiJson<MoveRequest>,
 ) -> Result<Json<MoveView>, AppError> {
     let c = contact_for(&state, &user, Action::MoveContact, &id).await?;
-    let to = crate::intake::move_contact(&state.store, &user.actor, c.id, &body.to_child, &body.reason, Utc::now())
-        .await
-        .map_err(|e| match e {
-            // The form's field is `move_reason`; the request's is `reason`.
-            crate::service::ServiceError::Invalid(mut errors) => {
-                for e in errors.iter_mut().filter(|e| e.field == "move_reason") {
-                    e.field = "reason".into();
-                }
-                crate::service::ServiceError::Invalid(errors)
+    let to = crate::intake::move_contact(
+        &state.store,
+        &state.screening.cfg,
+        &user.actor,
+        c.id,
+        &body.to_child,
+        &body.reason,
+        Utc::now(),
+    )
+    .await
+    .map_err(|e| match e {
+        // The form's field is `move_reason`; the request's is `reason`.
+        crate::service::ServiceError::Invalid(mut errors) => {
+            for e in errors.iter_mut().filter(|e| e.field == "move_reason") {
+                e.field = "reason".into();
             }
-            other => other,
-        })?;
+            crate::service::ServiceError::Invalid(errors)
+        }
+        other => other,
+    })?;
     Ok(Json(MoveView { contact_id: c.id.to_string(), from_child: c.child_id.to_string(), child_id: to.to_string() }))
 }
 

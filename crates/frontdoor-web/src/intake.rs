@@ -680,6 +680,7 @@ pub async fn decide_contact(
 /// case belongs to that record.
 pub async fn move_contact(
     store: &Store,
+    cfg: &crate::Config,
     actor: &Actor,
     contact_id: ContactId,
     to_child: &str,
@@ -735,11 +736,90 @@ pub async fn move_contact(
     }
     let event = Event::ContactMoved { contact_id, from: contact.child_id, to, reason: reason.to_owned() };
     let m = meta(Some(actor), Purpose::Triage.as_str(), now);
-    store
-        .append(vec![NewEvent { event, expected: Expected::Any, meta: m }], vec![], vec![])
-        .await
-        .map_err(map_conflicts)?;
+    let mut events = vec![NewEvent { event, expected: Expected::Any, meta: m.clone() }];
+    // One child's history, whole again, may cross a threshold neither record did alone. The
+    // alerts belong to the moved contact, so they follow it if it moves back.
+    let specs = history_alerts_after_move(store, cfg, &contact, to, now).await?;
+    let decision_due = one_working_day_after(now, &[]);
+    for spec in &specs {
+        let due_at =
+            if spec.urgent { now + Duration::minutes(i64::from(cfg.escalate_after_minutes)) } else { decision_due };
+        events.push(NewEvent {
+            event: Event::AlertRaised {
+                alert_id: AlertId::new(),
+                alert_kind: spec.kind.to_owned(),
+                child_id: to,
+                contact_id: Some(contact_id),
+                urgent: spec.urgent,
+                owner_role: spec.owner,
+                due_at,
+                reason: format!(
+                    "{}, counted when contact {} joined this record from another record of the same child",
+                    spec.reason, contact.reference
+                ),
+                for_user: None,
+            },
+            expected: Expected::NoStream,
+            meta: m.clone(),
+        });
+    }
+    let urgent: Vec<String> = specs.iter().filter(|s| s.urgent).map(|s| s.kind.replace('_', " ")).collect();
+    let mut outbox = Vec::new();
+    if !urgent.is_empty() && !cfg.notify_safeguarding_email.is_empty() {
+        outbox.push(notify::email(
+            cfg,
+            &cfg.notify_safeguarding_email,
+            &contact.reference,
+            &urgent.join(", "),
+            &format!("/contacts/{contact_id}"),
+            now,
+        ));
+    }
+    store.append(events, vec![], outbox).await.map_err(map_conflicts)?;
     Ok(to)
+}
+
+/// The history rules (repeat contacts, repeat missing episodes) worked out for `to` as if
+/// `contact` had just arrived there, counting it only if it falls in the rule's window; an
+/// unresolved alert of the kind on `to` or on the contact itself holds a new one back.
+async fn history_alerts_after_move(
+    store: &Store,
+    cfg: &crate::Config,
+    contact: &frontdoor_store::ContactRecord,
+    to: ChildId,
+    now: DateTime<Utc>,
+) -> Result<Vec<AlertSpec>, ServiceError> {
+    let window = |days: u32| now - Duration::days(i64::from(days));
+    let (contacts_since, missing_since) =
+        (window(cfg.repeat_contacts_window_days), window(cfg.repeat_missing_window_days));
+    let h = store.child_history(to, contacts_since, missing_since, window(cfg.sexual_health_window_days)).await?;
+    let mut unresolved = h.unresolved_alerts;
+    for a in store.alerts_for_contact(contact.id).await? {
+        if !a.state.is_closed() {
+            unresolved.push(a.kind);
+        }
+    }
+    unresolved.retain(|k| DEDUPLICATED.contains(&k.as_str()));
+    let signal = store.contact_events(contact.id).await?.into_iter().find_map(|e| match e {
+        Event::ContactAssessed { signal, .. } => signal,
+        _ => None,
+    });
+    let signal = signal.filter(|s| *s == Signal::MissingEpisode && contact.received_at >= missing_since);
+    // `derive_alerts` counts the contact it is given on top of the history.
+    let counted = i64::from(contact.received_at >= contacts_since);
+    let history = History {
+        contacts_in_window: h.contacts + counted - 1,
+        missing_in_window: h.missing_episodes,
+        emergency_contraception_in_window: h.emergency_contraception,
+        condom_card_in_window: h.condom_card,
+        flags: h.flags,
+        unresolved,
+    };
+    let input = AlertInput { level: 0, protocol_alerts: &[], fired: &[], signal, history: &history };
+    Ok(derive_alerts(&input, cfg)
+        .into_iter()
+        .filter(|s| matches!(s.kind, "repeat_contacts" | "repeat_missing"))
+        .collect())
 }
 
 // ---- alerts ------------------------------------------------------------------------------------

@@ -1006,6 +1006,7 @@ pub(crate) async fn move_contact(
     let c = api::contact_for(&state, &user, Action::MoveContact, &id).await?;
     let (errors, status) = match crate::intake::move_contact(
         &state.store,
+        &state.screening.cfg,
         &user.actor,
         c.id,
         &form.to_child,

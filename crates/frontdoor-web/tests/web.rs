@@ -2121,6 +2121,39 @@ async fn a_contact_moves_to_the_other_record_of_the_same_child_and_back() {
     .await;
 }
 
+/// One child recorded twice may cross the repeat-contacts threshold only when the records are one:
+/// the move works the history rules out again for the child the contact joins.
+#[tokio::test]
+async fn a_move_that_makes_the_history_cross_a_threshold_raises_the_alert() {
+    each_backend(|app| async move {
+        let advisor = app.token("advisor").await;
+        let (_, priya) = app.contact_by("advisor", "Priya").await;
+        app.contact_by("advisor", "Priya").await;
+        let (moving, priyaa) = app.contact_by("police", "Priyaa").await;
+        assert_ne!(priya, priyaa);
+        let id: frontdoor_core::ContactId = moving.parse().unwrap();
+        assert!(app.store.alerts_for_contact(id).await.unwrap().is_empty(), "a first contact raises none");
+        let move_to = |to: &str| {
+            let body = json!({"to_child": to, "reason": "the same child"});
+            let (app, advisor, path) = (&app, &advisor, format!("/api/v1/contacts/{moving}/move"));
+            async move { post_json(app, advisor, &path, body).await }
+        };
+        let (status, v) = move_to(&priya).await;
+        assert_eq!(status, 200, "{v}");
+        let alerts = app.store.alerts_for_contact(id).await.unwrap();
+        assert_eq!(alerts.len(), 1, "{alerts:?}");
+        assert_eq!(alerts[0].kind, "repeat_contacts");
+        assert_eq!(alerts[0].child_id.to_string(), priya);
+        assert!(alerts[0].reason.contains("contact number 3") && alerts[0].reason.contains("joined this record"));
+        // Back and forth: the alert travels with its contact, and an unresolved one is not raised twice.
+        assert_eq!(move_to(&priyaa).await.0, 200);
+        assert_eq!(app.store.alerts_for_contact(id).await.unwrap()[0].child_id.to_string(), priyaa);
+        assert_eq!(move_to(&priya).await.0, 200);
+        assert_eq!(app.store.alerts_for_contact(id).await.unwrap().len(), 1);
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn record_checks_show_an_agency_only_its_own_systems_and_people_decide_links() {
     each_backend(|app| async move {
