@@ -636,15 +636,7 @@ pub async fn decide_contact(
             message: format!("choose one of {}", DecisionOutcome::expected()),
         });
     }
-    let reasons = reasons.trim();
-    if reasons.is_empty() {
-        errors.push(FieldError {
-            field: "reasons".into(),
-            message: "say why: the reasons are part of the record".into(),
-        });
-    } else if reasons.chars().count() > 5_000 {
-        errors.push(FieldError { field: "reasons".into(), message: "must be at most 5,000 characters".into() });
-    }
+    let reasons = required_text(&mut errors, "reasons", reasons, 5_000, "say why: the reasons are part of the record");
     let Some(outcome) = parsed.filter(|_| errors.is_empty()) else { return Err(ServiceError::Invalid(errors)) };
     let contact = store.contact(contact_id).await?.ok_or_else(|| ServiceError::NotFound("contact".into()))?;
     if store.decision(contact_id).await?.is_some() {
@@ -672,6 +664,21 @@ pub async fn decide_contact(
     Ok(outcome)
 }
 
+/// `text` trimmed; a problem named for `field` when it is empty (`missing` says what to give) or
+/// longer than `max` characters.
+fn required_text<'t>(errors: &mut Vec<FieldError>, field: &str, text: &'t str, max: usize, missing: &str) -> &'t str {
+    let text = text.trim();
+    if text.is_empty() {
+        errors.push(FieldError { field: field.into(), message: missing.into() });
+    } else if text.chars().count() > max {
+        let max = max.to_string();
+        // 5000 → "5,000", as the other messages write it.
+        let grouped = if max.len() > 3 { format!("{},{}", &max[..max.len() - 3], &max[max.len() - 3..]) } else { max };
+        errors.push(FieldError { field: field.into(), message: format!("must be at most {grouped} characters") });
+    }
+    text
+}
+
 /// Moves a contact to another record of the same child: the child was recorded twice (a slip in
 /// the name or date of birth, two contacts at once), and the record check listed the other. The
 /// contact's assessment, decision, alerts and chronology entries follow it, so the child's history
@@ -695,15 +702,13 @@ pub async fn move_contact(
             message: format!("{:?} is not a child's record: choose the child to move the contact to", to_child.trim()),
         });
     }
-    let reason = reason.trim();
-    if reason.is_empty() {
-        errors.push(FieldError {
-            field: "move_reason".into(),
-            message: "say why they are the same child: the reason is kept on both records".into(),
-        });
-    } else if reason.chars().count() > 2_000 {
-        errors.push(FieldError { field: "move_reason".into(), message: "must be at most 2,000 characters".into() });
-    }
+    let reason = required_text(
+        &mut errors,
+        "move_reason",
+        reason,
+        2_000,
+        "say why they are the same child: the reason is kept on both records",
+    );
     let Some(to) = to.filter(|_| errors.is_empty()) else { return Err(ServiceError::Invalid(errors)) };
     let contact = store.contact(contact_id).await?.ok_or_else(|| ServiceError::NotFound("contact".into()))?;
     let invalid =

@@ -975,6 +975,22 @@ async fn contact_page(
     render(page, status)
 }
 
+/// What a contact-page form's service call came to: `None` when it was done, else the problems
+/// to show on the page again and its status (a conflict is shown against `conflict_field`).
+fn refused<T>(
+    r: Result<T, service::ServiceError>,
+    conflict_field: &str,
+) -> Result<Option<(Vec<FieldError>, StatusCode)>, PageError> {
+    match r {
+        Ok(_) => Ok(None),
+        Err(service::ServiceError::Invalid(errors)) => Ok(Some((errors, StatusCode::UNPROCESSABLE_ENTITY))),
+        Err(service::ServiceError::Conflict(m)) => {
+            Ok(Some((vec![FieldError { field: conflict_field.into(), message: m }], StatusCode::CONFLICT)))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 pub(crate) async fn decide_contact(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,
@@ -982,19 +998,12 @@ pub(crate) async fn decide_contact(
     Form(form): Form<DecisionForm>,
 ) -> Result<Response, PageError> {
     let c = api::contact_for(&state, &user, Action::DecideContact, &id).await?;
-    match crate::intake::decide_contact(&state.store, &user.actor, c.id, &form.outcome, &form.reasons, Utc::now()).await
-    {
-        Ok(_) => Ok(Redirect::to(&format!("/contacts/{}", c.id)).into_response()),
-        Err(service::ServiceError::Invalid(errors)) => {
-            contact_page(&state, &user, c, false, form, errors, Default::default(), StatusCode::UNPROCESSABLE_ENTITY)
-                .await
-        }
-        Err(service::ServiceError::Conflict(m)) => {
-            let errors = vec![FieldError { field: "outcome".into(), message: m }];
-            contact_page(&state, &user, c, false, form, errors, Default::default(), StatusCode::CONFLICT).await
-        }
-        Err(e) => Err(e.into()),
-    }
+    let done =
+        crate::intake::decide_contact(&state.store, &user.actor, c.id, &form.outcome, &form.reasons, Utc::now()).await;
+    let Some((errors, status)) = refused(done, "outcome")? else {
+        return Ok(Redirect::to(&format!("/contacts/{}", c.id)).into_response());
+    };
+    contact_page(&state, &user, c, false, form, errors, Default::default(), status).await
 }
 
 pub(crate) async fn move_contact(
@@ -1004,23 +1013,19 @@ pub(crate) async fn move_contact(
     Form(form): Form<MoveForm>,
 ) -> Result<Response, PageError> {
     let c = api::contact_for(&state, &user, Action::MoveContact, &id).await?;
-    let (errors, status) = match crate::intake::move_contact(
+    let cfg = &state.screening.cfg;
+    let done = crate::intake::move_contact(
         &state.store,
-        &state.screening.cfg,
+        cfg,
         &user.actor,
         c.id,
         &form.to_child,
         &form.move_reason,
         Utc::now(),
     )
-    .await
-    {
-        Ok(_) => return Ok(Redirect::to(&format!("/contacts/{}", c.id)).into_response()),
-        Err(service::ServiceError::Invalid(errors)) => (errors, StatusCode::UNPROCESSABLE_ENTITY),
-        Err(service::ServiceError::Conflict(m)) => {
-            (vec![FieldError { field: "to_child".into(), message: m }], StatusCode::CONFLICT)
-        }
-        Err(e) => return Err(e.into()),
+    .await;
+    let Some((errors, status)) = refused(done, "to_child")? else {
+        return Ok(Redirect::to(&format!("/contacts/{}", c.id)).into_response());
     };
     let typed = (form.to_child, form.move_reason);
     contact_page(&state, &user, c, false, DecisionForm::default(), errors, typed, status).await
@@ -1034,37 +1039,11 @@ pub(crate) async fn status_message(
 ) -> Result<Response, PageError> {
     let c = api::contact_for(&state, &user, Action::DecideContact, &id).await?;
     let message = form.iter().find(|(k, _)| k == "message").map(|(_, v)| v.as_str()).unwrap_or_default();
-    match crate::intake::leave_status_message(&state.store, &user.actor, c.id, message, Utc::now()).await {
-        Ok(()) => Ok(Redirect::to(&format!("/contacts/{}", c.id)).into_response()),
-        Err(service::ServiceError::Invalid(errors)) => {
-            contact_page(
-                &state,
-                &user,
-                c,
-                false,
-                DecisionForm::default(),
-                errors,
-                Default::default(),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-        Err(service::ServiceError::Conflict(m)) => {
-            let errors = vec![FieldError { field: "message".into(), message: m }];
-            contact_page(
-                &state,
-                &user,
-                c,
-                false,
-                DecisionForm::default(),
-                errors,
-                Default::default(),
-                StatusCode::CONFLICT,
-            )
-            .await
-        }
-        Err(e) => Err(e.into()),
-    }
+    let done = crate::intake::leave_status_message(&state.store, &user.actor, c.id, message, Utc::now()).await;
+    let Some((errors, status)) = refused(done, "message")? else {
+        return Ok(Redirect::to(&format!("/contacts/{}", c.id)).into_response());
+    };
+    contact_page(&state, &user, c, false, DecisionForm::default(), errors, Default::default(), status).await
 }
 
 #[derive(Deserialize)]
