@@ -130,6 +130,9 @@ class Prepared:
     true_pairs: int
     queries: str = ""  # JSON list of [source, record_id] for --single-record
     notes: list[str] = field(default_factory=list)
+    # FEBRL only: true pairs that are twins by every field Frontdoor reads (see twin_identical_pairs),
+    # as [source, record_id, source, record_id].
+    twin_identical: list[list[str]] | None = None
 
 
 def _write_csv(path: Path, header: list[str], rows) -> None:
@@ -198,6 +201,45 @@ def load_febrl(kind: str):
     return {"febrl4a": a, "febrl4b": b}, links
 
 
+# The fields, besides the given name, that the FEBRL runs give Frontdoor (soc_sec_id never).
+FEBRL_OTHER_FIELDS = ("surname", "date_of_birth", "street_number", "address_1", "address_2", "suburb", "postcode", "state")
+
+
+def twin_identical_pairs(frames: dict, links) -> list[list[str]]:
+    """The true pairs that issue 4's twin rule forbids linking: the same family name and date of
+    birth (both present), every address part the same (or missing on both sides), and two given
+    names that are different names, not one misspelt (both present, Jaro-Winkler below 0.7 and
+    different Soundex codes; a narrow reading, so the count is a floor). Nothing in such a pair
+    tells one person written twice from twins, so a matcher that never links twins misses
+    every one of them: recall is at most 1 - len/true pairs, whatever else it does."""
+    import jellyfish
+
+    def where(rec_id):
+        for source, df in frames.items():
+            if rec_id in df.index:
+                return source, df.loc[rec_id]
+        raise BenchError(f"FEBRL link names {rec_id!r}, which no frame holds")
+
+    out = []
+    for a, b in links:
+        (sa, ra), (sb, rb) = where(a), where(b)
+        g1, g2 = _clean(ra.get("given_name")).lower(), _clean(rb.get("given_name")).lower()
+        others = [(_clean(ra.get(c)).lower(), _clean(rb.get(c)).lower()) for c in FEBRL_OTHER_FIELDS]
+        if not (g1 and g2 and others[0][0] and others[1][0]) or any(x != y for x, y in others):
+            continue
+        if jellyfish.jaro_winkler_similarity(g1, g2) < 0.7 and jellyfish.soundex(g1) != jellyfish.soundex(g2):
+            out.append([sa, a.strip(), sb, b.strip()])
+    return out
+
+
+def ceiling(p: Prepared) -> dict | None:
+    """The best recall and pairwise F1 any matcher that keeps twins apart can reach (precision 1)."""
+    if p.twin_identical is None:
+        return None
+    recall = 1 - len(p.twin_identical) / p.true_pairs
+    return {"pairs": len(p.twin_identical), "recall": recall, "f1": 2 * recall / (1 + recall)}
+
+
 def pair_total(group_sizes) -> int:
     return int(sum(n * (n - 1) // 2 for n in group_sizes))
 
@@ -235,6 +277,7 @@ def prepare_febrl(kind: str, work: Path) -> Prepared:
         entities=len(sizes),
         true_pairs=true_pairs,
         notes=["address = street_number address_1 address_2 suburb postcode state; soc_sec_id unused"],
+        twin_identical=twin_identical_pairs(frames, links),
     )
 
 
@@ -804,6 +847,11 @@ def _splink_child(args, p, kind, link_type, res, log_level, timings, con) -> Non
     cl_df = linker.misc.query_sql(f"select cluster_id, unique_id from {clusters.physical_name}", output_type="pandas")
     if len(cl_df) != len(entity):
         raise BenchError(f"clusters cover {len(cl_df)} records, input has {len(entity)}")
+    if p.get("twin_identical") is not None:
+        uid = {(src, rid): u for df in frames.values() for u, src, rid in zip(df["unique_id"], df["label_source"], df["record_id"])}
+        cluster_of = dict(zip(cl_df["unique_id"], cl_df["cluster_id"]))
+        pairs = [(uid[(sa, ra)], uid[(sb, rb)]) for sa, ra, sb, rb in p["twin_identical"]]
+        res["twin_identical_joined"] = sum(cluster_of[x] == cluster_of[y] for x, y in pairs)
     res.update(
         {
             "threshold": thr,
@@ -964,6 +1012,15 @@ def markdown(p: Prepared, r: dict) -> str:
         )
     if fd and "error" in fd:
         notes.append(f"Frontdoor: {fd['error']}")
+    top = ceiling(p)
+    if top is not None:
+        joined = f"; Splink's clusters join {sp['twin_identical_joined']} of them" if sp and "twin_identical_joined" in sp else ""
+        notes.append(
+            f"Twin rule ceiling: {top['pairs']} true pairs have the same family name, date of birth and every address "
+            f"part, and given names that are different names (Jaro-Winkler < 0.7, different Soundex): twins by every "
+            f"field given, so a matcher that never links twins reaches at most recall {top['recall']:.4f}, F1 "
+            f"{top['f1']:.4f}{joined}."
+        )
     lines += [f"- {n}" for n in notes]
     singles = []
     if fd and isinstance(fd.get("single_record"), dict) and "p99_ms" in fd["single_record"]:
@@ -1082,7 +1139,7 @@ def main(argv=None) -> int:
                 write_queries(p, args.single_record_queries, args.seed)
             Path(p.dir, "prepared.json").write_text(json.dumps(asdict(p), indent=2))
             log(f"{name}: {p.records:,} records, {p.entities:,} entities, {p.true_pairs:,} true pairs in {p.dir}")
-            r: dict = {"prepared": asdict(p)}
+            r: dict = {"prepared": asdict(p), "twin_rule_ceiling": ceiling(p)}
             results["datasets"][name] = r
             if not args.skip_frontdoor:
                 r["frontdoor"] = run_frontdoor(p, binary, args, work)
