@@ -261,9 +261,10 @@ pub(crate) struct Vocab {
     pub(crate) nicknames: Nicknames,
     /// Nickname groups of each interned given name.
     pub(crate) groups: Vec<Box<[u32]>>,
-    /// The house number of each interned address (a hash of its first word with a digit; 0 for
-    /// none), by place id: most addresses in one postcode differ there, with no need to read them.
-    pub(crate) house: Vec<u64>,
+    /// The numbers of each interned address (hashes of its first and second words with a digit;
+    /// 0 for none, both 0 when it has more than two), by place id: most addresses in one postcode
+    /// differ in their house number, with no need to read them.
+    pub(crate) house: Vec<[u64; 2]>,
     /// By given-name id: the common name it is a misspelling of, or itself (see
     /// [`Vocab::settle_spellings`]; empty until then, when every name is its own).
     spelling: Vec<u32>,
@@ -383,14 +384,20 @@ impl Vocab {
                     && !Interner::is_transient(id)
                 {
                     if self.house.len() <= id as usize {
-                        self.house.resize(id as usize + 1, 0);
+                        self.house.resize(id as usize + 1, [0, 0]);
                     }
                     if let Some(slot) = self.house.get_mut(id as usize) {
-                        *slot = house_number(text).map_or(0, |w| {
+                        let hash = |w: &str| {
                             let mut h = DefaultHasher::new();
                             w.hash(&mut h);
                             h.finish().max(1)
-                        });
+                        };
+                        let mut numbers = text.split(' ').filter(|w| is_number(w));
+                        *slot = match (numbers.next(), numbers.next(), numbers.next()) {
+                            (first, second, None) => [first.map_or(0, hash), second.map_or(0, hash)],
+                            // More numbers than kept: read the address when it matters.
+                            _ => [0, 0],
+                        };
                     }
                 }
                 id
@@ -539,9 +546,9 @@ impl Vocab {
     /// Whether two addresses surely have different house numbers (as [`address_likeness`] reads
     /// them), known without reading them.
     fn different_houses(&self, a: u32, b: u32) -> bool {
-        let number = |id: u32| self.house.get(id as usize).copied().unwrap_or(0);
-        let (x, y) = (number(a), number(b));
-        x != 0 && y != 0 && x != y
+        let numbers = |id: u32| self.house.get(id as usize).copied().unwrap_or([0, 0]);
+        let ([x, x2], [y, y2]) = (numbers(a), numbers(b));
+        x != 0 && y != 0 && x != y && x != y2 && y != x2
     }
 
     /// The household level of a pair. Unless `read_addresses`, two different addresses whose
@@ -854,9 +861,14 @@ fn one_digit_apart(x: i32, y: i32) -> bool {
     }
 }
 
+/// Whether a word of an address is a number (has a digit in it: "12", "12a", "2/14").
+fn is_number(word: &str) -> bool {
+    word.bytes().any(|c| c.is_ascii_digit())
+}
+
 /// An address's house number: its first word with a digit in it.
 fn house_number(address: &str) -> Option<&str> {
-    address.split(' ').find(|w| w.bytes().any(|c| c.is_ascii_digit()))
+    address.split(' ').find(|w| is_number(w))
 }
 
 /// How alike two addresses are, as [`address_likeness`] reads them.
@@ -876,13 +888,17 @@ enum Likeness {
 /// once the spaces go (a word split or run together, a few typos), are [`Likeness::Similar`].
 fn address_likeness(a: &str, b: &str) -> Likeness {
     let numbers = (house_number(a), house_number(b));
+    let wa: Vec<&str> = a.split(' ').collect();
+    let wb: Vec<&str> = b.split(' ').collect();
+    // Different house numbers are different homes, unless one address holds the other's number
+    // further on: its own house number was left out ("Mill Lane 4" against "12 Mill Lane 4").
     if let (Some(x), Some(y)) = numbers
         && x != y
+        && !wb.contains(&x)
+        && !wa.contains(&y)
     {
         return Likeness::Different;
     }
-    let wa: Vec<&str> = a.split(' ').collect();
-    let wb: Vec<&str> = b.split(' ').collect();
     let alike = |x: &str, y: &str| {
         x == y || (x.len() >= 4 && y.len() >= 4 && x.len().abs_diff(y.len()) <= 1 && strsim::osa_distance(x, y) <= 1)
     };
@@ -1009,6 +1025,19 @@ mod tests {
         let elsewhere = |outward: &str| home("150 heard street sumemfset 5344 qld", outward, "");
         assert_eq!(l(elsewhere("WK1 2AB"), home("150 heard sreet summerset street agnes 5344 qld", "LS2 9ZZ", "")), 3);
         assert_eq!(l(home("12 high street", "", ""), home("high street", "", "")), 1, "no number on one side");
+        // A number further on (a postcode, a block) is not the house number when the house number
+        // was left out; it still tells neighbours and flats apart.
+        let (no_number, numbered) =
+            ("kadina crescent regents park 3199 qld", "14 kadina crescent regents park 3199 qld");
+        assert_eq!(l(home(no_number, "", ""), home(numbered, "", "")), 1, "the house number left out");
+        assert_eq!(l(home(numbered, "", ""), home(no_number, "", "")), 1, "either way round");
+        assert_eq!(
+            l(home("16 wilshire street 3199", "", ""), home("18 wilshire street 3199", "", "")),
+            3,
+            "neighbours"
+        );
+        assert_eq!(l(home("Flat 3, 12 Mill Lane", "", ""), home("Flat 4, 12 Mill Lane", "", "")), 3, "another flat");
+        assert_eq!(l(home("Flat 3, 12 Mill Lane", "", ""), home("3/12 Mill Lane", "", "")), 1, "the short way");
         assert_eq!(l(home("", "WK1 2AB", ""), home("", "WK1 9ZZ", "")), 2);
         assert_eq!(l(home("", "WK1 2AB", ""), home("", "LS2 9ZZ", "")), 3);
         assert_eq!(l(home("", "WK1 2AB", ""), home("", "", "07700 900123")), NULL);
