@@ -352,6 +352,9 @@ impl Index {
         // 10. date of birth + both initials in either order (names swapped and one misspelt)
         let [lo, hi] = either_order(given_initial, family_initial);
         push(&[dob, lo, hi]);
+        // 11. date of birth + house number + the street's first word (both names changed or
+        // written another way: only the same child, or twins, share all three)
+        push(&[dob, house]);
         keys
     }
 
@@ -722,7 +725,7 @@ fn explain_in(vocab: &Vocab, model: &Model, x: &Prepared, y: &Prepared, frequenc
 }
 
 /// How many blocking rules there are (see [`Index::block_keys`]).
-pub const RULES: usize = 10;
+pub const RULES: usize = 11;
 /// A rule a record has no key under (key hashes are never 0).
 const NO_KEY: u64 = 0;
 
@@ -965,5 +968,22 @@ mod tests {
         let mut buf = Vec::new();
         index.candidates_after(0, &mut buf);
         assert_eq!(buf, [1, 2, 3, 4, 5, 6]);
+    }
+
+    #[test]
+    fn a_child_known_by_other_names_is_found_by_birthday_and_home() {
+        let at = |p: Person, address: &str| Person { address: Some(address.into()), ..p };
+        let people = [
+            at(person("a", "1", "Amelia", "Kowalski", "2012-05-01", ""), "12 Mill Lane, Wrenhollow"),
+            // Both names recorded otherwise, the address written another way.
+            at(person("b", "1", "Zofia", "Nowak", "2012-05-01", ""), "12 Mill Ln"),
+            // Another birthday at that home, or that birthday at another number: not candidates.
+            at(person("b", "2", "Zofia", "Nowak", "2013-05-01", ""), "12 Mill Ln"),
+            at(person("b", "3", "Zofia", "Nowak", "2012-05-01", ""), "14 Mill Ln"),
+        ];
+        let index = Index::build(&people, Nicknames::builtin(), &Settings::default());
+        let mut buf = Vec::new();
+        index.candidates_after(0, &mut buf);
+        assert_eq!(buf, [1]);
     }
 }
