@@ -784,9 +784,14 @@ pub async fn move_contact(
     Ok(to)
 }
 
-/// The history rules (repeat contacts, repeat missing episodes) worked out for `to` as if
-/// `contact` had just arrived there, counting it only if it falls in the rule's window; an
-/// unresolved alert of the kind on `to` or on the contact itself holds a new one back.
+/// The alert kinds a child's history decides, worked out again when a contact moves to another
+/// record of its child.
+const HISTORY_KINDS: [&str; 3] = ["repeat_contacts", "repeat_missing", "sexual_health"];
+
+/// The history rules ([`HISTORY_KINDS`]: repeat contacts, repeat missing episodes, repeated
+/// sexual-health signals) worked out for `to` as if `contact` had just arrived there, counting
+/// it only if it falls in the rule's window; an unresolved alert of the kind on `to` or on the
+/// contact itself holds a new one back.
 async fn history_alerts_after_move(
     store: &Store,
     cfg: &crate::Config,
@@ -795,9 +800,12 @@ async fn history_alerts_after_move(
     now: DateTime<Utc>,
 ) -> Result<Vec<AlertSpec>, ServiceError> {
     let window = |days: u32| now - Duration::days(i64::from(days));
-    let (contacts_since, missing_since) =
-        (window(cfg.repeat_contacts_window_days), window(cfg.repeat_missing_window_days));
-    let h = store.child_history(to, contacts_since, missing_since, window(cfg.sexual_health_window_days)).await?;
+    let (contacts_since, missing_since, health_since) = (
+        window(cfg.repeat_contacts_window_days),
+        window(cfg.repeat_missing_window_days),
+        window(cfg.sexual_health_window_days),
+    );
+    let h = store.child_history(to, contacts_since, missing_since, health_since).await?;
     let mut unresolved = h.unresolved_alerts;
     for a in store.alerts_for_contact(contact.id).await? {
         if !a.state.is_closed() {
@@ -809,7 +817,12 @@ async fn history_alerts_after_move(
         Event::ContactAssessed { signal, .. } => signal,
         _ => None,
     });
-    let signal = signal.filter(|s| *s == Signal::MissingEpisode && contact.received_at >= missing_since);
+    // The contact's own signal counts only inside its rule's window, as the history's do.
+    let signal = signal.filter(|s| match s {
+        Signal::MissingEpisode => contact.received_at >= missing_since,
+        Signal::SexualHealth { .. } => contact.received_at >= health_since,
+        _ => false,
+    });
     // `derive_alerts` counts the contact it is given on top of the history.
     let counted = i64::from(contact.received_at >= contacts_since);
     let history = History {
@@ -821,10 +834,7 @@ async fn history_alerts_after_move(
         unresolved,
     };
     let input = AlertInput { level: 0, protocol_alerts: &[], fired: &[], signal, history: &history };
-    Ok(derive_alerts(&input, cfg)
-        .into_iter()
-        .filter(|s| matches!(s.kind, "repeat_contacts" | "repeat_missing"))
-        .collect())
+    Ok(derive_alerts(&input, cfg).into_iter().filter(|s| HISTORY_KINDS.contains(&s.kind)).collect())
 }
 
 // ---- alerts ------------------------------------------------------------------------------------

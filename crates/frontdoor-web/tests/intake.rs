@@ -474,3 +474,32 @@ async fn a_child_named_differently_is_found_by_the_matcher_but_never_a_twin() {
     })
     .await;
 }
+
+/// A contact moved to the other record of its child counts there for the sexual-health rule as
+/// for the others: a second emergency contraception, first recorded against another record of
+/// the child, alerts the CSE team when it joins the first.
+#[tokio::test]
+async fn a_moved_sexual_health_notification_counts_towards_the_repeat() {
+    each(Config::default(), async |w| {
+        let now = t0();
+        let ec = Signal::SexualHealth { service: SexualHealthService::EmergencyContraception };
+        let first = w.with_signal("Clinic", ec, now).await;
+        let second = w.with_signal("Klinnic", ec, now + Duration::days(2)).await;
+        assert_ne!(second.child_id, first.child_id, "recorded as another child");
+        assert!(first.alerts.is_empty() && second.alerts.is_empty(), "{:?} {:?}", first.alerts, second.alerts);
+        let to = first.child_id.to_string();
+        let moved =
+            intake::move_contact(&w.store, &Config::default(), &w.advisor, second.contact_id, &to, "one child", now)
+                .await
+                .unwrap();
+        assert_eq!(moved, first.child_id);
+        let alerts = w.store.alerts_for_contact(second.contact_id).await.unwrap();
+        let kinds: Vec<&str> = alerts.iter().map(|a| a.kind.as_str()).collect();
+        assert_eq!(kinds, ["sexual_health"]);
+        let health = &alerts[0];
+        assert_eq!(health.child_id, first.child_id);
+        assert!(health.reason.contains("emergency contraception 2 times"), "{}", health.reason);
+        assert!(health.urgent && health.owner_role == "cse_worker", "{health:?}");
+    })
+    .await;
+}
