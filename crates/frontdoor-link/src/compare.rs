@@ -261,10 +261,9 @@ pub(crate) struct Vocab {
     pub(crate) nicknames: Nicknames,
     /// Nickname groups of each interned given name.
     pub(crate) groups: Vec<Box<[u32]>>,
-    /// The numbers of each interned address (hashes of its first and second words with a digit;
-    /// 0 for none, both 0 when it has more than two), by place id: most addresses in one postcode
-    /// differ in their house number, with no need to read them.
-    pub(crate) house: Vec<[u64; 2]>,
+    /// The numbers of each interned address, by place id: most addresses in one postcode differ
+    /// in their house number, with no need to read them.
+    pub(crate) house: Vec<Numbers>,
     /// By given-name id: the common name it is a misspelling of, or itself (see
     /// [`Vocab::settle_spellings`]; empty until then, when every name is its own).
     spelling: Vec<u32>,
@@ -384,20 +383,10 @@ impl Vocab {
                     && !Interner::is_transient(id)
                 {
                     if self.house.len() <= id as usize {
-                        self.house.resize(id as usize + 1, [0, 0]);
+                        self.house.resize(id as usize + 1, Numbers::default());
                     }
                     if let Some(slot) = self.house.get_mut(id as usize) {
-                        let hash = |w: &str| {
-                            let mut h = DefaultHasher::new();
-                            w.hash(&mut h);
-                            h.finish().max(1)
-                        };
-                        let mut numbers = text.split(' ').filter(|w| is_number(w));
-                        *slot = match (numbers.next(), numbers.next(), numbers.next()) {
-                            (first, second, None) => [first.map_or(0, hash), second.map_or(0, hash)],
-                            // More numbers than kept: read the address when it matters.
-                            _ => [0, 0],
-                        };
+                        *slot = Numbers::of(text);
                     }
                 }
                 id
@@ -546,9 +535,12 @@ impl Vocab {
     /// Whether two addresses surely have different house numbers (as [`address_likeness`] reads
     /// them), known without reading them.
     fn different_houses(&self, a: u32, b: u32) -> bool {
-        let numbers = |id: u32| self.house.get(id as usize).copied().unwrap_or([0, 0]);
-        let ([x, x2], [y, y2]) = (numbers(a), numbers(b));
-        x != 0 && y != 0 && x != y && x != y2 && y != x2
+        let numbers = |id: u32| self.house.get(id as usize).copied().unwrap_or_default();
+        let (a, b) = (numbers(a), numbers(b));
+        let (x, y) = (a.first, b.first);
+        // As `address_likeness`: an address that does not start with its number may only have
+        // left its house number out, and then the other holding that number is no difference.
+        x != 0 && y != 0 && x != y && (a.leading || x != b.second) && (b.leading || y != a.second)
     }
 
     /// The household level of a pair. Unless `read_addresses`, two different addresses whose
@@ -866,6 +858,35 @@ fn is_number(word: &str) -> bool {
     word.bytes().any(|c| c.is_ascii_digit())
 }
 
+/// What [`Vocab::different_houses`] knows of an address without reading it: hashes of its first
+/// two numbers (0 for none; both 0 when it has more than two, so that it is read), and whether
+/// it starts with its first.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Numbers {
+    first: u64,
+    second: u64,
+    leading: bool,
+}
+
+impl Numbers {
+    fn of(address: &str) -> Numbers {
+        let hash = |w: &str| {
+            let mut h = DefaultHasher::new();
+            w.hash(&mut h);
+            h.finish().max(1)
+        };
+        let mut numbers = address.split(' ').filter(|w| is_number(w));
+        match (numbers.next(), numbers.next(), numbers.next()) {
+            (first, second, None) => Numbers {
+                first: first.map_or(0, hash),
+                second: second.map_or(0, hash),
+                leading: address.split(' ').next().is_some_and(is_number),
+            },
+            _ => Numbers::default(),
+        }
+    }
+}
+
 /// An address's house number: its first word with a digit in it.
 fn house_number(address: &str) -> Option<&str> {
     address.split(' ').find(|w| is_number(w))
@@ -890,12 +911,14 @@ fn address_likeness(a: &str, b: &str) -> Likeness {
     let numbers = (house_number(a), house_number(b));
     let wa: Vec<&str> = a.split(' ').collect();
     let wb: Vec<&str> = b.split(' ').collect();
-    // Different house numbers are different homes, unless one address holds the other's number
-    // further on: its own house number was left out ("Mill Lane 4" against "12 Mill Lane 4").
+    // Different house numbers are different homes, unless an address that does not start with
+    // its number (a postcode, a block at the end) left its house number out and the other holds
+    // that number further on: "Kadina Crescent 3199" against "14 Kadina Crescent 3199".
+    let leading = |w: &[&str]| w.first().is_some_and(|f| is_number(f));
     if let (Some(x), Some(y)) = numbers
         && x != y
-        && !wb.contains(&x)
-        && !wa.contains(&y)
+        && (leading(&wa) || !wb.contains(&x))
+        && (leading(&wb) || !wa.contains(&y))
     {
         return Likeness::Different;
     }
@@ -919,9 +942,9 @@ fn address_likeness(a: &str, b: &str) -> Likeness {
     if strsim::jaro_winkler(&ca, &cb) >= 0.93 {
         return Likeness::Similar;
     }
-    // The house number is one of the shared words; the rest must carry the likeness.
+    // The same house number is one of the shared words; the rest must carry the likeness.
     let (shared, union) = (shared.saturating_sub(1), union.saturating_sub(1));
-    if numbers.0.is_some() && numbers.1.is_some() && shared >= 2 && shared * 2 >= union {
+    if numbers.0.is_some() && numbers.0 == numbers.1 && shared >= 2 && shared * 2 >= union {
         return Likeness::SameHouseNumber;
     }
     Likeness::Different
@@ -1038,6 +1061,11 @@ mod tests {
         );
         assert_eq!(l(home("Flat 3, 12 Mill Lane", "", ""), home("Flat 4, 12 Mill Lane", "", "")), 3, "another flat");
         assert_eq!(l(home("Flat 3, 12 Mill Lane", "", ""), home("3/12 Mill Lane", "", "")), 1, "the short way");
+        // A house number of its own is the house number, wherever else the other has that number.
+        assert_eq!(l(home("4 Mill Lane", "", ""), home("12 Mill Lane 4", "", "")), 3, "4 is this one's house");
+        // A left-out house number with a different street is no nearer for the shared postcode.
+        let other_street = ("mill lane north 3199 qld", "14 mill lane south 3199 qld");
+        assert_eq!(l(home(other_street.0, "", ""), home(other_street.1, "", "")), 3, "not the same house number");
         assert_eq!(l(home("", "WK1 2AB", ""), home("", "WK1 9ZZ", "")), 2);
         assert_eq!(l(home("", "WK1 2AB", ""), home("", "LS2 9ZZ", "")), 3);
         assert_eq!(l(home("", "WK1 2AB", ""), home("", "", "07700 900123")), NULL);
