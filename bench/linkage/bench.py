@@ -205,14 +205,27 @@ def load_febrl(kind: str):
 FEBRL_OTHER_FIELDS = ("surname", "date_of_birth", "street_number", "address_1", "address_2", "suburb", "postcode", "state")
 
 
+def nickname_groups() -> list[set[str]]:
+    """Frontdoor's nickname table (config/nicknames.toml): each formal name with its variants."""
+    import tomllib
+
+    with open(REPO / "config" / "nicknames.toml", "rb") as f:
+        groups = tomllib.load(f)["groups"]
+    return [{k, *v} for k, v in groups.items()]
+
+
 def twin_identical_pairs(frames: dict, links) -> list[list[str]]:
-    """The true pairs that issue 4's twin rule forbids linking: the same family name and date of
-    birth (both present), every address part the same (or missing on both sides), and two given
-    names that are different names, not one misspelt (both present, Jaro-Winkler below 0.7 and
-    different Soundex codes; a narrow reading, so the count is a floor). Nothing in such a pair
-    tells one person written twice from twins, so a matcher that never links twins misses
-    every one of them: recall is at most 1 - len/true pairs, whatever else it does."""
+    """The true pairs that issue 4's twin rule forbids linking: the same family name and a valid
+    date of birth (the one Frontdoor reads, both present and equal), every address part the
+    same (or missing on both sides), and two given names that are different names, not one
+    misspelt or a nickname of the other (both present, Jaro-Winkler below 0.7, different Soundex
+    codes, in no group of Frontdoor's nickname table together; a narrow reading, so the count is
+    a floor). Nothing in such a pair tells one person written twice from twins, so a matcher that
+    never puts twins in one cluster misses every one of them: recall is at most
+    1 - len/true pairs, whatever else it does."""
     import jellyfish
+
+    groups = nickname_groups()
 
     def where(rec_id):
         for source, df in frames.items():
@@ -225,7 +238,10 @@ def twin_identical_pairs(frames: dict, links) -> list[list[str]]:
         (sa, ra), (sb, rb) = where(a), where(b)
         g1, g2 = _clean(ra.get("given_name")).lower(), _clean(rb.get("given_name")).lower()
         others = [(_clean(ra.get(c)).lower(), _clean(rb.get(c)).lower()) for c in FEBRL_OTHER_FIELDS]
-        if not (g1 and g2 and others[0][0] and others[1][0]) or any(x != y for x, y in others):
+        born = febrl_date(ra.get("date_of_birth"))
+        if not (g1 and g2 and others[0][0] and born) or any(x != y for x, y in others):
+            continue
+        if any(g1 in g and g2 in g for g in groups):
             continue
         if jellyfish.jaro_winkler_similarity(g1, g2) < 0.7 and jellyfish.soundex(g1) != jellyfish.soundex(g2):
             out.append([sa, a.strip(), sb, b.strip()])
@@ -1017,8 +1033,9 @@ def markdown(p: Prepared, r: dict) -> str:
         joined = f"; Splink's clusters join {sp['twin_identical_joined']} of them" if sp and "twin_identical_joined" in sp else ""
         notes.append(
             f"Twin rule ceiling: {top['pairs']} true pairs have the same family name, date of birth and every address "
-            f"part, and given names that are different names (Jaro-Winkler < 0.7, different Soundex): twins by every "
-            f"field given, so a matcher that never links twins reaches at most recall {top['recall']:.4f}, F1 "
+            f"part, and given names that are different names (Jaro-Winkler < 0.7, different Soundex, not nicknames): "
+            f"twins by every field given, so a matcher that never puts twins in one cluster reaches at most recall "
+            f"{top['recall']:.4f}, F1 "
             f"{top['f1']:.4f}{joined}."
         )
     lines += [f"- {n}" for n in notes]
