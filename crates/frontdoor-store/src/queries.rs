@@ -965,6 +965,24 @@ pub struct StoredPerson {
     pub fields: [Option<String>; 7],
 }
 
+/// The times, from and until (both included), in which [`Store::child_history`] counts for each
+/// rule: contacts, missing episodes, sexual-health notifications.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HistoryWindows {
+    pub contacts: (DateTime<Utc>, DateTime<Utc>),
+    pub missing: (DateTime<Utc>, DateTime<Utc>),
+    pub sexual_health: (DateTime<Utc>, DateTime<Utc>),
+}
+
+impl HistoryWindows {
+    /// Each rule's window of that many days back from `at`, and on without end (as intake
+    /// counts: everything the record holds from the window's start).
+    pub fn since(at: DateTime<Utc>, days: [u32; 3]) -> HistoryWindows {
+        let back = |d: u32| (at - chrono::Duration::days(i64::from(d)), DateTime::<Utc>::MAX_UTC);
+        HistoryWindows { contacts: back(days[0]), missing: back(days[1]), sexual_health: back(days[2]) }
+    }
+}
+
 /// What the alert rules count about a child before a new contact (see `Store::child_history`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ChildHistory {
@@ -1047,24 +1065,18 @@ impl Store {
         self.read().fetch_all(SQL, &vals![micros(raised_before)]).await?.iter().map(alert_from).collect()
     }
 
-    /// Everything the alert rules count about a child, in two queries: contacts received since
-    /// `contacts_since`; missing episodes since `missing_since`; emergency contraception and
-    /// condom-card notifications since `sexual_health_since`; flags; unresolved alert kinds.
-    pub async fn child_history(
-        &self,
-        child: ChildId,
-        contacts_since: DateTime<Utc>,
-        missing_since: DateTime<Utc>,
-        sexual_health_since: DateTime<Utc>,
-    ) -> Result<ChildHistory, StoreError> {
+    /// Everything the alert rules count about a child, in two queries: contacts received in
+    /// `w.contacts`; missing episodes in `w.missing`; emergency contraception and condom-card
+    /// notifications in `w.sexual_health`; flags; unresolved alert kinds.
+    pub async fn child_history(&self, child: ChildId, w: &HistoryWindows) -> Result<ChildHistory, StoreError> {
         const COUNTS: &str = "SELECT \
-            (SELECT COUNT(*) FROM contacts WHERE child_id = $1 AND received_at >= $2), \
+            (SELECT COUNT(*) FROM contacts WHERE child_id = $1 AND received_at BETWEEN $2 AND $3), \
             (SELECT COUNT(*) FROM assessments a JOIN contacts c ON c.id = a.contact_id \
-               WHERE a.child_id = $1 AND a.signal = 'missing_episode' AND c.received_at >= $3), \
+               WHERE a.child_id = $1 AND a.signal = 'missing_episode' AND c.received_at BETWEEN $4 AND $5), \
             (SELECT COUNT(*) FROM assessments a JOIN contacts c ON c.id = a.contact_id \
-               WHERE a.child_id = $1 AND a.signal = 'emergency_contraception' AND c.received_at >= $4), \
+               WHERE a.child_id = $1 AND a.signal = 'emergency_contraception' AND c.received_at BETWEEN $6 AND $7), \
             (SELECT COUNT(*) FROM assessments a JOIN contacts c ON c.id = a.contact_id \
-               WHERE a.child_id = $1 AND a.signal = 'condom_card' AND c.received_at >= $4)";
+               WHERE a.child_id = $1 AND a.signal = 'condom_card' AND c.received_at BETWEEN $6 AND $7)";
         const MARKS: &str = "SELECT 'flag', flag FROM child_flags WHERE child_id = $1 \
             UNION ALL SELECT DISTINCT 'alert', kind FROM alerts WHERE child_id = $1 AND state IN ('open', 'acknowledged')";
         let id = child.to_string();
@@ -1072,7 +1084,15 @@ impl Store {
             .read()
             .fetch_one(
                 COUNTS,
-                &vals![id.as_str(), micros(contacts_since), micros(missing_since), micros(sexual_health_since)],
+                &vals![
+                    id.as_str(),
+                    micros(w.contacts.0),
+                    micros(w.contacts.1),
+                    micros(w.missing.0),
+                    micros(w.missing.1),
+                    micros(w.sexual_health.0),
+                    micros(w.sexual_health.1)
+                ],
             )
             .await?;
         let mut history = ChildHistory {

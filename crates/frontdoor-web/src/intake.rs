@@ -18,7 +18,7 @@ use frontdoor_core::{
 };
 use frontdoor_link::{Guard, Person};
 use frontdoor_screen::protocol::{Answer, EvalInput, IndicatorHit, Protocol};
-use frontdoor_store::{Expected, Meta, NewEvent, OutboxMessage, Store};
+use frontdoor_store::{Expected, HistoryWindows, Meta, NewEvent, OutboxMessage, Store};
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone)]
@@ -151,16 +151,7 @@ async fn record_as(
     let history = if new_child {
         History::default()
     } else {
-        let at = contact.received_at;
-        let window = |days: u32| at - Duration::days(i64::from(days));
-        let h = store
-            .child_history(
-                child_id,
-                window(cfg.repeat_contacts_window_days),
-                window(cfg.repeat_missing_window_days),
-                window(cfg.sexual_health_window_days),
-            )
-            .await?;
+        let h = store.child_history(child_id, &HistoryWindows::since(contact.received_at, window_days(cfg))).await?;
         History {
             contacts_in_window: h.contacts,
             missing_in_window: h.missing_episodes,
@@ -744,7 +735,7 @@ pub async fn move_contact(
     let mut events = vec![NewEvent { event, expected: Expected::Any, meta: m.clone() }];
     // One child's history, whole again, may cross a threshold neither record did alone. The
     // alerts belong to the moved contact, so they follow it if it moves back.
-    let specs = history_alerts_after_move(store, cfg, &contact, to, now).await?;
+    let specs = history_alerts_after_move(store, cfg, &contact, to).await?;
     let decision_due = one_working_day_after(now, &[]);
     for spec in &specs {
         let due_at =
@@ -789,52 +780,63 @@ pub async fn move_contact(
 const HISTORY_KINDS: [&str; 3] = ["repeat_contacts", "repeat_missing", "sexual_health"];
 
 /// The history rules ([`HISTORY_KINDS`]: repeat contacts, repeat missing episodes, repeated
-/// sexual-health signals) worked out for `to` as if `contact` had just arrived there, counting
-/// it only if it falls in the rule's window; an unresolved alert of the kind on `to` or on the
-/// contact itself holds a new one back.
+/// sexual-health signals) worked out for `to` as if `contact` had been recorded there: in each
+/// rule's window back from the contact, and in the window on from it (a later contact there
+/// would have counted it). An unresolved alert of the kind on `to` or on the contact itself
+/// holds a new one back.
 async fn history_alerts_after_move(
     store: &Store,
     cfg: &crate::Config,
     contact: &frontdoor_store::ContactRecord,
     to: ChildId,
-    now: DateTime<Utc>,
 ) -> Result<Vec<AlertSpec>, ServiceError> {
-    let window = |days: u32| now - Duration::days(i64::from(days));
-    let (contacts_since, missing_since, health_since) = (
-        window(cfg.repeat_contacts_window_days),
-        window(cfg.repeat_missing_window_days),
-        window(cfg.sexual_health_window_days),
-    );
-    let h = store.child_history(to, contacts_since, missing_since, health_since).await?;
-    let mut unresolved = h.unresolved_alerts;
-    for a in store.alerts_for_contact(contact.id).await? {
-        if !a.state.is_closed() {
-            unresolved.push(a.kind);
-        }
-    }
-    unresolved.retain(|k| DEDUPLICATED.contains(&k.as_str()));
+    let at = contact.received_at;
+    let days = window_days(cfg);
+    let span = |d: u32| Duration::days(i64::from(d));
+    let (before, after) = (|d: u32| (at - span(d), at), |d: u32| (at, at + span(d)));
+    let windows = [
+        HistoryWindows { contacts: before(days[0]), missing: before(days[1]), sexual_health: before(days[2]) },
+        HistoryWindows { contacts: after(days[0]), missing: after(days[1]), sexual_health: after(days[2]) },
+    ];
+    let own: Vec<String> = store
+        .alerts_for_contact(contact.id)
+        .await?
+        .into_iter()
+        .filter(|a| !a.state.is_closed())
+        .map(|a| a.kind)
+        .collect();
     let signal = store.contact_events(contact.id).await?.into_iter().find_map(|e| match e {
         Event::ContactAssessed { signal, .. } => signal,
         _ => None,
     });
-    // The contact's own signal counts only inside its rule's window, as the history's do.
-    let signal = signal.filter(|s| match s {
-        Signal::MissingEpisode => contact.received_at >= missing_since,
-        Signal::SexualHealth { .. } => contact.received_at >= health_since,
-        _ => false,
-    });
-    // `derive_alerts` counts the contact it is given on top of the history.
-    let counted = i64::from(contact.received_at >= contacts_since);
-    let history = History {
-        contacts_in_window: h.contacts + counted - 1,
-        missing_in_window: h.missing_episodes,
-        emergency_contraception_in_window: h.emergency_contraception,
-        condom_card_in_window: h.condom_card,
-        flags: h.flags,
-        unresolved,
-    };
-    let input = AlertInput { level: 0, protocol_alerts: &[], fired: &[], signal, history: &history };
-    Ok(derive_alerts(&input, cfg).into_iter().filter(|s| HISTORY_KINDS.contains(&s.kind)).collect())
+    let mut specs: Vec<AlertSpec> = Vec::new();
+    for w in &windows {
+        let h = store.child_history(to, w).await?;
+        let mut unresolved = h.unresolved_alerts;
+        unresolved.extend(own.iter().cloned());
+        unresolved.retain(|k| DEDUPLICATED.contains(&k.as_str()));
+        // `derive_alerts` counts the contact it is given on top of the history.
+        let history = History {
+            contacts_in_window: h.contacts,
+            missing_in_window: h.missing_episodes,
+            emergency_contraception_in_window: h.emergency_contraception,
+            condom_card_in_window: h.condom_card,
+            flags: h.flags,
+            unresolved,
+        };
+        let input = AlertInput { level: 0, protocol_alerts: &[], fired: &[], signal, history: &history };
+        for spec in derive_alerts(&input, cfg) {
+            if HISTORY_KINDS.contains(&spec.kind) && !specs.iter().any(|s| s.kind == spec.kind) {
+                specs.push(spec);
+            }
+        }
+    }
+    Ok(specs)
+}
+
+/// Each history rule's window in days: contacts, missing episodes, sexual health.
+fn window_days(cfg: &crate::Config) -> [u32; 3] {
+    [cfg.repeat_contacts_window_days, cfg.repeat_missing_window_days, cfg.sexual_health_window_days]
 }
 
 // ---- alerts ------------------------------------------------------------------------------------

@@ -476,30 +476,44 @@ async fn a_child_named_differently_is_found_by_the_matcher_but_never_a_twin() {
 }
 
 /// A contact moved to the other record of its child counts there for the sexual-health rule as
-/// for the others: a second emergency contraception, first recorded against another record of
-/// the child, alerts the CSE team when it joins the first.
+/// for the others, in the rule's window around the contact (not back from the day of the move):
+/// a second emergency contraception, first recorded against another record of the child,
+/// alerts the CSE team when it joins the first, however long after the duplicate is put right;
+/// two a year and more apart do not.
 #[tokio::test]
 async fn a_moved_sexual_health_notification_counts_towards_the_repeat() {
     each(Config::default(), async |w| {
         let now = t0();
         let ec = Signal::SexualHealth { service: SexualHealthService::EmergencyContraception };
+        let cfg = Config::default();
+        let move_to = async |from: &intake::RecordedContact, to: &intake::RecordedContact, on| {
+            assert_ne!(from.child_id, to.child_id, "recorded as another child");
+            assert!(from.alerts.is_empty() && to.alerts.is_empty(), "{:?} {:?}", from.alerts, to.alerts);
+            let child = to.child_id.to_string();
+            let moved = intake::move_contact(&w.store, &cfg, &w.advisor, from.contact_id, &child, "one child", on);
+            assert_eq!(moved.await.unwrap(), to.child_id);
+            w.store.alerts_for_contact(from.contact_id).await.unwrap()
+        };
+        // The moved one is the later: the window back from it holds the first.
         let first = w.with_signal("Clinic", ec, now).await;
-        let second = w.with_signal("Klinnic", ec, now + Duration::days(2)).await;
-        assert_ne!(second.child_id, first.child_id, "recorded as another child");
-        assert!(first.alerts.is_empty() && second.alerts.is_empty(), "{:?} {:?}", first.alerts, second.alerts);
-        let to = first.child_id.to_string();
-        let moved =
-            intake::move_contact(&w.store, &Config::default(), &w.advisor, second.contact_id, &to, "one child", now)
-                .await
-                .unwrap();
-        assert_eq!(moved, first.child_id);
-        let alerts = w.store.alerts_for_contact(second.contact_id).await.unwrap();
+        let second = w.with_signal("Klinnic", ec, now + Duration::days(300)).await;
+        let alerts = move_to(&second, &first, now + Duration::days(500)).await;
         let kinds: Vec<&str> = alerts.iter().map(|a| a.kind.as_str()).collect();
         assert_eq!(kinds, ["sexual_health"]);
         let health = &alerts[0];
         assert_eq!(health.child_id, first.child_id);
         assert!(health.reason.contains("emergency contraception 2 times"), "{}", health.reason);
         assert!(health.urgent && health.owner_role == "cse_worker", "{health:?}");
+        // The moved one is the earlier: the window on from it holds the other.
+        let earlier = w.with_signal("Harbour", ec, now).await;
+        let later = w.with_signal("Harbouur", ec, now + Duration::days(200)).await;
+        let kinds: Vec<String> =
+            move_to(&earlier, &later, now + Duration::days(400)).await.into_iter().map(|a| a.kind).collect();
+        assert_eq!(kinds, ["sexual_health"]);
+        // A year and a day apart: no repeat, either way round.
+        let apart = w.with_signal("Meadow", ec, now).await;
+        let year_on = w.with_signal("Meaddow", ec, now + Duration::days(366)).await;
+        assert!(move_to(&apart, &year_on, now + Duration::days(400)).await.is_empty());
     })
     .await;
 }

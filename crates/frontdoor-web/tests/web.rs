@@ -2035,8 +2035,8 @@ async fn a_contact_moves_to_the_other_record_of_the_same_child_and_back() {
         let v = get_json(&app, &police, &format!("/api/v1/children/{amelia}/chronology")).await;
         assert!(has(&entries(&v), "contact_received", &slip), "{v}");
         // What the alert rules count next: both contacts, and the moved alert, are hers now.
-        let since = Utc::now() - chrono::Duration::days(1);
-        let history = |child: &str| app.store.child_history(child.parse().unwrap(), since, since, since);
+        let windows = frontdoor_store::HistoryWindows::since(Utc::now(), [1, 1, 1]);
+        let history = |child: &str| app.store.child_history(child.parse().unwrap(), &windows);
         let h = history(&amelia).await.unwrap();
         assert_eq!(h.contacts, 2, "{h:?}");
         assert!(h.unresolved_alerts.iter().any(|k| k == "repeat_contacts"), "{h:?}");
