@@ -3,8 +3,8 @@
 //! with the model pair by pair.
 
 use crate::compare::{
-    COMPARISONS, DOB, FAMILY, GIVEN, HOUSEHOLD, LEVELS, MAX_LEVELS, Memo, NO_DOB, NONE, NULL, Names, Pattern, Person,
-    Prepared, SEX, UNCOMPARED, Vocab, date_of, epoch_days, normalise, pack,
+    COMPARISONS, DOB, FAMILY, GIVEN, HOUSEHOLD, LEVELS, MAX_LEVELS, Memo, NO_DOB, NONE, NULL, Names, Normalised,
+    Pattern, Person, Prepared, SEX, UNCOMPARED, Vocab, date_of, epoch_days, normalise, pack,
 };
 use crate::model::{Evidence, Explanation, Model, probability};
 use crate::normalise::Nicknames;
@@ -160,34 +160,20 @@ impl Index {
             max_block: settings.max_block,
         };
         // Normalised in parallel a slice at a time (so the normalised text of the whole index is
-        // never held at once), then interned in order, which is sequential.
-        let mut slice: Vec<Person> = Vec::with_capacity(SLICE.min(expected.max(1)));
-        loop {
-            slice.extend(people.by_ref().take(SLICE));
-            if slice.is_empty() {
-                break;
-            }
-            let normalised: Vec<_> =
-                slice.par_iter().map_init(DoubleMetaphone::default, |dm, p| normalise(p, dm)).collect();
-            for (p, n) in slice.drain(..).zip(normalised) {
-                let prepared = index.vocab.prepare(n);
-                let key = RecordKey { source: p.source, record_id: p.record_id };
-                match index.position(&key) {
-                    Some(i) => {
-                        if let Some(slot) = index.records.get_mut(i as usize) {
-                            *slot = prepared;
-                        }
-                    }
-                    None => {
-                        index.place(key);
-                        index.records.push(prepared);
-                    }
-                }
-            }
+        // never held at once) and interned in order, which is sequential: each slice is interned
+        // while the next is normalised.
+        let normalise_all = |slice: &[Person]| -> Vec<Normalised> {
+            slice.par_iter().map_init(DoubleMetaphone::default, |dm, p| normalise(p, dm)).collect()
+        };
+        let mut slice: Vec<Person> = people.by_ref().take(SLICE).collect();
+        let mut normalised = normalise_all(&slice);
+        while !slice.is_empty() {
+            let next: Vec<Person> = people.by_ref().take(SLICE).collect();
+            let ((), next_normalised) = rayon::join(|| index.intern(slice, normalised), || normalise_all(&next));
+            (slice, normalised) = (next, next_normalised);
         }
         // The records' buffer goes before the blocks are made (the peak of the build).
         drop(people);
-        drop(slice);
         index.vocab.settle_spellings();
         index.blocked = index.records.par_iter().map(|r| index.block_keys(r)).collect();
         // Filled in place at its exact size (a parallel collect of a flattened iterator would
@@ -216,6 +202,25 @@ impl Index {
     }
 
     /// Gives a new key the next position.
+    /// Adds normalised records in order (a record id seen before replaces its record).
+    fn intern(&mut self, people: Vec<Person>, normalised: Vec<Normalised>) {
+        for (p, n) in people.into_iter().zip(normalised) {
+            let prepared = self.vocab.prepare(n);
+            let key = RecordKey { source: p.source, record_id: p.record_id };
+            match self.position(&key) {
+                Some(i) => {
+                    if let Some(slot) = self.records.get_mut(i as usize) {
+                        *slot = prepared;
+                    }
+                }
+                None => {
+                    self.place(key);
+                    self.records.push(prepared);
+                }
+            }
+        }
+    }
+
     fn place(&mut self, key: RecordKey) -> u32 {
         let i = self.keys.len() as u32;
         let keys = &self.keys;
