@@ -201,7 +201,6 @@ impl Index {
         }
     }
 
-    /// Gives a new key the next position.
     /// Adds normalised records in order (a record id seen before replaces its record).
     fn intern(&mut self, people: Vec<Person>, normalised: Vec<Normalised>) {
         for (p, n) in people.into_iter().zip(normalised) {
@@ -221,6 +220,7 @@ impl Index {
         }
     }
 
+    /// Gives a new key the next position.
     fn place(&mut self, key: RecordKey) -> u32 {
         let i = self.keys.len() as u32;
         let keys = &self.keys;

@@ -152,14 +152,7 @@ async fn record_as(
         History::default()
     } else {
         let h = store.child_history(child_id, &HistoryWindows::since(contact.received_at, window_days(cfg))).await?;
-        History {
-            contacts_in_window: h.contacts,
-            missing_in_window: h.missing_episodes,
-            emergency_contraception_in_window: h.emergency_contraception,
-            condom_card_in_window: h.condom_card,
-            flags: h.flags,
-            unresolved: h.unresolved_alerts.into_iter().filter(|k| DEDUPLICATED.contains(&k.as_str())).collect(),
-        }
+        History::of(h, [])
     };
     let open_case = history.flags.contains(&ChildFlag::OpenCase);
     let decision_due = one_working_day_after(contact.received_at, &[]);
@@ -225,23 +218,7 @@ async fn record_as(
     let mut outbox = Vec::new();
     let mut notify_kinds = Vec::new();
     for spec in &specs {
-        let due_at =
-            if spec.urgent { now + Duration::minutes(i64::from(cfg.escalate_after_minutes)) } else { decision_due };
-        events.push(NewEvent {
-            event: Event::AlertRaised {
-                alert_id: AlertId::new(),
-                alert_kind: spec.kind.to_owned(),
-                child_id,
-                contact_id: Some(contact_id),
-                urgent: spec.urgent,
-                owner_role: spec.owner,
-                due_at,
-                reason: spec.reason.clone(),
-                for_user: None,
-            },
-            expected: Expected::NoStream,
-            meta: m.clone(),
-        });
+        events.push(spec.raised(cfg, (child_id, contact_id), spec.reason.clone(), (now, decision_due), &m));
         if spec.urgent || spec.kind == "threshold_reached" {
             notify_kinds.push(spec.kind.replace('_', " "));
         }
@@ -404,6 +381,24 @@ pub struct History {
     pub unresolved: Vec<String>,
 }
 
+impl History {
+    /// The stored history as the rules read it, with alert kinds also held back by `unresolved`
+    /// (those on a contact that is moving).
+    fn of(h: frontdoor_store::ChildHistory, unresolved: impl IntoIterator<Item = String>) -> History {
+        let mut held = h.unresolved_alerts;
+        held.extend(unresolved);
+        held.retain(|k| DEDUPLICATED.contains(&k.as_str()));
+        History {
+            contacts_in_window: h.contacts,
+            missing_in_window: h.missing_episodes,
+            emergency_contraception_in_window: h.emergency_contraception,
+            condom_card_in_window: h.condom_card,
+            flags: h.flags,
+            unresolved: held,
+        }
+    }
+}
+
 pub struct AlertInput<'a> {
     pub level: u8,
     /// Alert kinds the protocol's rules raised.
@@ -421,6 +416,37 @@ pub struct AlertSpec {
     pub urgent: bool,
     pub owner: Role,
     pub reason: String,
+}
+
+impl AlertSpec {
+    /// The event raising this alert about a child from a contact, with `reason`: due after the
+    /// escalation delay when urgent, else at the decision's due time.
+    fn raised(
+        &self,
+        cfg: &crate::Config,
+        (child_id, contact_id): (ChildId, ContactId),
+        reason: String,
+        (now, decision_due): (DateTime<Utc>, DateTime<Utc>),
+        meta: &Meta,
+    ) -> NewEvent {
+        let due_at =
+            if self.urgent { now + Duration::minutes(i64::from(cfg.escalate_after_minutes)) } else { decision_due };
+        NewEvent {
+            event: Event::AlertRaised {
+                alert_id: AlertId::new(),
+                alert_kind: self.kind.to_owned(),
+                child_id,
+                contact_id: Some(contact_id),
+                urgent: self.urgent,
+                owner_role: self.owner,
+                due_at,
+                reason,
+                for_user: None,
+            },
+            expected: Expected::NoStream,
+            meta: meta.clone(),
+        }
+    }
 }
 
 /// The alert rules (F4), pure: what this contact raises given the child's history. Each kind at
@@ -738,26 +764,11 @@ pub async fn move_contact(
     let specs = history_alerts_after_move(store, cfg, &contact, to).await?;
     let decision_due = one_working_day_after(now, &[]);
     for spec in &specs {
-        let due_at =
-            if spec.urgent { now + Duration::minutes(i64::from(cfg.escalate_after_minutes)) } else { decision_due };
-        events.push(NewEvent {
-            event: Event::AlertRaised {
-                alert_id: AlertId::new(),
-                alert_kind: spec.kind.to_owned(),
-                child_id: to,
-                contact_id: Some(contact_id),
-                urgent: spec.urgent,
-                owner_role: spec.owner,
-                due_at,
-                reason: format!(
-                    "{}, counted when contact {} joined this record from another record of the same child",
-                    spec.reason, contact.reference
-                ),
-                for_user: None,
-            },
-            expected: Expected::NoStream,
-            meta: m.clone(),
-        });
+        let reason = format!(
+            "{}, counted when contact {} joined this record from another record of the same child",
+            spec.reason, contact.reference
+        );
+        events.push(spec.raised(cfg, (to, contact_id), reason, (now, decision_due), &m));
     }
     let urgent: Vec<String> = specs.iter().filter(|s| s.urgent).map(|s| s.kind.replace('_', " ")).collect();
     let mut outbox = Vec::new();
@@ -811,19 +822,8 @@ async fn history_alerts_after_move(
     });
     let mut specs: Vec<AlertSpec> = Vec::new();
     for w in &windows {
-        let h = store.child_history(to, w).await?;
-        let mut unresolved = h.unresolved_alerts;
-        unresolved.extend(own.iter().cloned());
-        unresolved.retain(|k| DEDUPLICATED.contains(&k.as_str()));
         // `derive_alerts` counts the contact it is given on top of the history.
-        let history = History {
-            contacts_in_window: h.contacts,
-            missing_in_window: h.missing_episodes,
-            emergency_contraception_in_window: h.emergency_contraception,
-            condom_card_in_window: h.condom_card,
-            flags: h.flags,
-            unresolved,
-        };
+        let history = History::of(store.child_history(to, w).await?, own.iter().cloned());
         let input = AlertInput { level: 0, protocol_alerts: &[], fired: &[], signal, history: &history };
         for spec in derive_alerts(&input, cfg) {
             if HISTORY_KINDS.contains(&spec.kind) && !specs.iter().any(|s| s.kind == spec.kind) {
